@@ -1,0 +1,20 @@
+//! Compiles the C target program the integration tests dump.
+use std::{env, path::PathBuf, process::Command};
+
+fn main() {
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let src = PathBuf::from("helpers/target.c");
+    println!("cargo:rerun-if-changed={}", src.display());
+    let compiler = cc::Build::new().get_compiler();
+    let exe = out.join("coroner-test-target");
+    // -O0 and frame pointers: every debugger must unwind every thread of it.
+    let status = Command::new(compiler.path())
+        .args(["-O0", "-g", "-fno-omit-frame-pointer", "-pthread", "-Wall", "-Wl,--build-id"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .expect("run the C compiler");
+    assert!(status.success(), "compiling {} failed", src.display());
+    println!("cargo:rustc-env=CORONER_TEST_TARGET={}", exe.display());
+}

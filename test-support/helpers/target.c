@@ -1,0 +1,215 @@
+/*
+ * The process coroner's tests dump. It parks threads in distinct named
+ * functions, fills memory regions with recognisable contents, prints one
+ * READY line of key=value pairs on stdout and then keeps a heartbeat going
+ * until killed (or crashes on purpose with --crash).
+ *
+ * Options (all optional):
+ *   --threads N        parked worker threads (default 8); main is one more
+ *   --pattern-mib N    anonymous region filled with pattern words (default 64)
+ *   --zero-mib N       anonymous region whose pages are touched with zeros (default 0)
+ *   --dontdump-kib N   region filled with "DONTDUMP" and madvise(MADV_DONTDUMP) (default 1024)
+ *   --reserve-gib N    untouched MAP_NORESERVE reservation (default 8, 0 = none)
+ *   --heartbeat PATH   also write the heartbeat counter to PATH
+ *   --churn N          N threads that create and join short-lived threads in a loop
+ *   --crash            main thread dereferences NULL in crash_here() after READY
+ *
+ * Pattern word i (8 bytes, little-endian) is 0x434f524f4e455200 + i.
+ * Worker i runs park_in_<i % 8>() and is named "worker-<i>".
+ * Compiled -O0 -g with frame pointers so every debugger can unwind it.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PATTERN_BASE 0x434f524f4e455200ULL
+
+volatile uint64_t heartbeat;
+static atomic_int parked;
+static const char *heartbeat_path;
+
+static void *xmap(size_t len, int extra_flags) {
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+    if (p == MAP_FAILED) {
+        perror("mmap");
+        exit(3);
+    }
+    return p;
+}
+
+/* Each worker parks in its own function so backtraces can be told apart. */
+#define PARK_FN(n)                                                            \
+    __attribute__((noinline)) void park_in_##n(void) {                        \
+        atomic_fetch_add(&parked, 1);                                         \
+        for (;;)                                                              \
+            pause();                                                          \
+    }
+PARK_FN(0)
+PARK_FN(1)
+PARK_FN(2)
+PARK_FN(3)
+PARK_FN(4)
+PARK_FN(5)
+PARK_FN(6)
+PARK_FN(7)
+
+static void (*const parkers[8])(void) = {
+    park_in_0, park_in_1, park_in_2, park_in_3,
+    park_in_4, park_in_5, park_in_6, park_in_7,
+};
+
+__attribute__((noinline)) static void *worker_main(void *arg) {
+    intptr_t i = (intptr_t)arg;
+    char name[16];
+    snprintf(name, sizeof name, "worker-%d", (int)i);
+    pthread_setname_np(pthread_self(), name);
+    parkers[i % 8]();
+    return NULL;
+}
+
+__attribute__((noinline)) static void *short_lived(void *arg) {
+    return arg;
+}
+
+__attribute__((noinline)) static void *churn_main(void *arg) {
+    (void)arg;
+    pthread_setname_np(pthread_self(), "churn");
+    atomic_fetch_add(&parked, 1);
+    for (;;) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, short_lived, NULL) == 0)
+            pthread_join(t, NULL);
+    }
+    return NULL;
+}
+
+__attribute__((noinline)) void crash_here(void) {
+    *(volatile int *)0 = 1;
+}
+
+__attribute__((noinline)) void main_heartbeat(void) {
+    int fd = -1;
+    if (heartbeat_path)
+        fd = open(heartbeat_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    for (;;) {
+        heartbeat++;
+        if (fd >= 0) {
+            char buf[32];
+            int n = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)heartbeat);
+            if (pwrite(fd, buf, (size_t)n, 0) < 0)
+                perror("pwrite");
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static long arg_num(int argc, char **argv, int *i) {
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "missing value for %s\n", argv[*i]);
+        exit(2);
+    }
+    *i += 1;
+    return strtol(argv[*i], NULL, 0);
+}
+
+int main(int argc, char **argv) {
+    long threads = 8, pattern_mib = 64, zero_mib = 0, dontdump_kib = 1024;
+    long reserve_gib = 8, churn = 0;
+    int crash = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--threads")) threads = arg_num(argc, argv, &i);
+        else if (!strcmp(argv[i], "--pattern-mib")) pattern_mib = arg_num(argc, argv, &i);
+        else if (!strcmp(argv[i], "--zero-mib")) zero_mib = arg_num(argc, argv, &i);
+        else if (!strcmp(argv[i], "--dontdump-kib")) dontdump_kib = arg_num(argc, argv, &i);
+        else if (!strcmp(argv[i], "--reserve-gib")) reserve_gib = arg_num(argc, argv, &i);
+        else if (!strcmp(argv[i], "--churn")) churn = arg_num(argc, argv, &i);
+        else if (!strcmp(argv[i], "--crash")) crash = 1;
+        else if (!strcmp(argv[i], "--heartbeat") && i + 1 < argc) heartbeat_path = argv[++i];
+        else {
+            fprintf(stderr, "unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    /* Die with the test that started us rather than linger. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+    size_t pattern_len = (size_t)pattern_mib << 20;
+    uint64_t *pattern = NULL;
+    if (pattern_len) {
+        pattern = xmap(pattern_len, 0);
+        for (size_t i = 0; i < pattern_len / 8; i++)
+            pattern[i] = PATTERN_BASE + i;
+    }
+
+    size_t zero_len = (size_t)zero_mib << 20;
+    volatile char *zero = NULL;
+    if (zero_len) {
+        zero = xmap(zero_len, 0);
+        for (size_t off = 0; off < zero_len; off += 4096)
+            zero[off] = 0;
+    }
+
+    size_t dontdump_len = (size_t)dontdump_kib << 10;
+    char *dontdump = NULL;
+    if (dontdump_len) {
+        dontdump = xmap(dontdump_len, 0);
+        for (size_t off = 0; off < dontdump_len; off += 8)
+            memcpy(dontdump + off, "DONTDUMP", 8);
+        if (madvise(dontdump, dontdump_len, MADV_DONTDUMP) != 0) {
+            perror("madvise");
+            return 3;
+        }
+    }
+
+    size_t reserve_len = (size_t)reserve_gib << 30;
+    void *reserve = NULL;
+    if (reserve_len)
+        reserve = xmap(reserve_len, MAP_NORESERVE);
+
+    for (long i = 0; i < threads; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, worker_main, (void *)(intptr_t)i) != 0) {
+            perror("pthread_create");
+            return 3;
+        }
+    }
+    for (long i = 0; i < churn; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, churn_main, NULL) != 0) {
+            perror("pthread_create");
+            return 3;
+        }
+    }
+    while (atomic_load(&parked) < threads + churn) {
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    /* The counter is bumped just before pause(); give the threads time to get there. */
+    struct timespec settle = {0, 50 * 1000 * 1000};
+    nanosleep(&settle, NULL);
+
+    printf("READY pid=%d threads=%ld pattern=%p pattern_len=%zu zero=%p zero_len=%zu "
+           "dontdump=%p dontdump_len=%zu reserve=%p reserve_len=%zu heartbeat=%p\n",
+           (int)getpid(), threads, (void *)pattern, pattern_len, (void *)zero, zero_len,
+           (void *)dontdump, dontdump_len, reserve, reserve_len, (void *)&heartbeat);
+    fflush(stdout);
+
+    if (crash) {
+        nanosleep(&settle, NULL);
+        crash_here();
+    }
+    main_heartbeat();
+    return 0;
+}

@@ -1,0 +1,247 @@
+//! Test helpers shared by coroner's crates (not published).
+//!
+//! - [`Target`]: the C program in `helpers/target.c`, spawned and waited for
+//!   until it prints its `READY` line.
+//! - [`oracle`]: find an external tool (gdb, lldb, eu-stack …), skipping with
+//!   a printed reason when it is missing, failing under `COR_REQUIRE_ORACLES=1`.
+//! - [`kernel_core`]: let the kernel write a real core of a crashing target.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Path of the compiled target program.
+pub fn target_path() -> &'static Path {
+    Path::new(env!("CORONER_TEST_TARGET"))
+}
+
+/// The 8-byte word at index `i` of the target's pattern region.
+pub fn pattern_word(i: u64) -> u64 {
+    0x434f_524f_4e45_5200_u64.wrapping_add(i)
+}
+
+/// Names of the functions the target's workers park in; worker `i` runs
+/// `PARK_FUNCTIONS[i % 8]`.
+pub const PARK_FUNCTIONS: [&str; 8] = [
+    "park_in_0", "park_in_1", "park_in_2", "park_in_3", "park_in_4", "park_in_5", "park_in_6",
+    "park_in_7",
+];
+
+/// The key=value pairs of the target's `READY` line.
+#[derive(Debug, Clone)]
+pub struct Ready {
+    fields: BTreeMap<String, String>,
+}
+
+impl Ready {
+    /// Parse a `READY k=v k=v …` line.
+    pub fn parse(line: &str) -> Option<Ready> {
+        let rest = line.trim().strip_prefix("READY")?;
+        let fields = rest
+            .split_whitespace()
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Some(Ready { fields })
+    }
+
+    /// A numeric field (decimal, `0x` hex, or glibc's `(nil)` for a null pointer).
+    pub fn u64(&self, key: &str) -> u64 {
+        let v = self
+            .fields
+            .get(key)
+            .unwrap_or_else(|| panic!("READY line has no {key}: {:?}", self.fields));
+        if v == "(nil)" {
+            return 0;
+        }
+        match v.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16),
+            None => v.parse(),
+        }
+        .unwrap_or_else(|e| panic!("READY field {key}={v}: {e}"))
+    }
+
+    /// The target's pid.
+    pub fn pid(&self) -> u32 {
+        u32::try_from(self.u64("pid")).expect("pid fits u32")
+    }
+}
+
+/// A running target program; killed and reaped on drop.
+#[derive(Debug)]
+pub struct Target {
+    child: Child,
+    /// What it printed when ready.
+    pub ready: Ready,
+}
+
+impl Target {
+    /// Spawn the target with `args` (see `helpers/target.c`) and wait up to
+    /// 30 s for its READY line.
+    pub fn spawn(args: &[&str]) -> Target {
+        Self::spawn_in(args, None)
+    }
+
+    /// Like [`Target::spawn`], with the working directory set to `dir`.
+    pub fn spawn_in(args: &[&str], dir: Option<&Path>) -> Target {
+        let mut cmd = Command::new(target_path());
+        cmd.args(args).stdout(Stdio::piped()).stdin(Stdio::null());
+        if let Some(dir) = dir {
+            cmd.current_dir(dir);
+        }
+        let mut child = cmd.spawn().expect("spawn test target");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let ready = read_ready(stdout, Duration::from_secs(30));
+        match ready {
+            Some(ready) => Target { child, ready },
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("test target did not print READY");
+            }
+        }
+    }
+
+    /// The target's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the target is still running (not exited). Reaps it if it has.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The state letter from `/proc/<pid>/stat` (R, S, t, T, Z …).
+    pub fn state(&self) -> char {
+        proc_state(self.pid()).unwrap_or('?')
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The state letter of a process from `/proc/<pid>/stat`.
+pub fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The comm field may contain spaces and parentheses: the state follows the last ')'.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.trim_start().chars().next()
+}
+
+fn read_ready(stdout: impl std::io::Read + Send + 'static, timeout: Duration) -> Option<Ready> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {
+                    if let Some(r) = Ready::parse(&line) {
+                        let _ = tx.send(r);
+                        // Keep draining so the target never blocks on a full pipe.
+                        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    rx.recv_timeout(timeout).ok()
+}
+
+/// Whether oracle tests must fail rather than skip when a tool is missing.
+pub fn oracles_required() -> bool {
+    std::env::var_os("COR_REQUIRE_ORACLES").is_some_and(|v| v == "1")
+}
+
+/// Find an external tool on `PATH` (or `~/.cargo/bin`). When it is missing,
+/// print why the calling test skips and return `None`; under
+/// `COR_REQUIRE_ORACLES=1` panic instead.
+pub fn oracle(tool: &str) -> Option<PathBuf> {
+    if let Some(found) = find_on_path(tool) {
+        return Some(found);
+    }
+    let msg = format!("oracle `{tool}` not found on PATH");
+    if oracles_required() {
+        panic!("{msg} and COR_REQUIRE_ORACLES=1; install it (see .ci/run)");
+    }
+    eprintln!("SKIP: {msg}; set COR_REQUIRE_ORACLES=1 to make this a failure");
+    None
+}
+
+fn find_on_path(tool: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(Path::new(&home).join(".cargo/bin"));
+    }
+    dirs.into_iter().map(|d| d.join(tool)).find(|p| p.is_file())
+}
+
+/// Why the kernel cannot write a core file into the current directory here,
+/// or `None` when it can (`core_pattern` is a plain file name, not a pipe).
+pub fn kernel_cores_unavailable() -> Option<String> {
+    match std::fs::read_to_string("/proc/sys/kernel/core_pattern") {
+        Ok(p) if p.starts_with('|') => Some(format!("core_pattern pipes to a handler: {}", p.trim())),
+        Ok(p) if p.contains('/') => Some(format!("core_pattern is a path elsewhere: {}", p.trim())),
+        Ok(_) => None,
+        Err(e) => Some(format!("cannot read /proc/sys/kernel/core_pattern: {e}")),
+    }
+}
+
+/// A core file the kernel wrote for a crashing target, with its READY info.
+#[derive(Debug)]
+pub struct KernelCore {
+    /// Path of the core file.
+    pub path: PathBuf,
+    /// What the target printed before it crashed.
+    pub ready: Ready,
+}
+
+/// Run the target with `--crash` plus `args` in `dir` under `ulimit -c
+/// unlimited` and return the core the kernel wrote. Returns `None` (printing
+/// the reason) where cores cannot be made here; the crash happens in
+/// `crash_here` on the main thread.
+pub fn kernel_core(args: &[&str], dir: &Path) -> Option<KernelCore> {
+    if let Some(why) = kernel_cores_unavailable() {
+        eprintln!("SKIP: kernel core unavailable: {why}");
+        return None;
+    }
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("ulimit -c unlimited && exec \"$0\" --crash \"$@\"")
+        .arg(target_path())
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn crashing target");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let ready = read_ready(stdout, Duration::from_secs(30));
+    let status = child.wait().expect("wait for crashing target");
+    let ready = ready.expect("crashing target printed READY");
+    assert!(!status.success(), "target was meant to crash: {status:?}");
+    // core_uses_pid decides between `core` and `core.<pid>`; the kernel may
+    // still be writing it when wait() returns for large dumps.
+    let candidates = [dir.join(format!("core.{}", ready.pid())), dir.join("core")];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(path) = candidates.iter().find(|p| p.is_file()) {
+            return Some(KernelCore { path: path.clone(), ready });
+        }
+        if Instant::now() > deadline {
+            panic!("the kernel wrote no core in {} (status {status:?})", dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
