@@ -6,5 +6,6 @@
 //! - [`sink`]: where the bytes go (atomic, 0600, sparse file; or a stream).
 #![deny(missing_docs)]
 
+pub mod copy;
 pub mod select;
 pub mod sink;
