@@ -2,8 +2,8 @@
 //!
 //! - [`raw`]: on-disk structures and constants named as in the specification.
 //! - [`model`]: the owned description of a dump ([`model::Model`]).
-//! - [`read`]: a lazy, zero-copy, bounds-checked reader ([`read::parse`]).
-//! - [`write`]: a writer that plans the layout, then streams once
+//! - [`mod@read`]: a lazy, zero-copy, bounds-checked reader ([`read::parse`]).
+//! - [`mod@write`]: a writer that plans the layout, then streams once
 //!   ([`model::Model::write`], [`write::Layout`]), pulling memory through
 //!   [`write::MemorySource`].
 //!

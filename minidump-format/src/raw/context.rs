@@ -48,7 +48,7 @@ pub struct CONTEXT_AMD64 {
     pub p5_home: u64,
     /// Register home area.
     pub p6_home: u64,
-    /// [`CONTEXT_AMD64`] plus the `CONTEXT_AMD64_*` parts present.
+    /// [`const@CONTEXT_AMD64`] plus the `CONTEXT_AMD64_*` parts present.
     pub context_flags: u32,
     /// MXCSR.
     pub mx_csr: u32,
@@ -184,10 +184,10 @@ impl Default for CONTEXT_AMD64 {
 }
 
 /// `CONTEXT_ARM64` (912 bytes): AArch64 registers in the layout Windows,
-/// Crashpad and rust-minidump use (`context_flags` has [`CONTEXT_ARM64`]).
+/// Crashpad and rust-minidump use (`context_flags` has [`const@CONTEXT_ARM64`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Pread, Pwrite, SizeWith)]
 pub struct CONTEXT_ARM64 {
-    /// [`CONTEXT_ARM64`] plus the `CONTEXT_ARM64_*` parts present.
+    /// [`const@CONTEXT_ARM64`] plus the `CONTEXT_ARM64_*` parts present.
     pub context_flags: u32,
     /// PSTATE.
     pub cpsr: u32,
