@@ -3,10 +3,10 @@
 //!
 //! - [`raw`]: on-disk structures and constants, named as in the spec.
 //! - [`CoreModel`] and friends: typed values shared by reader and writer.
-//! - [`read`]: [`parse`] a core from bytes (or an mmap via
+//! - [`read`](mod@read): [`parse`] a core from bytes (or an mmap via
 //!   [`read::OwnedCore`]) and walk notes, threads, segments, `NT_FILE`,
 //!   auxv, memory.
-//! - [`write`]: plan the layout of a [`CoreModel`] and stream it once over
+//! - [`write`](mod@write): plan the layout of a [`CoreModel`] and stream it once over
 //!   a [`write::Sink`], pulling memory through a fixed buffer.
 //!
 //! Only ELF64 little-endian is handled; registers are decoded for x86_64

@@ -362,8 +362,9 @@ impl<M: MemorySource + ?Sized, S: Sink + ?Sized> Stream<'_, '_, M, S> {
             let mut n = cap.min(end.saturating_sub(addr));
             // End requests on a page boundary when possible, so zero pages line up.
             let stop = addr.saturating_add(n);
-            if stop < end && stop % PAGE_SIZE != 0 && n > PAGE_SIZE {
-                n = n.saturating_sub(stop % PAGE_SIZE);
+            let over = stop % PAGE_SIZE;
+            if over != 0 && n > over {
+                n = n.saturating_sub(over);
             }
             let len = usize::try_from(n)
                 .unwrap_or(self.buf.len())

@@ -1,0 +1,119 @@
+//! Acceptance 3: a kernel core parsed and written back with the writer is
+//! read by gdb with the same backtraces, and by `eu-readelf -n` without
+//! complaint.
+
+use std::fs::File;
+use std::path::Path;
+use std::process::Command;
+
+use coroner_core_format::parse;
+use coroner_core_format::write::{write_core, SeekSink};
+use coroner_test_support::{kernel_core, oracle, target_path, PARK_FUNCTIONS};
+
+/// `thread apply all bt` of `core`: the thread headers and frame lines.
+fn backtraces(gdb: &Path, core: &Path) -> Vec<String> {
+    let out = Command::new(gdb)
+        .args([
+            "-batch",
+            "-nx",
+            "-ex",
+            "set pagination off",
+            "-ex",
+            "set print thread-events off",
+            "-ex",
+            "thread apply all bt",
+        ])
+        .arg(target_path())
+        .arg(core)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "gdb failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with('#') || l.starts_with("Thread "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn rewritten_kernel_core_gives_gdb_the_same_backtraces() {
+    let Some(gdb) = oracle("gdb") else {
+        return;
+    };
+    let Some(readelf) = oracle("eu-readelf") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(kc) = kernel_core(
+        &["--threads", "8", "--pattern-mib", "8", "--reserve-gib", "1"],
+        dir.path(),
+    ) else {
+        return;
+    };
+    let original = std::fs::read(&kc.path).unwrap();
+    let core = parse(&original).unwrap();
+    let model = core.to_model().unwrap();
+    let mut memory = core.memory_map().unwrap();
+    let rewritten_path = dir.path().join("core.rewritten");
+    let mut sink = SeekSink::new(File::create(&rewritten_path).unwrap());
+    let stats = write_core(&model, &mut memory, &mut sink).unwrap();
+    drop(sink);
+    assert_eq!(
+        std::fs::metadata(&rewritten_path).unwrap().len(),
+        stats.file_size
+    );
+
+    // Same model, same memory bytes.
+    let rewritten = std::fs::read(&rewritten_path).unwrap();
+    let again = parse(&rewritten).unwrap();
+    assert_eq!(again.to_model().unwrap(), model);
+    for (a, b) in core.segments().zip(again.segments()) {
+        assert_eq!(a.data(), b.data(), "segment at {:#x}", a.vaddr());
+    }
+
+    // gdb: identical thread list and frames, and they are the real ones.
+    let before = backtraces(&gdb, &kc.path);
+    let after = backtraces(&gdb, &rewritten_path);
+    assert_eq!(before, after);
+    let text = after.join("\n");
+    assert_eq!(
+        after.iter().filter(|l| l.starts_with("Thread ")).count(),
+        9,
+        "{text}"
+    );
+    assert!(text.contains("crash_here"), "{text}");
+    for f in PARK_FUNCTIONS {
+        assert!(text.contains(f), "{f} missing from\n{text}");
+    }
+
+    // eu-readelf reads every note of the rewritten core without complaint,
+    // and sees the same notes as in the original.
+    let notes = |path: &Path| {
+        let out = Command::new(&readelf).arg("-n").arg(path).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "eu-readelf -n {}: {stderr}",
+            path.display()
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.contains(" at offset "))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let original_notes = notes(&kc.path);
+    let rewritten_notes = notes(&rewritten_path);
+    assert!(
+        rewritten_notes
+            .iter()
+            .filter(|l| l.contains("PRSTATUS"))
+            .count()
+            == 9
+    );
+    assert_eq!(original_notes, rewritten_notes);
+}
