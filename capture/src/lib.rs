@@ -1,11 +1,100 @@
-//! Capture live Linux processes as ELF cores (and, later, minidumps).
+//! Capture live Linux processes as ELF cores, the way the kernel writes them.
 //!
 //! Layers, each usable alone:
-//! - [`select`]: which memory of each mapping is dumped (the kernel's rules,
-//!   `--filter`, `--all`, `--exclude`), pure functions.
+//! - [`select`]: which memory of each mapping is dumped (the kernel's
+//!   `vma_dump_size` rules, `--filter`, `--all`, `--exclude`), pure functions.
+//! - [`snapshot`]: a format-neutral description of a frozen process
+//!   (process facts, threads with registers, mappings with what to dump).
+//! - [`live`]: taking a [`snapshot::Snapshot`] of a live process with
+//!   proc-reader, and its memory as a source for the format writers.
+//! - [`elf`]: a snapshot as an ELF core (core-format's writer).
 //! - [`sink`]: where the bytes go (atomic, 0600, sparse file; or a stream).
+//! - [`inspect`]: a summary of an ELF core (ours, the kernel's, gdb's).
+//!
+//! A second output format (minidump) plugs in beside [`elf`], reusing
+//! [`live`], [`snapshot`], [`select`] and [`sink`].
+//!
+//! ```no_run
+//! use coroner_capture::{capture_elf, sink::Sink, CaptureOptions};
+//! let sink = Sink::create(std::path::Path::new("core.1234"), false)?;
+//! let report = capture_elf(1234, sink, &CaptureOptions::default(), &mut |_done, _total| {})?;
+//! println!("{} threads, {} bytes on disk", report.threads, report.bytes_allocated);
+//! # Ok::<(), coroner_capture::CaptureError>(())
+//! ```
 #![deny(missing_docs)]
 
-pub mod copy;
+pub mod elf;
+pub mod inspect;
+pub mod live;
 pub mod select;
 pub mod sink;
+pub mod snapshot;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use elf::capture_elf;
+
+/// Why a capture failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaptureError {
+    /// Reading the process failed (permission, gone, ptrace …); the message
+    /// says which and how to fix it.
+    #[error(transparent)]
+    Process(#[from] coroner_proc_reader::Error),
+    /// The output could not be created or completed.
+    #[error(transparent)]
+    Sink(#[from] sink::SinkError),
+    /// The ELF writer failed (I/O on the output, or an inconsistent model).
+    #[error("writing the core file: {0}")]
+    Write(#[from] coroner_core_format::WriteError),
+    /// Something this build does not handle.
+    #[error("unsupported: {what}")]
+    Unsupported {
+        /// What.
+        what: String,
+    },
+}
+
+/// How to capture.
+#[derive(Debug, Clone)]
+pub struct CaptureOptions {
+    /// Which memory to dump.
+    pub selection: select::Selection,
+    /// Size of the one buffer memory is copied through (default 4 MiB).
+    pub buffer_size: usize,
+}
+
+impl Default for CaptureOptions {
+    fn default() -> CaptureOptions {
+        CaptureOptions { selection: select::Selection::default(), buffer_size: 4 << 20 }
+    }
+}
+
+/// What a capture did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaptureReport {
+    /// The process.
+    pub pid: u32,
+    /// Final path (`None` for a stream).
+    pub path: Option<PathBuf>,
+    /// Threads written.
+    pub threads: usize,
+    /// Mappings (each one has a program header).
+    pub mappings: usize,
+    /// Mappings with bytes in the dump.
+    pub mappings_dumped: usize,
+    /// Logical size of the output.
+    pub bytes_written: u64,
+    /// Bytes the output occupies on disk.
+    pub bytes_allocated: u64,
+    /// Bytes of target memory read.
+    pub memory_bytes_read: u64,
+    /// Wall time from start to the file being in place.
+    pub wall: Duration,
+    /// Time the target was stopped.
+    pub frozen: Duration,
+    /// Non-fatal problems (threads that vanished, unreadable registers …).
+    pub warnings: Vec<String>,
+}

@@ -210,39 +210,6 @@ impl Sink {
         Ok(())
     }
 
-    /// Write `buf`, turning every all-zero `page`-sized, `page`-aligned (in
-    /// output offsets) block into a hole. `page` must be a power of two.
-    pub fn write_sparse(&mut self, buf: &[u8], page: usize) -> io::Result<()> {
-        if !self.is_sparse() {
-            return self.write_all(buf);
-        }
-        let mut rest = buf;
-        while !rest.is_empty() {
-            let into_page = (self.position % page as u64) as usize;
-            let n = (page - into_page).min(rest.len());
-            let (chunk, tail) = rest.split_at(n);
-            if n == page && is_zero(chunk) {
-                self.hole(n as u64)?;
-            } else {
-                // Group consecutive non-zero pages into one write.
-                let mut end = n;
-                while end < rest.len() {
-                    let next = (end + page).min(rest.len());
-                    if next - end == page && is_zero(&rest[end..next]) {
-                        break;
-                    }
-                    end = next;
-                }
-                let (data, tail2) = rest.split_at(end);
-                self.write_all(data)?;
-                rest = tail2;
-                continue;
-            }
-            rest = tail;
-        }
-        Ok(())
-    }
-
     /// Complete the output: for a file, fsync it, move it to its destination
     /// (refusing to replace an existing file without `force`) and fsync the
     /// directory; for a stream, flush it.
@@ -359,6 +326,23 @@ impl Write for Sink {
     }
 }
 
+/// core-format's writer streams into a [`Sink`] directly: its holes become
+/// seeks (file) or zeros (stream).
+impl coroner_core_format::write::Sink for Sink {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        Write::write_all(self, buf)
+    }
+
+    fn write_hole(&mut self, len: u64) -> io::Result<()> {
+        self.hole(len)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        // The length (trailing hole), fsync and rename happen in Sink::finish.
+        Write::flush(self)
+    }
+}
+
 impl Drop for Sink {
     fn drop(&mut self) {
         if let Out::File(fo) = &self.out {
@@ -396,18 +380,6 @@ fn check_destination(dest: &Path, force: bool) -> Result<(), SinkError> {
             source,
         }),
     }
-}
-
-/// Whether every byte of `buf` is zero. OR-folds 256-byte blocks (which
-/// the compiler vectorises) and stops at the first non-zero block.
-pub fn is_zero(buf: &[u8]) -> bool {
-    let mut blocks = buf.chunks_exact(256);
-    let blocks_zero = blocks.by_ref().all(|block| {
-        block.chunks_exact(16).fold(0u128, |acc, w| {
-            acc | u128::from_ne_bytes(w.try_into().unwrap_or([0xff; 16]))
-        }) == 0
-    });
-    blocks_zero && blocks.remainder().iter().all(|&b| b == 0)
 }
 
 #[cfg(test)]
@@ -543,32 +515,4 @@ mod tests {
         assert_eq!(&v[100_002..], b"cd");
     }
 
-    #[test]
-    fn write_sparse_skips_zero_pages() {
-        let d = tmpdir("wsparse");
-        let dest = d.join("core.8");
-        let mut s = Sink::create(&dest, false).unwrap();
-        let mut data = vec![0u8; 1 << 20];
-        data[5000] = 1;
-        data[(1 << 20) - 1] = 2;
-        s.write_sparse(&data, 4096).unwrap();
-        let r = s.finish().unwrap();
-        assert_eq!(std::fs::read(&dest).unwrap(), data);
-        assert!(
-            r.bytes_allocated <= 64 << 10,
-            "allocated {}",
-            r.bytes_allocated
-        );
-    }
-
-    #[test]
-    fn is_zero_checks_every_byte() {
-        assert!(is_zero(&[]));
-        assert!(is_zero(&[0; 4096]));
-        for i in [0, 15, 16, 4095, 4096, 4100] {
-            let mut v = vec![0u8; 4101];
-            v[i] = 1;
-            assert!(!is_zero(&v), "{i}");
-        }
-    }
 }

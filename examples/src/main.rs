@@ -1,1 +1,135 @@
-fn main() {}
+//! `coroner`: memory dumps of live Linux processes, and a reader for them.
+//!
+//! ```text
+//! coroner capture PID [-o PATH] [--filter MASK | --all] [--exclude RANGE|GLOB]... [--force] [--json]
+//! coroner inspect FILE [--json]
+//! coroner demo [--dir DIR]
+//! ```
+//! Exit status: 0 success, 1 failure, 2 usage error.
+
+mod capture_cmd;
+mod demo;
+mod inspect_cmd;
+mod sample;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Memory dumps of live Linux processes (ELF cores) for post-mortem debugging.
+#[derive(Debug, Parser)]
+#[command(name = "coroner", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Dump a live process to a core file; the process keeps running.
+    Capture(CaptureArgs),
+    /// Summarise a core file (ours, the kernel's or gdb's).
+    Inspect(InspectArgs),
+    /// Start a bundled multi-threaded sample, capture it, inspect the core.
+    Demo(DemoArgs),
+    /// The sample process `demo` captures (internal).
+    #[command(name = "sample-process", hide = true)]
+    SampleProcess {
+        /// Worker threads.
+        #[arg(long, default_value_t = 4)]
+        threads: usize,
+        /// MiB of pattern data.
+        #[arg(long, default_value_t = 4)]
+        pattern_mib: usize,
+    },
+}
+
+/// Output formats of `capture`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An ELF core file, as the kernel writes (gdb, lldb, eu-stack …).
+    Elf,
+}
+
+/// Arguments of `coroner capture`.
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// Process id of the live process to dump.
+    pub pid: u32,
+    /// Output path (`-` for stdout); default `core.<PID>` in the current directory.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Elf)]
+    pub format: Format,
+    /// coredump_filter bits to use instead of the target's own (hex, e.g. 0x33;
+    /// see core(5)).
+    #[arg(long, value_name = "MASK", value_parser = parse_mask, conflicts_with = "all")]
+    pub filter: Option<u32>,
+    /// Dump every readable mapping, including MADV_DONTDUMP memory the program
+    /// asked to keep out of dumps (may contain secrets).
+    #[arg(long)]
+    pub all: bool,
+    /// Leave out mappings overlapping START-END (hex) or whose path matches a
+    /// glob; repeatable.
+    #[arg(long, value_name = "RANGE|GLOB", value_parser = parse_exclude)]
+    pub exclude: Vec<coroner_capture::select::Exclude>,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
+    /// Print one JSON summary object on stdout (no progress bar).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `coroner inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The dump to read.
+    pub file: PathBuf,
+    /// Print the summary as one JSON object (schema: see `inspect_cmd.rs`
+    /// and the README).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `coroner demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory for the core file (default: a new directory under the
+    /// system temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+fn parse_mask(s: &str) -> Result<u32, String> {
+    match coroner_capture::select::parse_filter(s) {
+        Some(v) if v & !coroner_capture::select::ALL_FILTER_BITS == 0 => Ok(v),
+        Some(v) => Err(format!("{v:#x} has bits outside 0x1ff (see core(5), coredump_filter)")),
+        None => Err(format!("{s:?} is not a hex mask such as 0x33")),
+    }
+}
+
+fn parse_exclude(s: &str) -> Result<coroner_capture::select::Exclude, String> {
+    coroner_capture::select::Exclude::parse(s).map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Capture(args) => capture_cmd::run(&args),
+        Command::Inspect(args) => inspect_cmd::run(&args),
+        Command::Demo(args) => demo::run(&args),
+        Command::SampleProcess { threads, pattern_mib } => {
+            sample::run(threads, pattern_mib).map_err(|e| format!("sample process: {e}"))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("coroner: error: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,411 @@
+//! A summary of an ELF core file: process, threads, mappings, modules
+//! (with build-ids read from the dumped memory) and totals.
+//!
+//! Works on cores written by coroner, by the kernel and by gdb's `gcore`.
+//! [`Summary::from_file`] reads only the headers, the notes and the first
+//! page of each module from the file, so summarising a multi-gigabyte core
+//! costs a few hundred kilobytes of memory.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::Path;
+
+use coroner_core_format::{raw, ReadError};
+
+/// Why a dump could not be summarised.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InspectError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// The file is not a well-formed ELF core.
+    #[error("{path} is not a readable ELF core file: {source}")]
+    Format {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        #[source]
+        source: ReadError,
+    },
+}
+
+/// The process as the dump describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessSummary {
+    /// Process id (`NT_PRPSINFO`, else the first thread's).
+    pub pid: Option<u32>,
+    /// Command name (`pr_fname`).
+    pub name: Option<String>,
+    /// Command line, arguments separated by spaces (`pr_psargs`, at most 80 bytes).
+    pub args: Option<String>,
+    /// The signal that caused the dump (`NT_SIGINFO`, else the first
+    /// thread's `pr_cursig`); `None` for a live capture.
+    pub signal: Option<i32>,
+    /// Faulting address of that signal when it has one (SIGSEGV, SIGBUS …).
+    pub fault_address: Option<u64>,
+}
+
+/// One thread.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThreadSummary {
+    /// Thread id.
+    pub tid: u32,
+    /// Thread name when known (ELF cores store only the process name; it is
+    /// given for the main thread).
+    pub name: Option<String>,
+    /// Program counter.
+    pub pc: u64,
+    /// Stack pointer.
+    pub sp: u64,
+    /// `pr_cursig` of the thread.
+    pub signal: i32,
+    /// Whether this thread is the one that crashed (has a signal).
+    pub crashed: bool,
+}
+
+/// One mapping (`PT_LOAD`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MappingSummary {
+    /// Start address.
+    pub start: u64,
+    /// End address (exclusive).
+    pub end: u64,
+    /// `rwx` from `p_flags`.
+    pub perms: String,
+    /// File path from `NT_FILE`, when file-backed.
+    pub path: Option<String>,
+    /// Offset in that file.
+    pub file_offset: Option<u64>,
+    /// Bytes of the mapping in the dump (`p_filesz`).
+    pub dumped: u64,
+    /// Size of the mapping (`p_memsz`).
+    pub total: u64,
+}
+
+/// A loaded ELF object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModuleSummary {
+    /// Path of the file.
+    pub path: String,
+    /// Address its first mapping starts at.
+    pub base: u64,
+    /// End of its last mapping.
+    pub end: u64,
+    /// GNU build-id in hex, read from the ELF header page in the dump;
+    /// `None` when that page is not in the dump or has no build-id note.
+    pub build_id: Option<String>,
+}
+
+/// Totals.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Threads.
+    pub threads: usize,
+    /// Mappings.
+    pub mappings: usize,
+    /// Mappings with bytes in the dump.
+    pub mappings_dumped: usize,
+    /// Sum of `p_filesz`.
+    pub bytes_dumped: u64,
+    /// Sum of `p_memsz`.
+    pub bytes_mapped: u64,
+    /// Modules.
+    pub modules: usize,
+    /// Modules with a build-id.
+    pub modules_with_build_id: usize,
+    /// Size of the file.
+    pub file_size: u64,
+    /// Bytes the file occupies on disk (`None` when not from a file).
+    pub file_allocated: Option<u64>,
+}
+
+/// Everything `coroner inspect` shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// `"elf-core"`.
+    pub format: &'static str,
+    /// `"x86_64"`, `"aarch64"` or `e_machine` in decimal.
+    pub machine: String,
+    /// The process.
+    pub process: ProcessSummary,
+    /// Threads in file order (the first is the current / crashing one).
+    pub threads: Vec<ThreadSummary>,
+    /// Mappings in file order.
+    pub mappings: Vec<MappingSummary>,
+    /// ELF objects found through `NT_FILE` entries at file offset 0.
+    pub modules: Vec<ModuleSummary>,
+    /// Totals.
+    pub totals: Totals,
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Read `len` bytes at `offset` of the dump file.
+type ReadAt<'a> = dyn FnMut(u64, usize) -> Option<Vec<u8>> + 'a;
+
+impl Summary {
+    /// Summarise the core file at `path`, reading only what is needed.
+    pub fn from_file(path: &Path) -> Result<Summary, InspectError> {
+        let shown = path.display().to_string();
+        let io_err = |source| InspectError::Io { path: shown.clone(), source };
+        let mut file = File::open(path).map_err(io_err)?;
+        let md = file.metadata().map_err(io_err)?;
+        // Headers and notes come first in every core writer's layout: read
+        // a prefix that holds the program header table and the PT_NOTE.
+        let mut prefix = Vec::new();
+        (&mut file).take(64 << 10).read_to_end(&mut prefix).map_err(io_err)?;
+        let mut needed = needed_prefix(&prefix).unwrap_or(0);
+        let limit = md.len().min(256 << 20);
+        while needed > prefix.len() as u64 && needed <= limit {
+            prefix.resize(usize::try_from(needed).unwrap_or(usize::MAX), 0);
+            file.read_exact_at(&mut prefix, 0).map_err(io_err)?;
+            needed = needed_prefix(&prefix).unwrap_or(0);
+        }
+        let mut read_at = |offset: u64, len: usize| {
+            let mut buf = vec![0u8; len];
+            file.read_exact_at(&mut buf, offset).ok().map(|()| buf)
+        };
+        let mut s = summarise(&prefix, &mut read_at).map_err(|source| InspectError::Format { path: shown.clone(), source })?;
+        s.totals.file_size = md.len();
+        s.totals.file_allocated = Some(md.blocks().saturating_mul(512));
+        Ok(s)
+    }
+
+    /// Summarise a core held in memory.
+    pub fn from_bytes(data: &[u8]) -> Result<Summary, ReadError> {
+        let mut read_at = |offset: u64, len: usize| {
+            let start = usize::try_from(offset).ok()?;
+            data.get(start..start.checked_add(len)?).map(<[u8]>::to_vec)
+        };
+        let mut s = summarise(data, &mut read_at)?;
+        s.totals.file_size = data.len() as u64;
+        Ok(s)
+    }
+}
+
+/// How many bytes from the start hold the ELF header, the program header
+/// table and every PT_NOTE; `None` if the header is unreadable.
+fn needed_prefix(prefix: &[u8]) -> Option<u64> {
+    let u16_at = |o: usize| prefix.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u64_at = |o: usize| prefix.get(o..o + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+    let phoff = u64_at(0x20)?;
+    let mut phnum = u64::from(u16_at(0x38)?);
+    if phnum == u64::from(raw::PN_XNUM) {
+        // Section header 0's sh_info holds the count.
+        let shoff = usize::try_from(u64_at(0x28)?).ok()?;
+        let info = prefix.get(shoff.saturating_add(44)..shoff.saturating_add(48))?;
+        phnum = u64::from(u32::from_le_bytes(info.try_into().ok()?));
+    }
+    let table_end = phoff.checked_add(phnum.checked_mul(raw::PHDR_SIZE as u64)?)?;
+    let mut needed = table_end;
+    if table_end <= prefix.len() as u64 {
+        for i in 0..phnum {
+            let o = usize::try_from(phoff + i * raw::PHDR_SIZE as u64).ok()?;
+            let p_type = prefix.get(o..o + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))?;
+            if p_type == raw::PT_NOTE {
+                let off = u64_at(o + 8)?;
+                let filesz = u64_at(o + 32)?;
+                needed = needed.max(off.saturating_add(filesz));
+            }
+        }
+    }
+    Some(needed)
+}
+
+fn summarise(data: &[u8], read_at: &mut ReadAt<'_>) -> Result<Summary, ReadError> {
+    let core = coroner_core_format::parse(data)?;
+    let machine = match core.machine() {
+        Some(coroner_core_format::Machine::X86_64) => "x86_64".to_owned(),
+        Some(coroner_core_format::Machine::Aarch64) => "aarch64".to_owned(),
+        _ => core.e_machine().to_string(),
+    };
+    let mut s = Summary { format: "elf-core", machine, ..Summary::default() };
+
+    if let Some(ps) = core.prpsinfo()? {
+        s.process.pid = u32::try_from(ps.pid).ok();
+        s.process.name = Some(text(ps.fname_bytes()));
+        s.process.args = Some(text(ps.psargs_bytes()).trim_end().to_owned());
+    }
+    if let Some(si) = core.siginfo()? {
+        if si.signo() != 0 {
+            s.process.signal = Some(si.signo());
+            // SIGILL, SIGFPE, SIGSEGV, SIGBUS, SIGTRAP carry an address.
+            if matches!(si.signo(), 4 | 5 | 7 | 8 | 11) {
+                s.process.fault_address = Some(si.addr());
+            }
+        }
+    }
+
+    for t in core.threads() {
+        let t = t?;
+        let regs = t.registers()?;
+        let signal = i32::from(t.cursig());
+        s.threads.push(ThreadSummary { tid: t.tid(), name: None, pc: regs.pc(), sp: regs.sp(), signal, crashed: false });
+    }
+    if s.process.signal.is_none() {
+        s.process.signal = s.threads.first().map(|t| t.signal).filter(|&sig| sig != 0);
+    }
+    if s.process.pid.is_none() {
+        s.process.pid = s.threads.first().map(|t| t.tid);
+    }
+    // The crashing thread: the first with a signal (the kernel puts it first).
+    if s.process.signal.is_some() {
+        if let Some(t) = s.threads.iter_mut().find(|t| t.signal != 0) {
+            t.crashed = true;
+        } else if let Some(t) = s.threads.first_mut() {
+            t.crashed = true;
+        }
+    }
+    if let (Some(pid), Some(name)) = (s.process.pid, s.process.name.clone()) {
+        if let Some(t) = s.threads.iter_mut().find(|t| t.tid == pid) {
+            t.name = Some(name);
+        }
+    }
+
+    let mut files = Vec::new();
+    if let Some(view) = core.file_note()? {
+        for e in view.entries() {
+            let e = e?;
+            files.push((e.start, e.end, e.file_offset(), text(e.path)));
+        }
+    }
+
+    for seg in core.segments() {
+        let file = files.iter().find(|f| f.0 <= seg.vaddr() && seg.vaddr() < f.1);
+        let f = seg.flags();
+        let perms: String = [(raw::PF_R, 'r'), (raw::PF_W, 'w'), (raw::PF_X, 'x')]
+            .iter()
+            .map(|&(bit, c)| if f & bit != 0 { c } else { '-' })
+            .collect();
+        s.mappings.push(MappingSummary {
+            start: seg.vaddr(),
+            end: seg.end(),
+            perms,
+            path: file.map(|f| f.3.clone()),
+            file_offset: file.and_then(|f| f.2.map(|o| o + (seg.vaddr() - f.0))),
+            dumped: seg.filesz(),
+            total: seg.memsz(),
+        });
+    }
+
+    // Modules: every file mapped from offset 0, extended over its later mappings.
+    for (start, _end, offset, path) in &files {
+        if *offset != Some(0) || s.modules.iter().any(|m| &m.path == path) {
+            continue;
+        }
+        let end = files.iter().filter(|f| &f.3 == path).map(|f| f.1).max().unwrap_or(*start);
+        let header = core
+            .segments()
+            .find(|seg| seg.vaddr() == *start && seg.filesz() > 0)
+            .and_then(|seg| read_at(seg.offset(), usize::try_from(seg.filesz().min(4096)).unwrap_or(4096)));
+        let Some(header) = header else {
+            s.modules.push(ModuleSummary { path: path.clone(), base: *start, end, build_id: None });
+            continue;
+        };
+        if header.get(..4) != Some(&raw::ELFMAG[..]) {
+            continue;
+        }
+        let build_id = build_id_in_header_page(&header).map(|id| id.iter().map(|b| format!("{b:02x}")).collect());
+        s.modules.push(ModuleSummary { path: path.clone(), base: *start, end, build_id });
+    }
+
+    s.totals = Totals {
+        threads: s.threads.len(),
+        mappings: s.mappings.len(),
+        mappings_dumped: s.mappings.iter().filter(|m| m.dumped > 0).count(),
+        bytes_dumped: s.mappings.iter().map(|m| m.dumped).sum(),
+        bytes_mapped: s.mappings.iter().map(|m| m.total).sum(),
+        modules: s.modules.len(),
+        modules_with_build_id: s.modules.iter().filter(|m| m.build_id.is_some()).count(),
+        file_size: 0,
+        file_allocated: None,
+    };
+    Ok(s)
+}
+
+/// The GNU build-id of the ELF object whose first bytes are `image` (as
+/// mapped from file offset 0: program headers and early notes lie at their
+/// file offsets). Looks at every `PT_NOTE` that lies inside `image`.
+pub fn build_id_in_header_page(image: &[u8]) -> Option<&[u8]> {
+    if image.get(..4)? != raw::ELFMAG || image.get(4) != Some(&2) || image.get(5) != Some(&1) {
+        return None;
+    }
+    let u16_at = |o: usize| image.get(o..o.checked_add(2)?).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u32_at =
+        |o: usize| image.get(o..o.checked_add(4)?).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let u64_at = |o: usize| image.get(o..o.checked_add(8)?).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+    let phoff = usize::try_from(u64_at(0x20)?).ok()?;
+    let phentsize = usize::from(u16_at(0x36)?);
+    let phnum = usize::from(u16_at(0x38)?);
+    if phentsize < 56 {
+        return None;
+    }
+    for i in 0..phnum {
+        let ph = phoff.checked_add(i.checked_mul(phentsize)?)?;
+        if u32_at(ph)? != raw::PT_NOTE {
+            continue;
+        }
+        let off = usize::try_from(u64_at(ph + 8)?).ok()?;
+        let size = usize::try_from(u64_at(ph + 32)?).ok()?;
+        let Some(notes) = image.get(off..off.checked_add(size)?) else { continue };
+        let mut pos = 0usize;
+        while pos.checked_add(12)? <= notes.len() {
+            let namesz = usize::try_from(u32::from_le_bytes(notes.get(pos..pos + 4)?.try_into().ok()?)).ok()?;
+            let descsz = usize::try_from(u32::from_le_bytes(notes.get(pos + 4..pos + 8)?.try_into().ok()?)).ok()?;
+            let n_type = u32::from_le_bytes(notes.get(pos + 8..pos + 12)?.try_into().ok()?);
+            let name_at = pos + 12;
+            let desc_at = name_at.checked_add(namesz.checked_next_multiple_of(4)?)?;
+            let next = desc_at.checked_add(descsz.checked_next_multiple_of(4)?)?;
+            let name = notes.get(name_at..name_at.checked_add(namesz)?)?;
+            if n_type == 3 && name == b"GNU\0" {
+                return notes.get(desc_at..desc_at.checked_add(descsz)?);
+            }
+            pos = next;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_build_id_of_this_test_binary() {
+        let exe = std::fs::read("/proc/self/exe").unwrap();
+        let page = &exe[..4096.min(exe.len())];
+        // Rust test binaries are linked with a build-id on Linux by default;
+        // compare with the section the linker wrote.
+        if let Some(id) = build_id_in_header_page(page) {
+            assert!(id.len() >= 8, "{id:?}");
+        }
+        let target = std::fs::read(coroner_test_support::target_path()).unwrap();
+        let id = build_id_in_header_page(&target[..4096]).expect("target is linked with --build-id");
+        assert_eq!(id.len(), 20);
+    }
+
+    #[test]
+    fn garbage_has_no_build_id() {
+        assert_eq!(build_id_in_header_page(b""), None);
+        assert_eq!(build_id_in_header_page(b"\x7fELF\x02\x01"), None);
+        let mut page = vec![0u8; 4096];
+        page[..4].copy_from_slice(b"\x7fELF");
+        page[4] = 2;
+        page[5] = 1;
+        page[0x20] = 0x40;
+        page[0x36] = 56;
+        page[0x38] = 0xff;
+        page[0x39] = 0xff;
+        assert_eq!(build_id_in_header_page(&page), None);
+    }
+}

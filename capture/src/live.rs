@@ -1,0 +1,148 @@
+//! A live process through proc-reader: its [`Snapshot`] taken while frozen,
+//! and its memory as a [`MemorySource`] for the format writers.
+
+use std::io;
+use std::ops::Range;
+
+use coroner_core_format::write::MemorySource;
+use coroner_proc_reader::{Frozen, MemoryReader, Process};
+
+use crate::select::Selection;
+use crate::snapshot::{self, ProcessInfo, Snapshot, ThreadState};
+use crate::CaptureError;
+
+/// The target's memory through proc-reader's [`MemoryReader`]
+/// (`process_vm_readv` in large batches, `/proc/<pid>/mem` where that stops
+/// short, and `/proc/<pid>/pagemap` so that pages holding nothing are never
+/// read, which would fault the zero page into the target).
+#[derive(Debug)]
+pub struct LiveMemory {
+    reader: MemoryReader,
+}
+
+impl LiveMemory {
+    /// Open the memory of `process`.
+    pub fn open(process: &Process) -> Result<LiveMemory, CaptureError> {
+        Ok(LiveMemory { reader: MemoryReader::new(process)? })
+    }
+
+    /// The target's page size.
+    pub fn page_size(&self) -> u64 {
+        self.reader.page_size()
+    }
+
+    /// Whether the page at `addr` starts with the ELF magic.
+    pub fn starts_with_elf(&mut self, addr: u64) -> bool {
+        let mut magic = [0u8; 4];
+        matches!(self.reader.read_at(addr, &mut magic), Ok(4)) && magic == *b"\x7fELF"
+    }
+}
+
+fn to_io(e: coroner_proc_reader::Error) -> io::Error {
+    io::Error::other(e)
+}
+
+impl MemorySource for LiveMemory {
+    fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
+        // A short count marks the first unreadable byte; errors mean the
+        // process vanished or access was revoked, which ends the capture.
+        self.reader.read_at(addr, buf).map_err(to_io)
+    }
+
+    fn present_ranges(&mut self, start: u64, end: u64, out: &mut Vec<Range<u64>>) -> io::Result<()> {
+        let page = self.reader.page_size();
+        self.reader
+            .scan_pagemap(start, end, |addr, entry| {
+                if !entry.has_data() {
+                    return;
+                }
+                let a = addr.max(start);
+                let b = addr.saturating_add(page).min(end);
+                match out.last_mut() {
+                    Some(last) if last.end == a => last.end = b,
+                    _ => out.push(a..b),
+                }
+            })
+            .map_err(to_io)
+    }
+}
+
+fn page_size() -> u64 {
+    // The auxv of our own process says it; 4 KiB everywhere we run otherwise.
+    std::fs::read("/proc/self/auxv")
+        .ok()
+        .and_then(|a| {
+            a.chunks_exact(16).find_map(|kv| {
+                let k = u64::from_ne_bytes(kv[..8].try_into().ok()?);
+                (k == 6).then(|| u64::from_ne_bytes(kv[8..].try_into().unwrap_or([0; 8])))
+            })
+        })
+        .filter(|p| p.is_power_of_two())
+        .unwrap_or(4096)
+}
+
+fn ticks_to_us(ticks: u64) -> u64 {
+    // USER_HZ is 100 on every Linux ABI.
+    ticks.saturating_mul(10_000)
+}
+
+/// Process-wide facts that need no freeze (read before freezing to keep the
+/// frozen time short).
+pub fn process_info(process: &Process) -> Result<ProcessInfo, CaptureError> {
+    let stat = process.stat()?;
+    let status = process.status()?;
+    let cmdline = process.read_file("cmdline").unwrap_or_default();
+    let auxv = process.auxv()?.into_iter().filter(|e| e.key != 0).map(|e| (e.key, e.value)).collect();
+    let coredump_filter = process.coredump_filter().map(|f| f.0).unwrap_or(crate::select::DEFAULT_FILTER);
+    let u = |v: i32| u32::try_from(v).unwrap_or(0);
+    Ok(ProcessInfo {
+        pid: process.pid(),
+        ppid: u(stat.ppid),
+        pgrp: u(stat.pgrp),
+        sid: u(stat.session),
+        uid: status.uid[0],
+        gid: status.gid[0],
+        state: stat.state,
+        nice: i8::try_from(stat.nice).unwrap_or(0),
+        flags: u64::from(stat.flags),
+        comm: stat.comm,
+        cmdline,
+        auxv,
+        coredump_filter,
+        page_size: page_size(),
+    })
+}
+
+/// The threads of a frozen process, main thread first.
+pub fn thread_states(frozen: &Frozen<'_>) -> Vec<ThreadState> {
+    frozen
+        .threads()
+        .iter()
+        .map(|t| ThreadState {
+            tid: t.tid,
+            name: t.name.clone(),
+            gp_regs: t.regs.gp_bytes(),
+            fp_regs: (!t.regs.fp.is_empty()).then(|| t.regs.fp.clone()),
+            xstate: t.regs.xstate.clone(),
+            sigpend: t.status.as_ref().map_or(0, |s| s.sig_pnd),
+            sighold: t.status.as_ref().map_or(0, |s| s.sig_blk),
+            utime_us: t.stat.as_ref().map_or(0, |s| ticks_to_us(s.utime)),
+            stime_us: t.stat.as_ref().map_or(0, |s| ticks_to_us(s.stime)),
+        })
+        .collect()
+}
+
+/// Take the snapshot of a frozen process: its threads, and its mappings with
+/// what `selection` dumps of each.
+pub fn snapshot(
+    info: ProcessInfo,
+    frozen: &Frozen<'_>,
+    memory: &mut LiveMemory,
+    selection: &Selection,
+) -> Result<Snapshot, CaptureError> {
+    let mappings = frozen.process().mappings()?;
+    let page = info.page_size;
+    let filter = info.coredump_filter;
+    let mappings = snapshot::select(mappings, selection, filter, page, |addr| memory.starts_with_elf(addr));
+    Ok(Snapshot { process: info, threads: thread_states(frozen), mappings })
+}

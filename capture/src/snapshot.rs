@@ -1,0 +1,173 @@
+//! A format-neutral snapshot of a process: what every output format needs,
+//! taken from proc-reader while the target is frozen (apart from the memory
+//! contents, which the writers pull afterwards through a memory source).
+
+use coroner_proc_reader::parse::maps::Mapping;
+
+use crate::select::{KernelDump, MappingDesc, Reason, Selection};
+
+/// Process-wide facts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessInfo {
+    /// Process id (thread group id).
+    pub pid: u32,
+    /// Parent pid.
+    pub ppid: u32,
+    /// Process group.
+    pub pgrp: u32,
+    /// Session.
+    pub sid: u32,
+    /// Real user id.
+    pub uid: u32,
+    /// Real group id.
+    pub gid: u32,
+    /// State letter from `stat` (`S`, `R` …).
+    pub state: u8,
+    /// Nice value.
+    pub nice: i8,
+    /// Kernel task flags (`stat` field 9).
+    pub flags: u64,
+    /// `comm` (at most 15 bytes).
+    pub comm: Vec<u8>,
+    /// `/proc/pid/cmdline`: NUL-separated arguments.
+    pub cmdline: Vec<u8>,
+    /// The auxiliary vector as `(key, value)` pairs, without the final AT_NULL.
+    pub auxv: Vec<(u64, u64)>,
+    /// The target's `/proc/pid/coredump_filter`.
+    pub coredump_filter: u32,
+    /// Page size of the target.
+    pub page_size: u64,
+}
+
+/// One thread, stopped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThreadState {
+    /// Thread id.
+    pub tid: u32,
+    /// Thread name (`comm` of the task).
+    pub name: Vec<u8>,
+    /// General registers as `PTRACE_GETREGSET NT_PRSTATUS` returns them.
+    pub gp_regs: Vec<u8>,
+    /// `NT_PRFPREG` (512-byte FXSAVE area on x86_64), if readable.
+    pub fp_regs: Option<Vec<u8>>,
+    /// `NT_X86_XSTATE`, if readable.
+    pub xstate: Option<Vec<u8>>,
+    /// Pending signals (`SigPnd`).
+    pub sigpend: u64,
+    /// Blocked signals (`SigBlk`).
+    pub sighold: u64,
+    /// User CPU time in microseconds.
+    pub utime_us: u64,
+    /// System CPU time in microseconds.
+    pub stime_us: u64,
+}
+
+/// One mapping with the decision of what to dump.
+#[derive(Debug, Clone)]
+pub struct SelectedMapping {
+    /// The mapping as proc-reader read it (maps + smaps).
+    pub mapping: Mapping,
+    /// Bytes from `start` to dump (0, a page, or the whole mapping).
+    pub dump_len: u64,
+    /// Why.
+    pub reason: Reason,
+}
+
+impl SelectedMapping {
+    /// The mapping's path as text, if it has one.
+    pub fn path(&self) -> Option<String> {
+        (!self.mapping.path.is_empty()).then(|| String::from_utf8_lossy(&self.mapping.path).into_owned())
+    }
+}
+
+/// Everything but memory contents.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// The process.
+    pub process: ProcessInfo,
+    /// Threads; the first one is the one a debugger shows as current (the
+    /// main thread for a live capture).
+    pub threads: Vec<ThreadState>,
+    /// Mappings in address order, with what to dump of each.
+    pub mappings: Vec<SelectedMapping>,
+}
+
+/// The selection's view of a proc-reader mapping.
+pub fn describe(m: &Mapping) -> MappingDesc<'_> {
+    MappingDesc {
+        start: m.start,
+        end: m.end,
+        read: m.perms.read,
+        shared: m.perms.shared,
+        offset: m.offset,
+        inode: m.inode,
+        path: (!m.path.is_empty()).then(|| std::str::from_utf8(&m.path).unwrap_or("?")),
+        dontdump: m.vm_flags.dont_dump(),
+        io: m.vm_flags.io(),
+        hugetlb: m.vm_flags.hugetlb(),
+        // The kernel asks "has an anon_vma"; smaps' Anonymous/Swap tell. Without
+        // smaps, assume anonymous and writable file memory has been written.
+        has_anon_pages: if m.has_smaps {
+            m.anonymous > 0 || m.swap > 0
+        } else {
+            m.perms.write || !m.is_file_backed()
+        },
+    }
+}
+
+/// Decide what to dump of each mapping. `starts_with_elf` is asked, for
+/// mappings the kernel would dump one page of, whether the mapping begins
+/// with the ELF magic (the kernel reads the target's memory for that too).
+pub fn select(
+    mappings: Vec<Mapping>,
+    selection: &Selection,
+    target_filter: u32,
+    page_size: u64,
+    mut starts_with_elf: impl FnMut(u64) -> bool,
+) -> Vec<SelectedMapping> {
+    mappings
+        .into_iter()
+        .map(|mapping| {
+            let d = selection.decide(&describe(&mapping), target_filter);
+            let dump_len = match d.dump {
+                KernelDump::Nothing => 0,
+                KernelDump::Whole => mapping.len(),
+                KernelDump::ElfHeaderIfMagic => {
+                    if starts_with_elf(mapping.start) {
+                        page_size.min(mapping.len())
+                    } else {
+                        0
+                    }
+                }
+            };
+            SelectedMapping { mapping, dump_len, reason: d.reason }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coroner_proc_reader::parse::maps::parse_maps_line;
+
+    #[test]
+    fn select_applies_the_elf_magic_check() {
+        let maps = [
+            &b"400000-401000 r--p 00000000 fd:01 12 /usr/bin/prog"[..],
+            b"401000-402000 r-xp 00001000 fd:01 12 /usr/bin/prog",
+            b"7f0000000000-7f0000001000 r--p 00000000 fd:01 13 /usr/share/locale/data",
+            b"7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0 [stack]",
+        ];
+        let mappings: Vec<Mapping> =
+            maps.iter().enumerate().map(|(i, l)| parse_maps_line(l, i + 1).unwrap()).collect();
+        let mut asked = Vec::new();
+        let sel = select(mappings, &Selection::default(), 0x33, 4096, |a| {
+            asked.push(a);
+            a == 0x400000
+        });
+        assert_eq!(asked, [0x400000, 0x7f0000000000]);
+        let lens: Vec<u64> = sel.iter().map(|s| s.dump_len).collect();
+        // No smaps: the stack is assumed written, read-only file memory not.
+        assert_eq!(lens, [4096, 0, 0, 0x21000]);
+    }
+}

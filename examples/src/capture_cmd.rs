@@ -1,0 +1,147 @@
+//! `coroner capture PID`.
+//!
+//! `--json` prints one object on stdout (on stderr when the core itself goes
+//! to stdout with `-o -`):
+//!
+//! ```json
+//! { "path": "core.1234" | null, "pid": 1234, "format": "elf",
+//!   "threads": 9, "mappings": 40, "mappings_dumped": 25,
+//!   "bytes_written": 77594624, "bytes_allocated": 67219456,
+//!   "memory_bytes_read": 70000000,
+//!   "wall_seconds": 0.12, "frozen_seconds": 0.08, "warnings": [] }
+//! ```
+//! `bytes_written` is the logical file size, `bytes_allocated` what it
+//! occupies on disk (holes are free).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use coroner_capture::select::Selection;
+use coroner_capture::sink::Sink;
+use coroner_capture::{CaptureOptions, CaptureReport};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::CaptureArgs;
+
+/// The `--json` summary of a capture.
+#[derive(Debug, Serialize)]
+pub struct CaptureJson {
+    /// Final path of the dump, `null` when written to stdout.
+    pub path: Option<PathBuf>,
+    /// The process id.
+    pub pid: u32,
+    /// `"elf"`.
+    pub format: &'static str,
+    /// Threads written.
+    pub threads: usize,
+    /// Mappings of the process (each has a program header).
+    pub mappings: usize,
+    /// Mappings with at least one byte of content in the dump.
+    pub mappings_dumped: usize,
+    /// Logical size of the dump.
+    pub bytes_written: u64,
+    /// Bytes the dump occupies on disk.
+    pub bytes_allocated: u64,
+    /// Bytes of target memory read.
+    pub memory_bytes_read: u64,
+    /// Wall time of the whole capture, seconds.
+    pub wall_seconds: f64,
+    /// Time the target was stopped, seconds.
+    pub frozen_seconds: f64,
+    /// Things that did not stop the capture but are worth knowing.
+    pub warnings: Vec<String>,
+}
+
+impl CaptureJson {
+    /// From a capture report.
+    pub fn new(r: &CaptureReport) -> CaptureJson {
+        CaptureJson {
+            path: r.path.clone(),
+            pid: r.pid,
+            format: "elf",
+            threads: r.threads,
+            mappings: r.mappings,
+            mappings_dumped: r.mappings_dumped,
+            bytes_written: r.bytes_written,
+            bytes_allocated: r.bytes_allocated,
+            memory_bytes_read: r.memory_bytes_read,
+            wall_seconds: r.wall.as_secs_f64(),
+            frozen_seconds: r.frozen.as_secs_f64(),
+            warnings: r.warnings.clone(),
+        }
+    }
+}
+
+/// Run the subcommand.
+pub fn run(args: &CaptureArgs) -> Result<(), String> {
+    let to_stdout = args.output.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    if to_stdout && std::io::stdout().is_terminal() {
+        return Err("refusing to write a core file to a terminal: redirect stdout (-o - > file) or give -o PATH".into());
+    }
+    if args.all {
+        eprintln!(
+            "coroner: WARNING: --all dumps every readable mapping of {}, including memory the program \
+             excluded with MADV_DONTDUMP (keys, passwords, caches); handle the file accordingly",
+            args.pid
+        );
+    }
+    let sink = if to_stdout {
+        Sink::stream(std::io::stdout().lock())
+    } else {
+        let path = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("core.{}", args.pid)));
+        Sink::create(&path, args.force).map_err(|e| e.to_string())?
+    };
+    let options = CaptureOptions {
+        selection: Selection { filter: args.filter, all: args.all, exclude: args.exclude.clone() },
+        ..CaptureOptions::default()
+    };
+    let bar = progress_bar(!args.json);
+    let mut on_progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let result = coroner_capture::capture_elf(args.pid, sink, &options, &mut on_progress);
+    bar.finish_and_clear();
+    let report = result.map_err(|e| e.to_string())?;
+    for w in &report.warnings {
+        eprintln!("coroner: warning: {w}");
+    }
+    if args.json {
+        let json = serde_json::to_string(&CaptureJson::new(&report)).map_err(|e| e.to_string())?;
+        if to_stdout {
+            eprintln!("{json}");
+        } else {
+            println!("{json}");
+        }
+    } else {
+        let dest = report.path.as_ref().map_or_else(|| "stdout".to_owned(), |p| p.display().to_string());
+        eprintln!(
+            "coroner: wrote {dest}: pid {}, {} threads, {}/{} mappings dumped, {} MiB ({} MiB on disk) \
+             in {:.3} s, target frozen {:.3} s",
+            report.pid,
+            report.threads,
+            report.mappings_dumped,
+            report.mappings,
+            report.bytes_written >> 20,
+            report.bytes_allocated >> 20,
+            report.wall.as_secs_f64(),
+            report.frozen.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+fn progress_bar(wanted: bool) -> ProgressBar {
+    if !wanted || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar
+}

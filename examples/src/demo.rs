@@ -1,0 +1,78 @@
+//! `coroner demo`: start the bundled sample (this binary, `sample-process`),
+//! capture it, inspect the core, stop the sample.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use coroner_capture::sink::Sink;
+use coroner_capture::CaptureOptions;
+
+use crate::DemoArgs;
+
+/// Kills and reaps the sample whatever happens to the demo.
+struct SampleGuard(Child);
+
+impl Drop for SampleGuard {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Run the subcommand.
+pub fn run(args: &DemoArgs) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find my own executable: {e}"))?;
+    let mut child = Command::new(&exe)
+        .args(["sample-process", "--threads", "4", "--pattern-mib", "4"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start the sample process {}: {e}", exe.display()))?;
+    let stdout = child.stdout.take().ok_or("sample has no stdout")?;
+    let mut guard = SampleGuard(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).map_err(|e| format!("reading the sample's READY line: {e}"))?;
+    if !line.starts_with("READY ") {
+        return Err(format!("the sample process did not start (printed {line:?})"));
+    }
+    let pid = guard.0.id();
+    eprintln!("coroner demo: started sample process {pid} ({})", line.trim());
+
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("coroner-demo-{pid}")),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join(format!("core.{pid}"));
+    let sink = Sink::create(&path, false).map_err(|e| e.to_string())?;
+    let report = coroner_capture::capture_elf(pid, sink, &CaptureOptions::default(), &mut |_, _| {})
+        .map_err(|e| format!("capturing the sample: {e}"))?;
+    let still_running = matches!(guard.0.try_wait(), Ok(None));
+    eprintln!(
+        "coroner demo: captured {} threads, {}/{} mappings, {} KiB on disk in {:.3} s (frozen {:.3} s); \
+         sample still running: {}",
+        report.threads,
+        report.mappings_dumped,
+        report.mappings,
+        report.bytes_allocated >> 10,
+        report.wall.as_secs_f64(),
+        report.frozen.as_secs_f64(),
+        if still_running { "yes" } else { "NO" }
+    );
+    drop(guard);
+
+    println!();
+    crate::inspect_cmd::print_file(&path).map_err(|e| format!("inspecting {}: {e}", path.display()))?;
+    println!();
+    let path: PathBuf = path.canonicalize().unwrap_or(path);
+    println!("core file: {}", path.display());
+    println!("open it:   gdb {} {} -ex 'thread apply all bt'", exe.display(), path.display());
+    println!("inspect:   {} inspect {}", exe.display(), path.display());
+    println!("(the sample process has been stopped; delete {} when done)", dir.display());
+    if !still_running {
+        return Err("the sample process died during the capture".into());
+    }
+    Ok(())
+}
