@@ -1,0 +1,433 @@
+//! Freezing every thread of a process with `PTRACE_SEIZE` + `PTRACE_INTERRUPT`.
+
+use std::collections::BTreeSet;
+use std::marker::PhantomData;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::parse::stat::Stat;
+use crate::parse::status::Status;
+use crate::process::{proc_path, Process};
+use crate::regs::{read_registers, Registers};
+use crate::sys::{self, WaitStatus, SIGINFO_SIZE};
+
+/// `PTRACE_EVENT_STOP`, the event of an interrupt or group stop of a seized thread.
+const PTRACE_EVENT_STOP: i32 = 128;
+
+/// How a thread came to be stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StopKind {
+    /// By our `PTRACE_INTERRUPT` (the normal case).
+    Interrupted,
+    /// The process was (or became) job-control stopped by `signal` from
+    /// elsewhere; it stays stopped after thawing, as it was.
+    GroupStop {
+        /// SIGSTOP, SIGTSTP, SIGTTIN or SIGTTOU.
+        signal: i32,
+    },
+    /// On its way to receive `signal`; [`Thread::siginfo`] describes it and
+    /// thawing delivers it, so it is not lost.
+    Signal {
+        /// The signal number.
+        signal: i32,
+    },
+}
+
+/// One frozen thread.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Thread {
+    /// Thread id (global pid namespace).
+    pub tid: u32,
+    /// Thread name (`comm`).
+    pub name: Vec<u8>,
+    /// Registers.
+    pub regs: Registers,
+    /// How it stopped.
+    pub stop: StopKind,
+    /// Raw `siginfo_t` (128 bytes) of the signal being delivered, when the
+    /// thread stopped for one (from `PTRACE_GETSIGINFO`).
+    pub siginfo: Option<[u8; SIGINFO_SIZE]>,
+    /// The thread's own `stat` (state, utime, stime …), read while frozen.
+    pub stat: Option<Stat>,
+    /// The thread's own `status` (SigPnd, SigBlk …), read while frozen.
+    pub status: Option<Status>,
+}
+
+/// Options for [`Process::freeze_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FreezeOptions {
+    /// How long to wait for all threads to stop before giving up with
+    /// [`Error::FreezeTimeout`] (and thawing what was stopped).
+    pub timeout: Duration,
+    /// Read each thread's `stat` and `status` too.
+    pub thread_files: bool,
+}
+
+impl Default for FreezeOptions {
+    fn default() -> Self {
+        FreezeOptions {
+            timeout: Duration::from_secs(10),
+            thread_files: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TraceeState {
+    /// Seized and interrupted, its stop not yet collected.
+    Running,
+    /// In a ptrace stop.
+    Stopped(StopKind),
+}
+
+#[derive(Debug)]
+struct Tracee {
+    tid: u32,
+    state: TraceeState,
+}
+
+/// A frozen process: every thread is in a ptrace stop until this guard is
+/// thawed or dropped (also during a panic). No SIGSTOP is ever sent, so if
+/// the capturing process dies the kernel detaches and the target runs on.
+///
+/// ptrace ties a tracee to the tracing *thread*, so the guard is neither
+/// `Send` nor `Sync`: thaw it on the thread that froze.
+///
+/// ```no_run
+/// use coroner_proc_reader::Process;
+/// let process = Process::open(1234)?;
+/// let frozen = process.freeze()?;
+/// for t in frozen.threads() {
+///     println!("{} {:?} sp={:#x}", t.tid, String::from_utf8_lossy(&t.name), t.regs.sp());
+/// }
+/// let thawed = frozen.thaw()?;
+/// println!("frozen for {:?}", thawed.frozen_for);
+/// # Ok::<(), coroner_proc_reader::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Frozen<'p> {
+    process: &'p Process,
+    tracees: Vec<Tracee>,
+    threads: Vec<Thread>,
+    started: Instant,
+    thawed: bool,
+    _not_send: PhantomData<*const ()>,
+}
+
+/// What [`Frozen::thaw`] leaves behind.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Thawed {
+    /// The threads as they were while frozen.
+    pub threads: Vec<Thread>,
+    /// How long the process was held, from the first attach to the last detach.
+    pub frozen_for: Duration,
+}
+
+fn errno(e: &std::io::Error) -> Option<i32> {
+    e.raw_os_error()
+}
+
+impl<'p> Frozen<'p> {
+    /// Stop every thread, re-listing `/proc/<pid>/task` until no new thread
+    /// appears; threads that exit meanwhile are dropped from the set.
+    pub(crate) fn new(process: &'p Process, opts: FreezeOptions) -> Result<Frozen<'p>> {
+        let pid = process.pid();
+        match process.zombie() {
+            None => {
+                return Err(Error::ProcessGone {
+                    pid,
+                    path: proc_path(pid, ""),
+                    zombie: false,
+                })
+            }
+            Some(true) => {
+                return Err(Error::ProcessGone {
+                    pid,
+                    path: proc_path(pid, ""),
+                    zombie: true,
+                })
+            }
+            Some(false) => {}
+        }
+        let mut frozen = Frozen {
+            process,
+            tracees: Vec::new(),
+            threads: Vec::new(),
+            started: Instant::now(),
+            thawed: false,
+            _not_send: PhantomData,
+        };
+        let deadline = Instant::now()
+            .checked_add(opts.timeout)
+            .unwrap_or_else(Instant::now);
+        let mut gone: BTreeSet<u32> = BTreeSet::new();
+        loop {
+            let listed = process.tasks()?;
+            let mut attached_any = false;
+            for &tid in &listed {
+                if gone.contains(&tid) || frozen.tracees.iter().any(|t| t.tid == tid) {
+                    continue;
+                }
+                attached_any = true;
+                if let Err(e) = sys::ptrace_seize(tid) {
+                    if errno(&e) == Some(libc::ESRCH) || frozen.thread_exiting(tid) {
+                        gone.insert(tid);
+                        continue;
+                    }
+                    return Err(process.classify(e, "PTRACE_SEIZE", &format!("task/{tid}")));
+                }
+                frozen.tracees.push(Tracee {
+                    tid,
+                    state: TraceeState::Running,
+                });
+                if let Err(e) = sys::ptrace_interrupt(tid) {
+                    // ESRCH: it died right after the seize; the wait reports it.
+                    if errno(&e) != Some(libc::ESRCH) {
+                        return Err(process.classify(
+                            e,
+                            "PTRACE_INTERRUPT",
+                            &format!("task/{tid}"),
+                        ));
+                    }
+                }
+            }
+            frozen.wait_for_stops(deadline, &mut gone)?;
+            if !attached_any {
+                // Every listed thread is attached and stopped, and stopped
+                // threads cannot create new ones: the set is final. Threads we
+                // hold that are no longer listed have exited (or belong to a
+                // recycled pid): let them go.
+                let stale: Vec<u32> = frozen
+                    .tracees
+                    .iter()
+                    .map(|t| t.tid)
+                    .filter(|t| !listed.contains(t))
+                    .collect();
+                for tid in stale {
+                    let _ = frozen.detach_one(tid);
+                }
+                break;
+            }
+        }
+        if frozen.tracees.is_empty() {
+            let zombie = process.zombie();
+            return Err(Error::ProcessGone {
+                pid,
+                path: proc_path(pid, "task"),
+                zombie: zombie == Some(true),
+            });
+        }
+        frozen.collect_threads(opts)?;
+        Ok(frozen)
+    }
+
+    /// Whether `tid` is exiting (zombie or gone): such a thread refuses a seize.
+    fn thread_exiting(&self, tid: u32) -> bool {
+        self.process
+            .thread_stat(tid)
+            .map_or(true, |s| s.is_zombie())
+    }
+
+    fn wait_for_stops(&mut self, deadline: Instant, gone: &mut BTreeSet<u32>) -> Result<()> {
+        let pid = self.process.pid();
+        let mut pause = Duration::from_micros(10);
+        loop {
+            let mut i = 0usize;
+            while let Some(t) = self.tracees.get_mut(i) {
+                if t.state != TraceeState::Running {
+                    i = i.saturating_add(1);
+                    continue;
+                }
+                let tid = t.tid;
+                match sys::waitpid_nohang(tid) {
+                    Ok(Some(WaitStatus::Stopped { signal, event })) => {
+                        t.state = TraceeState::Stopped(if event == PTRACE_EVENT_STOP {
+                            if signal == libc::SIGTRAP {
+                                StopKind::Interrupted
+                            } else {
+                                StopKind::GroupStop { signal }
+                            }
+                        } else {
+                            StopKind::Signal { signal }
+                        });
+                    }
+                    Ok(Some(WaitStatus::Gone)) | Err(_) => {
+                        // Exited (ECHILD: already reaped); nothing to detach.
+                        self.tracees.remove(i);
+                        gone.insert(tid);
+                        continue;
+                    }
+                    Ok(Some(WaitStatus::Other) | None) => {}
+                }
+                i = i.saturating_add(1);
+            }
+            let Some(waiting) = self
+                .tracees
+                .iter()
+                .find(|t| t.state == TraceeState::Running)
+            else {
+                return Ok(());
+            };
+            if Instant::now() > deadline {
+                return Err(Error::FreezeTimeout {
+                    pid,
+                    tid: waiting.tid,
+                    path: proc_path(pid, &format!("task/{}", waiting.tid)),
+                    waited: deadline.saturating_duration_since(self.started),
+                });
+            }
+            std::thread::sleep(pause);
+            pause = pause.saturating_mul(2).min(Duration::from_millis(1));
+        }
+    }
+
+    fn collect_threads(&mut self, opts: FreezeOptions) -> Result<()> {
+        let pid = self.process.pid();
+        let mut threads = Vec::with_capacity(self.tracees.len());
+        for t in &self.tracees {
+            let TraceeState::Stopped(stop) = t.state else {
+                continue;
+            };
+            let tid = t.tid;
+            let task = format!("task/{tid}");
+            let regs = read_registers(tid)
+                .map_err(|e| self.process.classify(e, "PTRACE_GETREGSET", &task))?;
+            let siginfo = match stop {
+                StopKind::Signal { .. } => sys::ptrace_getsiginfo(tid).ok(),
+                _ => None,
+            };
+            let name = self.process.thread_name(tid)?;
+            let (stat, status) = if opts.thread_files {
+                (
+                    self.process.thread_stat(tid).ok(),
+                    self.process.thread_status(tid).ok(),
+                )
+            } else {
+                (None, None)
+            };
+            threads.push(Thread {
+                tid,
+                name,
+                regs,
+                stop,
+                siginfo,
+                stat,
+                status,
+            });
+        }
+        // The main thread first, then by tid.
+        threads.sort_by_key(|t| (t.tid != pid, t.tid));
+        self.threads = threads;
+        Ok(())
+    }
+
+    fn detach_one(&mut self, tid: u32) -> Result<()> {
+        let Some(at) = self.tracees.iter().position(|t| t.tid == tid) else {
+            return Ok(());
+        };
+        let t = self.tracees.remove(at);
+        detach(self.process, t)
+    }
+
+    /// The process.
+    pub fn process(&self) -> &'p Process {
+        self.process
+    }
+
+    /// The frozen threads, main thread first.
+    pub fn threads(&self) -> &[Thread] {
+        &self.threads
+    }
+
+    /// The thread with `tid`.
+    pub fn thread(&self, tid: u32) -> Option<&Thread> {
+        self.threads.iter().find(|t| t.tid == tid)
+    }
+
+    /// How long the process has been held so far.
+    pub fn frozen_for(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Let every thread run again (delivering any signal a thread stopped
+    /// for). Returns the threads as captured and the time held. Threads that
+    /// died meanwhile are skipped; the first other error is returned after
+    /// every thread has been tried.
+    pub fn thaw(mut self) -> Result<Thawed> {
+        let result = self.thaw_all();
+        let frozen_for = self.started.elapsed();
+        let threads = std::mem::take(&mut self.threads);
+        result.map(|()| Thawed {
+            threads,
+            frozen_for,
+        })
+    }
+
+    fn thaw_all(&mut self) -> Result<()> {
+        self.thawed = true;
+        let mut first_err = None;
+        for t in std::mem::take(&mut self.tracees) {
+            if let Err(e) = detach(self.process, t) {
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+}
+
+fn detach(process: &Process, t: Tracee) -> Result<()> {
+    let signal = match t.state {
+        TraceeState::Stopped(StopKind::Signal { signal }) => signal,
+        TraceeState::Stopped(_) => 0,
+        TraceeState::Running => {
+            // Seized and interrupted but its stop not collected (an error
+            // cut the freeze short): PTRACE_DETACH needs a stopped tracee, so
+            // collect the stop first.
+            match wait_stop(t.tid, Duration::from_millis(500)) {
+                Some(StopKind::Signal { signal }) => signal,
+                Some(_) => 0,
+                None => return Ok(()),
+            }
+        }
+    };
+    match sys::ptrace_detach(t.tid, signal) {
+        Ok(()) => Ok(()),
+        Err(e) if errno(&e) == Some(libc::ESRCH) => Ok(()),
+        Err(e) => Err(process.classify(e, "PTRACE_DETACH", &format!("task/{}", t.tid))),
+    }
+}
+
+/// Wait up to `limit` for a seized thread's stop; `None` if it died or
+/// did not stop.
+fn wait_stop(tid: u32, limit: Duration) -> Option<StopKind> {
+    let deadline = Instant::now().checked_add(limit)?;
+    loop {
+        match sys::waitpid_nohang(tid) {
+            Ok(Some(WaitStatus::Stopped { signal, event })) => {
+                return Some(if event == PTRACE_EVENT_STOP {
+                    StopKind::Interrupted
+                } else {
+                    StopKind::Signal { signal }
+                })
+            }
+            Ok(Some(WaitStatus::Gone)) | Err(_) => return None,
+            Ok(Some(WaitStatus::Other) | None) => {}
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
+}
+
+impl Drop for Frozen<'_> {
+    fn drop(&mut self) {
+        if !self.thawed {
+            let _ = self.thaw_all();
+        }
+    }
+}

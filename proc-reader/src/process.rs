@@ -1,0 +1,434 @@
+//! A process opened through its `/proc/<pid>` directory.
+
+use std::ffi::{CStr, CString, OsString};
+use std::io::{self, Read};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
+
+use crate::error::{Error, PermissionReason, Result};
+use crate::parse::auxv::{parse_auxv, AuxvEntry};
+use crate::parse::cgroup::{parse_cgroup, CgroupEntry};
+use crate::parse::cmdline::{parse_cmdline, parse_environ};
+use crate::parse::coredump_filter::{parse_coredump_filter, CoredumpFilter};
+use crate::parse::limits::{parse_limits, Limit};
+use crate::parse::maps::{parse_maps, parse_smaps, Mapping};
+use crate::parse::stat::{parse_stat, Stat};
+use crate::parse::status::{parse_status, Status};
+use crate::parse::ParseError;
+use crate::sys;
+
+/// A live process, held by a descriptor of its `/proc/<pid>` directory.
+///
+/// Every file is opened relative to that descriptor, so if the process exits
+/// and its pid is reused, reads fail with [`Error::ProcessGone`] instead of
+/// silently describing the newcomer.
+///
+/// ```
+/// use coroner_proc_reader::Process;
+/// let me = Process::open(std::process::id()).unwrap();
+/// assert_eq!(me.status().unwrap().tgid, std::process::id());
+/// assert!(!me.mappings().unwrap().is_empty());
+/// ```
+#[derive(Debug)]
+pub struct Process {
+    pid: u32,
+    dir: OwnedFd,
+}
+
+/// `/proc/<pid>/<name>` for messages.
+pub(crate) fn proc_path(pid: u32, name: &str) -> PathBuf {
+    if name.is_empty() {
+        PathBuf::from(format!("/proc/{pid}"))
+    } else {
+        PathBuf::from(format!("/proc/{pid}/{name}"))
+    }
+}
+
+fn cstring(name: &str) -> io::Result<CString> {
+    CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+}
+
+impl Process {
+    /// Open `/proc/<pid>`. A pid that does not exist gives
+    /// [`Error::ProcessGone`]; the id of a non-leader thread gives
+    /// [`Error::Io`] with `InvalidInput` (open its process instead).
+    pub fn open(pid: u32) -> Result<Process> {
+        let path = proc_path(pid, "");
+        let c = cstring(&path.to_string_lossy()).map_err(|source| Error::Io {
+            pid,
+            path: path.clone(),
+            op: "open",
+            source,
+        })?;
+        let dir = match sys::open(&c, libc::O_RDONLY | libc::O_DIRECTORY) {
+            Ok(fd) => fd,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ESRCH)) || pid == 0 => {
+                return Err(Error::ProcessGone {
+                    pid,
+                    path,
+                    zombie: false,
+                })
+            }
+            Err(source) => {
+                return Err(Error::Io {
+                    pid,
+                    path,
+                    op: "open",
+                    source,
+                })
+            }
+        };
+        let process = Process { pid, dir };
+        let status = process.status()?;
+        if status.tgid != pid {
+            return Err(Error::Io {
+                pid,
+                path: proc_path(pid, ""),
+                op: "open",
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "{pid} is a thread of process {}, not a process",
+                        status.tgid
+                    ),
+                ),
+            });
+        }
+        Ok(process)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Open a file below the directory (relative path such as `task/12/comm`).
+    pub(crate) fn open_file(&self, name: &str, flags: libc::c_int) -> Result<OwnedFd> {
+        let c = cstring(name).map_err(|source| Error::Io {
+            pid: self.pid,
+            path: proc_path(self.pid, name),
+            op: "open",
+            source,
+        })?;
+        sys::openat(self.dir.as_fd(), &c, flags).map_err(|e| self.classify(e, "open", name))
+    }
+
+    /// The raw bytes of `/proc/<pid>/<name>` (for any file this crate has no
+    /// getter for, or to keep the original text).
+    pub fn read_file(&self, name: &str) -> Result<Vec<u8>> {
+        let fd = self.open_file(name, libc::O_RDONLY)?;
+        let mut file = std::fs::File::from(fd);
+        let mut out = Vec::new();
+        file.read_to_end(&mut out)
+            .map_err(|e| self.classify(e, "read", name))?;
+        Ok(out)
+    }
+
+    fn parsed<T>(
+        &self,
+        name: &str,
+        parse: impl FnOnce(&[u8]) -> Result<T, ParseError>,
+    ) -> Result<T> {
+        let data = self.read_file(name)?;
+        parse(&data).map_err(|source| Error::Parse {
+            pid: self.pid,
+            path: proc_path(self.pid, name),
+            source,
+        })
+    }
+
+    /// `/proc/<pid>/status`.
+    pub fn status(&self) -> Result<Status> {
+        self.parsed("status", parse_status)
+    }
+
+    /// `/proc/<pid>/stat`.
+    pub fn stat(&self) -> Result<Stat> {
+        self.parsed("stat", parse_stat)
+    }
+
+    /// The arguments from `/proc/<pid>/cmdline` (empty for kernel threads and zombies).
+    pub fn cmdline(&self) -> Result<Vec<Vec<u8>>> {
+        Ok(parse_cmdline(&self.read_file("cmdline")?)
+            .into_iter()
+            .map(<[u8]>::to_vec)
+            .collect())
+    }
+
+    /// The raw bytes of `/proc/<pid>/environ` (NUL-separated `NAME=value`).
+    pub fn environ_raw(&self) -> Result<Vec<u8>> {
+        self.read_file("environ")
+    }
+
+    /// The environment as `(name, value)` pairs.
+    pub fn environ(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let raw = self.environ_raw()?;
+        Ok(parse_environ(&raw)
+            .into_iter()
+            .map(|v| (v.name.to_vec(), v.value.to_vec()))
+            .collect())
+    }
+
+    /// The raw bytes of `/proc/<pid>/auxv`, including the `AT_NULL` terminator.
+    pub fn auxv_raw(&self) -> Result<Vec<u8>> {
+        self.read_file("auxv")
+    }
+
+    /// The auxiliary vector without the `AT_NULL` terminator.
+    pub fn auxv(&self) -> Result<Vec<AuxvEntry>> {
+        self.parsed("auxv", parse_auxv)
+    }
+
+    /// The executable (`/proc/<pid>/exe`), possibly ending in ` (deleted)`.
+    pub fn exe(&self) -> Result<PathBuf> {
+        self.read_link("exe")
+    }
+
+    /// The working directory (`/proc/<pid>/cwd`).
+    pub fn cwd(&self) -> Result<PathBuf> {
+        self.read_link("cwd")
+    }
+
+    fn read_link(&self, name: &str) -> Result<PathBuf> {
+        let c = cstring(name).map_err(|source| Error::Io {
+            pid: self.pid,
+            path: proc_path(self.pid, name),
+            op: "readlink",
+            source,
+        })?;
+        let bytes = sys::readlinkat(self.dir.as_fd(), &c)
+            .map_err(|e| self.classify(e, "readlink", name))?;
+        Ok(PathBuf::from(OsString::from_vec(bytes)))
+    }
+
+    /// `/proc/<pid>/limits`.
+    pub fn limits(&self) -> Result<Vec<Limit>> {
+        self.parsed("limits", parse_limits)
+    }
+
+    /// `/proc/<pid>/cgroup`.
+    pub fn cgroups(&self) -> Result<Vec<CgroupEntry>> {
+        self.parsed("cgroup", parse_cgroup)
+    }
+
+    /// `/proc/<pid>/coredump_filter`.
+    pub fn coredump_filter(&self) -> Result<CoredumpFilter> {
+        self.parsed("coredump_filter", parse_coredump_filter)
+    }
+
+    /// The pid as the process sees it in its own pid namespace (last `NSpid`
+    /// entry; the global pid when the kernel has no `NSpid`).
+    pub fn nspid(&self) -> Result<u32> {
+        let status = self.status()?;
+        Ok(status.nspid.last().copied().unwrap_or(status.pid))
+    }
+
+    /// The mapping list from `/proc/<pid>/maps` alone (fast; no VmFlags or
+    /// page counts).
+    pub fn maps(&self) -> Result<Vec<Mapping>> {
+        self.parsed("maps", parse_maps)
+    }
+
+    /// The mapping list with VmFlags, Rss, Anonymous and friends from
+    /// `/proc/<pid>/smaps` (a superset of `maps`, read in one pass so the two
+    /// cannot disagree).
+    pub fn mappings(&self) -> Result<Vec<Mapping>> {
+        self.parsed("smaps", parse_smaps)
+    }
+
+    /// The thread ids listed in `/proc/<pid>/task`, sorted.
+    pub fn tasks(&self) -> Result<Vec<u32>> {
+        let fd = self.open_file("task", libc::O_RDONLY | libc::O_DIRECTORY)?;
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut tids = Vec::new();
+        loop {
+            let n = sys::getdents64(fd.as_fd(), &mut buf)
+                .map_err(|e| self.classify(e, "getdents64", "task"))?;
+            if n == 0 {
+                break;
+            }
+            let mut off = 0usize;
+            // linux_dirent64: u64 ino, i64 off, u16 reclen, u8 type, name NUL-terminated.
+            while let Some(rec) = buf.get(off..n) {
+                let Some(reclen) = rec
+                    .get(16..18)
+                    .and_then(|b| <[u8; 2]>::try_from(b).ok())
+                    .map(u16::from_ne_bytes)
+                else {
+                    break;
+                };
+                let reclen = usize::from(reclen);
+                if reclen == 0 {
+                    break;
+                }
+                let name = rec.get(19..reclen.min(rec.len())).unwrap_or(&[]);
+                let name = CStr::from_bytes_until_nul(name)
+                    .map(CStr::to_bytes)
+                    .unwrap_or(name);
+                if let Some(tid) = crate::parse::parse_u32(name) {
+                    tids.push(tid);
+                }
+                off = off.saturating_add(reclen);
+            }
+        }
+        tids.sort_unstable();
+        Ok(tids)
+    }
+
+    /// A thread's name (`/proc/<pid>/task/<tid>/comm`, without the newline).
+    pub fn thread_name(&self, tid: u32) -> Result<Vec<u8>> {
+        let mut name = self.read_file(&format!("task/{tid}/comm"))?;
+        if name.last() == Some(&b'\n') {
+            name.pop();
+        }
+        Ok(name)
+    }
+
+    /// A thread's `stat`.
+    pub fn thread_stat(&self, tid: u32) -> Result<Stat> {
+        self.parsed(&format!("task/{tid}/stat"), parse_stat)
+    }
+
+    /// A thread's `status`.
+    pub fn thread_status(&self, tid: u32) -> Result<Status> {
+        self.parsed(&format!("task/{tid}/status"), parse_status)
+    }
+
+    /// Whether the process still exists, and if so whether it is a zombie:
+    /// `None` when gone, `Some(true)` for a zombie.
+    pub fn zombie(&self) -> Option<bool> {
+        let c = cstring("stat").ok()?;
+        let fd = sys::openat(self.dir.as_fd(), &c, libc::O_RDONLY).ok()?;
+        let mut data = Vec::new();
+        std::fs::File::from(fd).read_to_end(&mut data).ok()?;
+        parse_stat(&data).ok().map(|s| s.is_zombie())
+    }
+
+    /// Turn an OS error about `name` into the crate's error: ESRCH/ENOENT on
+    /// a vanished process become [`Error::ProcessGone`], EPERM/EACCES become
+    /// [`Error::PermissionDenied`] with the reason diagnosed.
+    pub(crate) fn classify(&self, err: io::Error, op: &'static str, name: &str) -> Error {
+        let path = proc_path(self.pid, name);
+        let pid = self.pid;
+        match err.raw_os_error() {
+            Some(libc::ESRCH | libc::ENOENT) => match self.zombie() {
+                None => Error::ProcessGone {
+                    pid,
+                    path,
+                    zombie: false,
+                },
+                Some(true) => Error::ProcessGone {
+                    pid,
+                    path,
+                    zombie: true,
+                },
+                Some(false) => Error::Io {
+                    pid,
+                    path,
+                    op,
+                    source: err,
+                },
+            },
+            Some(libc::EPERM | libc::EACCES) => match self.zombie() {
+                None => Error::ProcessGone {
+                    pid,
+                    path,
+                    zombie: false,
+                },
+                Some(true) => Error::ProcessGone {
+                    pid,
+                    path,
+                    zombie: true,
+                },
+                Some(false) => Error::PermissionDenied {
+                    pid,
+                    path,
+                    op,
+                    reason: self.diagnose_permission(),
+                    source: err,
+                },
+            },
+            _ => Error::Io {
+                pid,
+                path,
+                op,
+                source: err,
+            },
+        }
+    }
+
+    /// Work out which ptrace access check denies us: another tracer, missing
+    /// CAP_SYS_PTRACE across users, or Yama's ptrace_scope.
+    pub fn diagnose_permission(&self) -> PermissionReason {
+        let target = self.status().ok();
+        if let Some(t) = &target {
+            if t.tracer_pid != 0 && t.tracer_pid != sys::gettid() {
+                let tracer_name = std::fs::read(format!("/proc/{}/comm", t.tracer_pid))
+                    .ok()
+                    .map(|n| String::from_utf8_lossy(&n).trim_end().to_owned());
+                return PermissionReason::AlreadyTraced {
+                    tracer_pid: t.tracer_pid,
+                    tracer_name,
+                };
+            }
+        }
+        let yama = std::fs::read("/proc/sys/kernel/yama/ptrace_scope")
+            .ok()
+            .and_then(|v| crate::parse::parse_u64(crate::parse::trim(&v), 10))
+            .and_then(|v| u8::try_from(v).ok())
+            .unwrap_or(0);
+        if yama >= 3 {
+            return PermissionReason::YamaPtraceScope { scope: yama };
+        }
+        let me = std::fs::read("/proc/self/status")
+            .ok()
+            .and_then(|d| parse_status(&d).ok());
+        let have_cap = me
+            .as_ref()
+            .and_then(|s| s.cap_eff)
+            .is_some_and(|caps| caps & (1 << CAP_SYS_PTRACE) != 0);
+        let our_uid = sys::geteuid();
+        if !have_cap {
+            let target_uids = target
+                .as_ref()
+                .map_or([u32::MAX; 3], |t| [t.uid[0], t.uid[1], t.uid[2]]);
+            // The kernel also refuses non-dumpable processes; their /proc files
+            // then belong to root, which the uids alone don't show.
+            let owner_differs = std::fs::metadata(proc_path(self.pid, "")).is_ok_and(|m| {
+                use std::os::unix::fs::MetadataExt;
+                m.uid() != our_uid
+            });
+            if target_uids.iter().any(|&u| u != our_uid) || owner_differs {
+                return PermissionReason::MissingCapSysPtrace {
+                    our_uid,
+                    target_uids,
+                };
+            }
+            if yama >= 1 {
+                return PermissionReason::YamaPtraceScope { scope: yama };
+            }
+        }
+        PermissionReason::Unknown
+    }
+}
+
+/// Capability number of CAP_SYS_PTRACE.
+const CAP_SYS_PTRACE: u32 = 19;
+
+impl Process {
+    /// Freeze every thread (see [`Frozen`](crate::Frozen)) with default options.
+    pub fn freeze(&self) -> Result<crate::Frozen<'_>> {
+        crate::Frozen::new(self, crate::FreezeOptions::default())
+    }
+
+    /// Freeze every thread with `options`.
+    pub fn freeze_with(&self, options: crate::FreezeOptions) -> Result<crate::Frozen<'_>> {
+        crate::Frozen::new(self, options)
+    }
+
+    /// A reader for the process's memory and pagemap.
+    pub fn memory(&self) -> Result<crate::MemoryReader> {
+        crate::MemoryReader::new(self)
+    }
+}

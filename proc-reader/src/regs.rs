@@ -1,0 +1,132 @@
+//! Per-thread register sets read with `PTRACE_GETREGSET`, raw as the kernel
+//! gives them (the layouts ELF core notes and minidump contexts start from).
+
+use std::io;
+
+use crate::sys;
+
+/// `NT_PRSTATUS`: general-purpose registers.
+pub const NT_PRSTATUS: u32 = 1;
+/// `NT_PRFPREG`: floating-point registers.
+pub const NT_PRFPREG: u32 = 2;
+/// `NT_X86_XSTATE`: the XSAVE area (x86 only).
+pub const NT_X86_XSTATE: u32 = 0x202;
+
+/// Number of `u64` words in the general-purpose register set:
+/// x86_64 `user_regs_struct` (27) or aarch64 `user_pt_regs` (34).
+#[cfg(target_arch = "x86_64")]
+pub const GP_REG_COUNT: usize = 27;
+/// Number of `u64` words in the general-purpose register set:
+/// x86_64 `user_regs_struct` (27) or aarch64 `user_pt_regs` (34).
+#[cfg(target_arch = "aarch64")]
+pub const GP_REG_COUNT: usize = 34;
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+compile_error!("coroner-proc-reader supports x86_64 and aarch64 Linux");
+
+/// Index of the stack pointer in [`GpRegs`] (`rsp` / `sp`).
+#[cfg(target_arch = "x86_64")]
+pub const SP_INDEX: usize = 19;
+/// Index of the program counter in [`GpRegs`] (`rip` / `pc`).
+#[cfg(target_arch = "x86_64")]
+pub const PC_INDEX: usize = 16;
+/// Index of the stack pointer in [`GpRegs`] (`rsp` / `sp`).
+#[cfg(target_arch = "aarch64")]
+pub const SP_INDEX: usize = 31;
+/// Index of the program counter in [`GpRegs`] (`rip` / `pc`).
+#[cfg(target_arch = "aarch64")]
+pub const PC_INDEX: usize = 32;
+
+/// Size in bytes of the raw floating-point set: x86_64 `user_fpregs_struct`
+/// (FXSAVE, 512) or aarch64 `user_fpsimd_state` (528).
+#[cfg(target_arch = "x86_64")]
+pub const FP_REGS_SIZE: usize = 512;
+/// Size in bytes of the raw floating-point set: x86_64 `user_fpregs_struct`
+/// (FXSAVE, 512) or aarch64 `user_fpsimd_state` (528).
+#[cfg(target_arch = "aarch64")]
+pub const FP_REGS_SIZE: usize = 528;
+
+/// The general-purpose registers in the kernel's order (x86_64:
+/// r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs
+/// eflags rsp ss fs_base gs_base ds es fs gs; aarch64: x0–x30, sp, pc, pstate).
+pub type GpRegs = [u64; GP_REG_COUNT];
+
+/// One thread's registers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Registers {
+    /// General-purpose registers (`NT_PRSTATUS`).
+    pub gp: GpRegs,
+    /// Raw floating-point registers (`NT_PRFPREG`), [`FP_REGS_SIZE`] bytes.
+    pub fp: Vec<u8>,
+    /// Raw XSAVE area (`NT_X86_XSTATE`) in the size the kernel reports for
+    /// this CPU; `None` on aarch64 or when the kernel has none.
+    pub xstate: Option<Vec<u8>>,
+}
+
+impl Registers {
+    /// The stack pointer.
+    pub fn sp(&self) -> u64 {
+        self.gp.get(SP_INDEX).copied().unwrap_or(0)
+    }
+
+    /// The program counter.
+    pub fn pc(&self) -> u64 {
+        self.gp.get(PC_INDEX).copied().unwrap_or(0)
+    }
+
+    /// The general-purpose registers as native-endian bytes (the layout of
+    /// `pr_reg` in an ELF core's `NT_PRSTATUS`).
+    pub fn gp_bytes(&self) -> Vec<u8> {
+        self.gp.iter().flat_map(|w| w.to_ne_bytes()).collect()
+    }
+}
+
+/// Largest XSAVE area we accept (AMX tiles make it about 11 KiB today).
+const XSTATE_MAX: usize = 64 * 1024;
+
+/// Read all register sets of a stopped, traced thread.
+pub(crate) fn read_registers(tid: u32) -> io::Result<Registers> {
+    let mut raw = [0u8; GP_REG_COUNT * 8];
+    let n = sys::ptrace_getregset(tid, NT_PRSTATUS, &mut raw)?;
+    if n != raw.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("NT_PRSTATUS is {n} bytes, expected {}", raw.len()),
+        ));
+    }
+    let mut gp = [0u64; GP_REG_COUNT];
+    for (dst, chunk) in gp.iter_mut().zip(raw.chunks_exact(8)) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        *dst = u64::from_ne_bytes(w);
+    }
+    let mut fp = vec![0u8; FP_REGS_SIZE];
+    let n = sys::ptrace_getregset(tid, NT_PRFPREG, &mut fp)?;
+    fp.truncate(n);
+    Ok(Registers {
+        gp,
+        fp,
+        xstate: read_xstate(tid)?,
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+fn read_xstate(tid: u32) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = vec![0u8; XSTATE_MAX];
+    match sys::ptrace_getregset(tid, NT_X86_XSTATE, &mut buf) {
+        Ok(n) => {
+            buf.truncate(n);
+            Ok(Some(buf))
+        }
+        // No XSAVE on this CPU/kernel.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENODEV | libc::EINVAL)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+fn read_xstate(_tid: u32) -> io::Result<Option<Vec<u8>>> {
+    let _ = XSTATE_MAX;
+    Ok(None)
+}

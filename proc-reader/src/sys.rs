@@ -1,0 +1,296 @@
+//! Thin safe wrappers over the system calls the crate needs. The only place
+//! with `unsafe`; every block states why it is sound.
+#![allow(unsafe_code)]
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+/// Convert a pid/tid to the kernel's signed type.
+fn pid_t(pid: u32) -> io::Result<libc::pid_t> {
+    libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))
+}
+
+/// `openat(dir, name, flags | O_CLOEXEC)`.
+pub(crate) fn openat(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: `name` is a valid NUL-terminated string for the duration of the
+    // call and `dir` is an open descriptor borrowed for the call.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just returned `fd` as a new descriptor that nothing
+    // else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `open(path, flags | O_CLOEXEC)`.
+pub(crate) fn open(path: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: `path` is a valid NUL-terminated string for the call.
+    let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `readlinkat(dir, name)`, growing the buffer until the target fits.
+pub(crate) fn readlinkat(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; 256];
+    loop {
+        // SAFETY: `buf` is writable for `buf.len()` bytes, `name` is
+        // NUL-terminated and `dir` is open for the call.
+        let n = unsafe {
+            libc::readlinkat(
+                dir.as_raw_fd(),
+                name.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+        if n < buf.len() {
+            buf.truncate(n);
+            return Ok(buf);
+        }
+        if buf.len() >= 1 << 20 {
+            return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+        }
+        buf.resize(buf.len().saturating_mul(2), 0);
+    }
+}
+
+/// Fill `buf` with raw `linux_dirent64` records from `getdents64`; returns the
+/// byte count (0 at the end of the directory).
+pub(crate) fn getdents64(dir: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is writable for `buf.len()` bytes; the kernel writes at
+    // most that many.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_getdents64,
+            dir.as_raw_fd(),
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
+/// `process_vm_readv` of `remote` (address, length) ranges into the `local`
+/// buffers, in order. Returns the bytes read; the kernel stops at the first
+/// unreadable byte. At most 1024 iovecs per side.
+pub(crate) fn process_vm_readv(
+    pid: u32,
+    local: &mut [&mut [u8]],
+    remote: &[(u64, usize)],
+) -> io::Result<usize> {
+    let pid = pid_t(pid)?;
+    let local_iov: Vec<libc::iovec> = local
+        .iter_mut()
+        .map(|b| libc::iovec {
+            iov_base: b.as_mut_ptr().cast(),
+            iov_len: b.len(),
+        })
+        .collect();
+    let remote_iov = remote
+        .iter()
+        .map(|&(addr, len)| {
+            let addr =
+                usize::try_from(addr).map_err(|_| io::Error::from_raw_os_error(libc::EFAULT))?;
+            // The remote address is only a number here; it is never dereferenced
+            // in this process.
+            Ok(libc::iovec {
+                iov_base: addr as *mut libc::c_void,
+                iov_len: len,
+            })
+        })
+        .collect::<io::Result<Vec<_>>>()?;
+    let nlocal = libc::c_ulong::try_from(local_iov.len())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let nremote = libc::c_ulong::try_from(remote_iov.len())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: every local iovec points into a live `&mut [u8]` of the stated
+    // length, exclusively borrowed for the call; remote iovecs describe the
+    // other process's memory and are only interpreted by the kernel.
+    let n = unsafe {
+        libc::process_vm_readv(
+            pid,
+            local_iov.as_ptr(),
+            nlocal,
+            remote_iov.as_ptr(),
+            nremote,
+            0,
+        )
+    };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
+fn ptrace_result(r: libc::c_long) -> io::Result<libc::c_long> {
+    if r == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// `PTRACE_SEIZE` with no options: attach without stopping or signalling.
+pub(crate) fn ptrace_seize(tid: u32) -> io::Result<()> {
+    let tid = pid_t(tid)?;
+    // SAFETY: PTRACE_SEIZE reads no memory of ours: addr is ignored and data
+    // holds the option bits (none).
+    ptrace_result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_SEIZE,
+            tid,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_void>(),
+        )
+    })
+    .map(drop)
+}
+
+/// `PTRACE_INTERRUPT`: make a seized thread enter a ptrace stop.
+pub(crate) fn ptrace_interrupt(tid: u32) -> io::Result<()> {
+    let tid = pid_t(tid)?;
+    // SAFETY: PTRACE_INTERRUPT takes no addr or data.
+    ptrace_result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_INTERRUPT,
+            tid,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_void>(),
+        )
+    })
+    .map(drop)
+}
+
+/// `PTRACE_DETACH`, delivering `signal` (0 for none) as the thread resumes.
+pub(crate) fn ptrace_detach(tid: u32, signal: i32) -> io::Result<()> {
+    let tid = pid_t(tid)?;
+    let sig = usize::try_from(signal).unwrap_or(0);
+    // SAFETY: PTRACE_DETACH takes the signal number in data (passed as an
+    // integer, not dereferenced) and ignores addr.
+    ptrace_result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_DETACH,
+            tid,
+            std::ptr::null_mut::<libc::c_void>(),
+            sig as *mut libc::c_void,
+        )
+    })
+    .map(drop)
+}
+
+/// `PTRACE_GETREGSET` of note type `nt` into `buf`; returns the size the
+/// kernel filled in.
+pub(crate) fn ptrace_getregset(tid: u32, nt: u32, buf: &mut [u8]) -> io::Result<usize> {
+    let tid = pid_t(tid)?;
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let nt = usize::try_from(nt).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: `iov` describes `buf`, writable for its length; the kernel
+    // writes at most iov_len bytes there and updates iov_len. addr is the
+    // note type as an integer.
+    ptrace_result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETREGSET,
+            tid,
+            nt as *mut libc::c_void,
+            std::ptr::addr_of_mut!(iov),
+        )
+    })?;
+    Ok(iov.iov_len.min(buf.len()))
+}
+
+/// Size of a kernel `siginfo_t`.
+pub const SIGINFO_SIZE: usize = 128;
+
+/// `PTRACE_GETSIGINFO`: the raw siginfo of the signal that stopped the thread.
+pub(crate) fn ptrace_getsiginfo(tid: u32) -> io::Result<[u8; SIGINFO_SIZE]> {
+    let tid = pid_t(tid)?;
+    let mut info = [0u64; SIGINFO_SIZE / 8];
+    // SAFETY: the kernel writes one siginfo_t (128 bytes) to data; `info` is
+    // 128 writable, suitably aligned bytes.
+    ptrace_result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETSIGINFO,
+            tid,
+            std::ptr::null_mut::<libc::c_void>(),
+            info.as_mut_ptr(),
+        )
+    })?;
+    let mut out = [0u8; SIGINFO_SIZE];
+    for (dst, word) in out.chunks_exact_mut(8).zip(info) {
+        dst.copy_from_slice(&word.to_ne_bytes());
+    }
+    Ok(out)
+}
+
+/// Decoded `waitpid` status of a traced thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WaitStatus {
+    /// In a ptrace stop: the stop signal and the PTRACE_EVENT (0 = a
+    /// signal-delivery stop).
+    Stopped { signal: i32, event: i32 },
+    /// Exited or killed.
+    Gone,
+    /// Something else (continued).
+    Other,
+}
+
+/// `waitpid(tid, __WALL | WNOHANG)`: `None` when the thread has nothing to report.
+pub(crate) fn waitpid_nohang(tid: u32) -> io::Result<Option<WaitStatus>> {
+    let tid = pid_t(tid)?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: `status` is a valid, writable int for the call.
+    let r = unsafe { libc::waitpid(tid, &mut status, libc::__WALL | libc::WNOHANG) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if r == 0 {
+        return Ok(None);
+    }
+    Ok(Some(if libc::WIFSTOPPED(status) {
+        WaitStatus::Stopped {
+            signal: libc::WSTOPSIG(status),
+            event: (status >> 16) & 0xff,
+        }
+    } else if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+        WaitStatus::Gone
+    } else {
+        WaitStatus::Other
+    }))
+}
+
+/// This thread's id.
+pub(crate) fn gettid() -> u32 {
+    // SAFETY: gettid has no preconditions and cannot fail.
+    let tid = unsafe { libc::gettid() };
+    u32::try_from(tid).unwrap_or(0)
+}
+
+/// Our effective uid.
+pub(crate) fn geteuid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// `sysconf(name)`, `None` when unknown.
+fn sysconf(name: libc::c_int) -> Option<u64> {
+    // SAFETY: sysconf only reads configuration; any name is allowed.
+    let v = unsafe { libc::sysconf(name) };
+    u64::try_from(v).ok().filter(|&v| v > 0)
+}
+
+/// The system page size.
+pub(crate) fn page_size() -> u64 {
+    sysconf(libc::_SC_PAGESIZE).unwrap_or(4096)
+}
+
+/// Clock ticks per second for `stat` times.
+pub(crate) fn clock_ticks() -> u64 {
+    sysconf(libc::_SC_CLK_TCK).unwrap_or(100)
+}
