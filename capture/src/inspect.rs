@@ -157,13 +157,19 @@ impl Summary {
     /// Summarise the core file at `path`, reading only what is needed.
     pub fn from_file(path: &Path) -> Result<Summary, InspectError> {
         let shown = path.display().to_string();
-        let io_err = |source| InspectError::Io { path: shown.clone(), source };
+        let io_err = |source| InspectError::Io {
+            path: shown.clone(),
+            source,
+        };
         let mut file = File::open(path).map_err(io_err)?;
         let md = file.metadata().map_err(io_err)?;
         // Headers and notes come first in every core writer's layout: read
         // a prefix that holds the program header table and the PT_NOTE.
         let mut prefix = Vec::new();
-        (&mut file).take(64 << 10).read_to_end(&mut prefix).map_err(io_err)?;
+        (&mut file)
+            .take(64 << 10)
+            .read_to_end(&mut prefix)
+            .map_err(io_err)?;
         let mut needed = needed_prefix(&prefix).unwrap_or(0);
         let limit = md.len().min(256 << 20);
         while needed > prefix.len() as u64 && needed <= limit {
@@ -175,7 +181,10 @@ impl Summary {
             let mut buf = vec![0u8; len];
             file.read_exact_at(&mut buf, offset).ok().map(|()| buf)
         };
-        let mut s = summarise(&prefix, &mut read_at).map_err(|source| InspectError::Format { path: shown.clone(), source })?;
+        let mut s = summarise(&prefix, &mut read_at).map_err(|source| InspectError::Format {
+            path: shown.clone(),
+            source,
+        })?;
         s.totals.file_size = md.len();
         s.totals.file_allocated = Some(md.blocks().saturating_mul(512));
         Ok(s)
@@ -196,8 +205,17 @@ impl Summary {
 /// How many bytes from the start hold the ELF header, the program header
 /// table and every PT_NOTE; `None` if the header is unreadable.
 fn needed_prefix(prefix: &[u8]) -> Option<u64> {
-    let u16_at = |o: usize| prefix.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
-    let u64_at = |o: usize| prefix.get(o..o + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+    let u16_at = |o: usize| {
+        prefix
+            .get(o..o + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let u64_at = |o: usize| {
+        prefix
+            .get(o..o + 8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes)
+    };
     let phoff = u64_at(0x20)?;
     let mut phnum = u64::from(u16_at(0x38)?);
     if phnum == u64::from(raw::PN_XNUM) {
@@ -211,7 +229,9 @@ fn needed_prefix(prefix: &[u8]) -> Option<u64> {
     if table_end <= prefix.len() as u64 {
         for i in 0..phnum {
             let o = usize::try_from(phoff + i * raw::PHDR_SIZE as u64).ok()?;
-            let p_type = prefix.get(o..o + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))?;
+            let p_type = prefix
+                .get(o..o + 4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))?;
             if p_type == raw::PT_NOTE {
                 let off = u64_at(o + 8)?;
                 let filesz = u64_at(o + 32)?;
@@ -229,7 +249,11 @@ fn summarise(data: &[u8], read_at: &mut ReadAt<'_>) -> Result<Summary, ReadError
         Some(coroner_core_format::Machine::Aarch64) => "aarch64".to_owned(),
         _ => core.e_machine().to_string(),
     };
-    let mut s = Summary { format: "elf-core", machine, ..Summary::default() };
+    let mut s = Summary {
+        format: "elf-core",
+        machine,
+        ..Summary::default()
+    };
 
     if let Some(ps) = core.prpsinfo()? {
         s.process.pid = u32::try_from(ps.pid).ok();
@@ -250,7 +274,14 @@ fn summarise(data: &[u8], read_at: &mut ReadAt<'_>) -> Result<Summary, ReadError
         let t = t?;
         let regs = t.registers()?;
         let signal = i32::from(t.cursig());
-        s.threads.push(ThreadSummary { tid: t.tid(), name: None, pc: regs.pc(), sp: regs.sp(), signal, crashed: false });
+        s.threads.push(ThreadSummary {
+            tid: t.tid(),
+            name: None,
+            pc: regs.pc(),
+            sp: regs.sp(),
+            signal,
+            crashed: false,
+        });
     }
     if s.process.signal.is_none() {
         s.process.signal = s.threads.first().map(|t| t.signal).filter(|&sig| sig != 0);
@@ -281,7 +312,9 @@ fn summarise(data: &[u8], read_at: &mut ReadAt<'_>) -> Result<Summary, ReadError
     }
 
     for seg in core.segments() {
-        let file = files.iter().find(|f| f.0 <= seg.vaddr() && seg.vaddr() < f.1);
+        let file = files
+            .iter()
+            .find(|f| f.0 <= seg.vaddr() && seg.vaddr() < f.1);
         let f = seg.flags();
         let perms: String = [(raw::PF_R, 'r'), (raw::PF_W, 'w'), (raw::PF_X, 'x')]
             .iter()
@@ -303,20 +336,41 @@ fn summarise(data: &[u8], read_at: &mut ReadAt<'_>) -> Result<Summary, ReadError
         if *offset != Some(0) || s.modules.iter().any(|m| &m.path == path) {
             continue;
         }
-        let end = files.iter().filter(|f| &f.3 == path).map(|f| f.1).max().unwrap_or(*start);
+        let end = files
+            .iter()
+            .filter(|f| &f.3 == path)
+            .map(|f| f.1)
+            .max()
+            .unwrap_or(*start);
         let header = core
             .segments()
             .find(|seg| seg.vaddr() == *start && seg.filesz() > 0)
-            .and_then(|seg| read_at(seg.offset(), usize::try_from(seg.filesz().min(4096)).unwrap_or(4096)));
+            .and_then(|seg| {
+                read_at(
+                    seg.offset(),
+                    usize::try_from(seg.filesz().min(4096)).unwrap_or(4096),
+                )
+            });
         let Some(header) = header else {
-            s.modules.push(ModuleSummary { path: path.clone(), base: *start, end, build_id: None });
+            s.modules.push(ModuleSummary {
+                path: path.clone(),
+                base: *start,
+                end,
+                build_id: None,
+            });
             continue;
         };
         if header.get(..4) != Some(&raw::ELFMAG[..]) {
             continue;
         }
-        let build_id = build_id_in_header_page(&header).map(|id| id.iter().map(|b| format!("{b:02x}")).collect());
-        s.modules.push(ModuleSummary { path: path.clone(), base: *start, end, build_id });
+        let build_id = build_id_in_header_page(&header)
+            .map(|id| id.iter().map(|b| format!("{b:02x}")).collect());
+        s.modules.push(ModuleSummary {
+            path: path.clone(),
+            base: *start,
+            end,
+            build_id,
+        });
     }
 
     s.totals = Totals {
@@ -340,10 +394,22 @@ pub fn build_id_in_header_page(image: &[u8]) -> Option<&[u8]> {
     if image.get(..4)? != raw::ELFMAG || image.get(4) != Some(&2) || image.get(5) != Some(&1) {
         return None;
     }
-    let u16_at = |o: usize| image.get(o..o.checked_add(2)?).map(|b| u16::from_le_bytes([b[0], b[1]]));
-    let u32_at =
-        |o: usize| image.get(o..o.checked_add(4)?).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-    let u64_at = |o: usize| image.get(o..o.checked_add(8)?).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+    let u16_at = |o: usize| {
+        image
+            .get(o..o.checked_add(2)?)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let u32_at = |o: usize| {
+        image
+            .get(o..o.checked_add(4)?)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let u64_at = |o: usize| {
+        image
+            .get(o..o.checked_add(8)?)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes)
+    };
     let phoff = usize::try_from(u64_at(0x20)?).ok()?;
     let phentsize = usize::from(u16_at(0x36)?);
     let phnum = usize::from(u16_at(0x38)?);
@@ -357,11 +423,19 @@ pub fn build_id_in_header_page(image: &[u8]) -> Option<&[u8]> {
         }
         let off = usize::try_from(u64_at(ph + 8)?).ok()?;
         let size = usize::try_from(u64_at(ph + 32)?).ok()?;
-        let Some(notes) = image.get(off..off.checked_add(size)?) else { continue };
+        let Some(notes) = image.get(off..off.checked_add(size)?) else {
+            continue;
+        };
         let mut pos = 0usize;
         while pos.checked_add(12)? <= notes.len() {
-            let namesz = usize::try_from(u32::from_le_bytes(notes.get(pos..pos + 4)?.try_into().ok()?)).ok()?;
-            let descsz = usize::try_from(u32::from_le_bytes(notes.get(pos + 4..pos + 8)?.try_into().ok()?)).ok()?;
+            let namesz = usize::try_from(u32::from_le_bytes(
+                notes.get(pos..pos + 4)?.try_into().ok()?,
+            ))
+            .ok()?;
+            let descsz = usize::try_from(u32::from_le_bytes(
+                notes.get(pos + 4..pos + 8)?.try_into().ok()?,
+            ))
+            .ok()?;
             let n_type = u32::from_le_bytes(notes.get(pos + 8..pos + 12)?.try_into().ok()?);
             let name_at = pos + 12;
             let desc_at = name_at.checked_add(namesz.checked_next_multiple_of(4)?)?;
@@ -390,7 +464,8 @@ mod tests {
             assert!(id.len() >= 8, "{id:?}");
         }
         let target = std::fs::read(coroner_test_support::target_path()).unwrap();
-        let id = build_id_in_header_page(&target[..4096]).expect("target is linked with --build-id");
+        let id =
+            build_id_in_header_page(&target[..4096]).expect("target is linked with --build-id");
         assert_eq!(id.len(), 20);
     }
 

@@ -68,7 +68,10 @@ pub struct CaptureOptions {
 
 impl Default for CaptureOptions {
     fn default() -> CaptureOptions {
-        CaptureOptions { selection: select::Selection::default(), buffer_size: 4 << 20 }
+        CaptureOptions {
+            selection: select::Selection::default(),
+            buffer_size: 4 << 20,
+        }
     }
 }
 

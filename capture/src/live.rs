@@ -23,7 +23,9 @@ pub struct LiveMemory {
 impl LiveMemory {
     /// Open the memory of `process`.
     pub fn open(process: &Process) -> Result<LiveMemory, CaptureError> {
-        Ok(LiveMemory { reader: MemoryReader::new(process)? })
+        Ok(LiveMemory {
+            reader: MemoryReader::new(process)?,
+        })
     }
 
     /// The target's page size.
@@ -49,7 +51,12 @@ impl MemorySource for LiveMemory {
         self.reader.read_at(addr, buf).map_err(to_io)
     }
 
-    fn present_ranges(&mut self, start: u64, end: u64, out: &mut Vec<Range<u64>>) -> io::Result<()> {
+    fn present_ranges(
+        &mut self,
+        start: u64,
+        end: u64,
+        out: &mut Vec<Range<u64>>,
+    ) -> io::Result<()> {
         let page = self.reader.page_size();
         self.reader
             .scan_pagemap(start, end, |addr, entry| {
@@ -92,8 +99,16 @@ pub fn process_info(process: &Process) -> Result<ProcessInfo, CaptureError> {
     let stat = process.stat()?;
     let status = process.status()?;
     let cmdline = process.read_file("cmdline").unwrap_or_default();
-    let auxv = process.auxv()?.into_iter().filter(|e| e.key != 0).map(|e| (e.key, e.value)).collect();
-    let coredump_filter = process.coredump_filter().map(|f| f.0).unwrap_or(crate::select::DEFAULT_FILTER);
+    let auxv = process
+        .auxv()?
+        .into_iter()
+        .filter(|e| e.key != 0)
+        .map(|e| (e.key, e.value))
+        .collect();
+    let coredump_filter = process
+        .coredump_filter()
+        .map(|f| f.0)
+        .unwrap_or(crate::select::DEFAULT_FILTER);
     let u = |v: i32| u32::try_from(v).unwrap_or(0);
     Ok(ProcessInfo {
         pid: process.pid(),
@@ -143,6 +158,12 @@ pub fn snapshot(
     let mappings = frozen.process().mappings()?;
     let page = info.page_size;
     let filter = info.coredump_filter;
-    let mappings = snapshot::select(mappings, selection, filter, page, |addr| memory.starts_with_elf(addr));
-    Ok(Snapshot { process: info, threads: thread_states(frozen), mappings })
+    let mappings = snapshot::select(mappings, selection, filter, page, |addr| {
+        memory.starts_with_elf(addr)
+    });
+    Ok(Snapshot {
+        process: info,
+        threads: thread_states(frozen),
+        mappings,
+    })
 }

@@ -514,5 +514,4 @@ mod tests {
         assert!(v[2..100_002].iter().all(|&b| b == 0));
         assert_eq!(&v[100_002..], b"cd");
     }
-
 }

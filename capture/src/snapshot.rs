@@ -76,7 +76,8 @@ pub struct SelectedMapping {
 impl SelectedMapping {
     /// The mapping's path as text, if it has one.
     pub fn path(&self) -> Option<String> {
-        (!self.mapping.path.is_empty()).then(|| String::from_utf8_lossy(&self.mapping.path).into_owned())
+        (!self.mapping.path.is_empty())
+            .then(|| String::from_utf8_lossy(&self.mapping.path).into_owned())
     }
 }
 
@@ -140,7 +141,11 @@ pub fn select(
                     }
                 }
             };
-            SelectedMapping { mapping, dump_len, reason: d.reason }
+            SelectedMapping {
+                mapping,
+                dump_len,
+                reason: d.reason,
+            }
         })
         .collect()
 }
@@ -158,8 +163,11 @@ mod tests {
             b"7f0000000000-7f0000001000 r--p 00000000 fd:01 13 /usr/share/locale/data",
             b"7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0 [stack]",
         ];
-        let mappings: Vec<Mapping> =
-            maps.iter().enumerate().map(|(i, l)| parse_maps_line(l, i + 1).unwrap()).collect();
+        let mappings: Vec<Mapping> = maps
+            .iter()
+            .enumerate()
+            .map(|(i, l)| parse_maps_line(l, i + 1).unwrap())
+            .collect();
         let mut asked = Vec::new();
         let sel = select(mappings, &Selection::default(), 0x33, 4096, |a| {
             asked.push(a);

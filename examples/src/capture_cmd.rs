@@ -89,11 +89,18 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
     let sink = if to_stdout {
         Sink::stream(std::io::stdout().lock())
     } else {
-        let path = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("core.{}", args.pid)));
+        let path = args
+            .output
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("core.{}", args.pid)));
         Sink::create(&path, args.force).map_err(|e| e.to_string())?
     };
     let options = CaptureOptions {
-        selection: Selection { filter: args.filter, all: args.all, exclude: args.exclude.clone() },
+        selection: Selection {
+            filter: args.filter,
+            all: args.all,
+            exclude: args.exclude.clone(),
+        },
         ..CaptureOptions::default()
     };
     let bar = progress_bar(!args.json);
@@ -115,7 +122,10 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
             println!("{json}");
         }
     } else {
-        let dest = report.path.as_ref().map_or_else(|| "stdout".to_owned(), |p| p.display().to_string());
+        let dest = report
+            .path
+            .as_ref()
+            .map_or_else(|| "stdout".to_owned(), |p| p.display().to_string());
         eprintln!(
             "coroner: wrote {dest}: pid {}, {} threads, {}/{} mappings dumped, {} MiB ({} MiB on disk) \
              in {:.3} s, target frozen {:.3} s",

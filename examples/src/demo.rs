@@ -33,12 +33,19 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
     let stdout = child.stdout.take().ok_or("sample has no stdout")?;
     let mut guard = SampleGuard(child);
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).map_err(|e| format!("reading the sample's READY line: {e}"))?;
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the sample's READY line: {e}"))?;
     if !line.starts_with("READY ") {
-        return Err(format!("the sample process did not start (printed {line:?})"));
+        return Err(format!(
+            "the sample process did not start (printed {line:?})"
+        ));
     }
     let pid = guard.0.id();
-    eprintln!("coroner demo: started sample process {pid} ({})", line.trim());
+    eprintln!(
+        "coroner demo: started sample process {pid} ({})",
+        line.trim()
+    );
 
     let dir = match &args.dir {
         Some(d) => d.clone(),
@@ -47,8 +54,9 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join(format!("core.{pid}"));
     let sink = Sink::create(&path, false).map_err(|e| e.to_string())?;
-    let report = coroner_capture::capture_elf(pid, sink, &CaptureOptions::default(), &mut |_, _| {})
-        .map_err(|e| format!("capturing the sample: {e}"))?;
+    let report =
+        coroner_capture::capture_elf(pid, sink, &CaptureOptions::default(), &mut |_, _| {})
+            .map_err(|e| format!("capturing the sample: {e}"))?;
     let still_running = matches!(guard.0.try_wait(), Ok(None));
     eprintln!(
         "coroner demo: captured {} threads, {}/{} mappings, {} KiB on disk in {:.3} s (frozen {:.3} s); \
@@ -64,13 +72,21 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
     drop(guard);
 
     println!();
-    crate::inspect_cmd::print_file(&path).map_err(|e| format!("inspecting {}: {e}", path.display()))?;
+    crate::inspect_cmd::print_file(&path)
+        .map_err(|e| format!("inspecting {}: {e}", path.display()))?;
     println!();
     let path: PathBuf = path.canonicalize().unwrap_or(path);
     println!("core file: {}", path.display());
-    println!("open it:   gdb {} {} -ex 'thread apply all bt'", exe.display(), path.display());
+    println!(
+        "open it:   gdb {} {} -ex 'thread apply all bt'",
+        exe.display(),
+        path.display()
+    );
     println!("inspect:   {} inspect {}", exe.display(), path.display());
-    println!("(the sample process has been stopped; delete {} when done)", dir.display());
+    println!(
+        "(the sample process has been stopped; delete {} when done)",
+        dir.display()
+    );
     if !still_running {
         return Err("the sample process died during the capture".into());
     }

@@ -162,7 +162,12 @@ impl InspectJson {
             modules: s
                 .modules
                 .iter()
-                .map(|m| ModuleJson { path: m.path.clone(), base: m.base, end: m.end, build_id: m.build_id.clone() })
+                .map(|m| ModuleJson {
+                    path: m.path.clone(),
+                    base: m.base,
+                    end: m.end,
+                    build_id: m.build_id.clone(),
+                })
                 .collect(),
             totals: TotalsJson {
                 threads: t.threads,
@@ -183,7 +188,8 @@ impl InspectJson {
 pub fn run(args: &InspectArgs) -> Result<(), String> {
     if args.json {
         let s = Summary::from_file(&args.file).map_err(|e| e.to_string())?;
-        let json = serde_json::to_string_pretty(&InspectJson::new(&args.file, &s)).map_err(|e| e.to_string())?;
+        let json = serde_json::to_string_pretty(&InspectJson::new(&args.file, &s))
+            .map_err(|e| e.to_string())?;
         println!("{json}");
         Ok(())
     } else {
@@ -204,7 +210,12 @@ pub fn print_file(path: &Path) -> Result<(), String> {
     let s = Summary::from_file(path).map_err(|e| e.to_string())?;
     let p = &s.process;
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
-    println!("{}: {} core, {}", path.display(), s.machine, mib(s.totals.file_size));
+    println!(
+        "{}: {} core, {}",
+        path.display(),
+        s.machine,
+        mib(s.totals.file_size)
+    );
     println!(
         "process  pid {}  name {}  args {:?}",
         p.pid.map_or("?".into(), |v| v.to_string()),
@@ -245,9 +256,17 @@ pub fn print_file(path: &Path) -> Result<(), String> {
             m.path.clone().unwrap_or_default()
         );
     }
-    println!("modules  {} ({} with build-id)", s.totals.modules, s.totals.modules_with_build_id);
+    println!(
+        "modules  {} ({} with build-id)",
+        s.totals.modules, s.totals.modules_with_build_id
+    );
     for m in &s.modules {
-        println!("  {:#014x} {} {}", m.base, m.build_id.clone().unwrap_or_else(|| "-".into()), m.path);
+        println!(
+            "  {:#014x} {} {}",
+            m.base,
+            m.build_id.clone().unwrap_or_else(|| "-".into()),
+            m.path
+        );
     }
     if let Some(a) = s.totals.file_allocated {
         println!("file     {} ({} on disk)", mib(s.totals.file_size), mib(a));

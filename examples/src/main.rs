@@ -106,7 +106,9 @@ pub struct DemoArgs {
 fn parse_mask(s: &str) -> Result<u32, String> {
     match coroner_capture::select::parse_filter(s) {
         Some(v) if v & !coroner_capture::select::ALL_FILTER_BITS == 0 => Ok(v),
-        Some(v) => Err(format!("{v:#x} has bits outside 0x1ff (see core(5), coredump_filter)")),
+        Some(v) => Err(format!(
+            "{v:#x} has bits outside 0x1ff (see core(5), coredump_filter)"
+        )),
         None => Err(format!("{s:?} is not a hex mask such as 0x33")),
     }
 }
@@ -121,9 +123,10 @@ fn main() -> ExitCode {
         Command::Capture(args) => capture_cmd::run(&args),
         Command::Inspect(args) => inspect_cmd::run(&args),
         Command::Demo(args) => demo::run(&args),
-        Command::SampleProcess { threads, pattern_mib } => {
-            sample::run(threads, pattern_mib).map_err(|e| format!("sample process: {e}"))
-        }
+        Command::SampleProcess {
+            threads,
+            pattern_mib,
+        } => sample::run(threads, pattern_mib).map_err(|e| format!("sample process: {e}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -45,16 +45,22 @@ fn sample_park_delta() -> u64 {
 pub fn run(threads: usize, pattern_mib: usize) -> std::io::Result<()> {
     let words = pattern_mib * (1 << 20) / 8;
     let pattern: Vec<u64> = (0..words as u64).map(sample_word).collect();
-    let parkers: [fn() -> u64; 4] =
-        [sample_park_alpha, sample_park_beta, sample_park_gamma, sample_park_delta];
+    let parkers: [fn() -> u64; 4] = [
+        sample_park_alpha,
+        sample_park_beta,
+        sample_park_gamma,
+        sample_park_delta,
+    ];
     let started = Arc::new(Barrier::new(threads + 1));
     for i in 0..threads {
         let started = Arc::clone(&started);
         let park = parkers[i % parkers.len()];
-        std::thread::Builder::new().name(format!("sample-{i}")).spawn(move || {
-            started.wait();
-            park()
-        })?;
+        std::thread::Builder::new()
+            .name(format!("sample-{i}"))
+            .spawn(move || {
+                started.wait();
+                park()
+            })?;
     }
     started.wait();
     // Give the workers a moment to reach their parking spot.

@@ -35,7 +35,10 @@ struct Progressing<'a, M> {
 
 impl<M> Progressing<'_, M> {
     fn flush(&mut self) {
-        self.done = self.done.saturating_add(std::mem::take(&mut self.pending)).min(self.total);
+        self.done = self
+            .done
+            .saturating_add(std::mem::take(&mut self.pending))
+            .min(self.total);
         (self.callback)(self.done, self.total);
     }
 }
@@ -45,7 +48,12 @@ impl<M: MemorySource> MemorySource for Progressing<'_, M> {
         self.inner.read_at(addr, buf)
     }
 
-    fn present_ranges(&mut self, start: u64, end: u64, out: &mut Vec<Range<u64>>) -> io::Result<()> {
+    fn present_ranges(
+        &mut self,
+        start: u64,
+        end: u64,
+        out: &mut Vec<Range<u64>>,
+    ) -> io::Result<()> {
         self.flush();
         self.pending = end.saturating_sub(start);
         self.inner.present_ranges(start, end, out)
@@ -53,7 +61,9 @@ impl<M: MemorySource> MemorySource for Progressing<'_, M> {
 }
 
 fn host_machine() -> Result<Machine, CaptureError> {
-    Machine::host().ok_or_else(|| CaptureError::Unsupported { what: "this CPU architecture".into() })
+    Machine::host().ok_or_else(|| CaptureError::Unsupported {
+        what: "this CPU architecture".into(),
+    })
 }
 
 /// Capture process `pid` as an ELF core into `sink`, equivalent to the core
@@ -77,7 +87,13 @@ pub fn capture_elf(
         let snap = live::snapshot(info, &frozen, &mut memory, &options.selection)?;
         let model = core_model(machine, &snap)?;
         let total: u64 = model.segments.iter().map(|s| s.filesz).sum();
-        let mut source = Progressing { inner: &mut memory, done: 0, pending: 0, total, callback: progress };
+        let mut source = Progressing {
+            inner: &mut memory,
+            done: 0,
+            pending: 0,
+            total,
+            callback: progress,
+        };
         let writer = CoreWriter::new(WriteOptions {
             buffer_size: options.buffer_size,
             hint_window: 64 << 20,

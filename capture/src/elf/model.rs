@@ -6,8 +6,8 @@
 //! mapping in address order, with `p_filesz` the selected dump length.
 
 use coroner_core_format::{
-    AuxvEntry, CoreModel, FileMapping, FileNote, Machine, Note, PrPsInfo, PrStatus, Registers, SigInfo,
-    ThreadModel, Timeval,
+    AuxvEntry, CoreModel, FileMapping, FileNote, Machine, Note, PrPsInfo, PrStatus, Registers,
+    SigInfo, ThreadModel, Timeval,
 };
 
 use crate::snapshot::{Snapshot, ThreadState};
@@ -24,10 +24,19 @@ fn clamp_i32(v: u32) -> i32 {
     i32::try_from(v).unwrap_or(i32::MAX)
 }
 
-fn thread_model(machine: Machine, snap: &Snapshot, t: &ThreadState) -> Result<ThreadModel, CaptureError> {
-    let regs = Registers::from_bytes(machine, &t.gp_regs).ok_or_else(|| CaptureError::Unsupported {
-        what: format!("thread {}: {} bytes of general registers", t.tid, t.gp_regs.len()),
-    })?;
+fn thread_model(
+    machine: Machine,
+    snap: &Snapshot,
+    t: &ThreadState,
+) -> Result<ThreadModel, CaptureError> {
+    let regs =
+        Registers::from_bytes(machine, &t.gp_regs).ok_or_else(|| CaptureError::Unsupported {
+            what: format!(
+                "thread {}: {} bytes of general registers",
+                t.tid,
+                t.gp_regs.len()
+            ),
+        })?;
     let p = &snap.process;
     let mut st = PrStatus::new(regs);
     st.pid = clamp_i32(t.tid);
@@ -86,9 +95,13 @@ pub fn core_model(machine: Machine, snap: &Snapshot) -> Result<CoreModel, Captur
     // process that was not stopped by one.
     model.siginfo = Some(SigInfo::new(0, 0, 0));
 
-    let mut auxv: Vec<AuxvEntry> = p.auxv.iter().map(|&(key, value)| AuxvEntry { key, value }).collect();
-    auxv.push(AuxvEntry { key: 0, value: 0 });
-    model.auxv = Some(auxv);
+    // core-format's encoder appends the terminating AT_NULL.
+    model.auxv = Some(
+        p.auxv
+            .iter()
+            .map(|&(key, value)| AuxvEntry { key, value })
+            .collect(),
+    );
 
     let mut files = FileNote::kernel();
     for s in &snap.mappings {

@@ -1,0 +1,315 @@
+//! End-to-end: `coroner capture` of the 8-thread test target, checked by
+//! tools we did not write (gdb, lldb, eu-stack) and against a core the
+//! kernel wrote for the same program.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use coroner_test_support::{
+    kernel_core, oracle, pattern_word, target_path, Target, PARK_FUNCTIONS,
+};
+use serde_json::Value;
+
+const TARGET_ARGS: [&str; 2] = ["--threads", "8"];
+
+fn coroner() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_coroner"))
+}
+
+/// A running target and our core of it.
+struct Captured {
+    target: Target,
+    _dir: tempfile::TempDir,
+    core: PathBuf,
+    json: Value,
+}
+
+fn capture_target() -> Captured {
+    let target = Target::spawn(&TARGET_ARGS);
+    let dir = tempfile::tempdir().unwrap();
+    let core = dir.path().join(format!("core.{}", target.pid()));
+    let out = coroner()
+        .arg("capture")
+        .arg(target.pid().to_string())
+        .arg("-o")
+        .arg(&core)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "capture failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    Captured {
+        target,
+        _dir: dir,
+        core,
+        json,
+    }
+}
+
+fn run_tool(mut cmd: Command) -> String {
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+/// Every worker's backtrace reaches its park function: each of the 8 names
+/// appears in the tool's output.
+fn assert_park_frames(tool: &str, text: &str) {
+    for f in PARK_FUNCTIONS {
+        assert!(text.contains(f), "{tool}: no frame in {f}:\n{text}");
+    }
+}
+
+/// The bytes of the core at virtual address `addr` (None if not in the file).
+fn core_bytes_at(core: &[u8], addr: u64, len: usize) -> Option<Vec<u8>> {
+    let parsed = coroner_core_format::parse(core).unwrap();
+    let mut buf = vec![0u8; len];
+    parsed.read_memory(addr, &mut buf).ok().map(|()| buf)
+}
+
+fn segment_filesz(core: &[u8], addr: u64) -> u64 {
+    let parsed = coroner_core_format::parse(core).unwrap();
+    let seg = parsed
+        .segments()
+        .find(|s| s.contains(addr))
+        .expect("a PT_LOAD covers the address");
+    seg.filesz()
+}
+
+#[test]
+fn capture_holds_the_pattern_not_the_dontdump_bytes_costs_no_blocks_for_the_reservation_and_is_0600(
+) {
+    let mut c = capture_target();
+    let ready = c.target.ready.clone();
+    assert_eq!(c.json["pid"], c.target.pid());
+    assert_eq!(c.json["threads"], 9);
+    assert_eq!(c.json["path"], c.core.to_str().unwrap());
+    assert!(c.json["frozen_seconds"].as_f64().unwrap() > 0.0);
+
+    let md = std::fs::metadata(&c.core).unwrap();
+    assert_eq!(md.mode() & 0o777, 0o600, "core file mode");
+    assert_eq!(c.json["bytes_written"], md.len());
+    assert_eq!(c.json["bytes_allocated"], md.blocks() * 512);
+
+    let core = std::fs::read(&c.core).unwrap();
+    // The 64 MiB pattern, checked at its start, middle and end.
+    let pattern = ready.u64("pattern");
+    let words = ready.u64("pattern_len") / 8;
+    for i in [0, 1, words / 2, words - 1] {
+        let got = core_bytes_at(&core, pattern + i * 8, 8).expect("pattern word in the core");
+        assert_eq!(
+            u64::from_le_bytes(got.try_into().unwrap()),
+            pattern_word(i),
+            "pattern word {i}"
+        );
+    }
+    // MADV_DONTDUMP: a program header with no bytes, and the bytes nowhere in the file.
+    let dontdump = ready.u64("dontdump");
+    assert_eq!(segment_filesz(&core, dontdump), 0);
+    assert!(
+        !core.windows(16).any(|w| w == b"DONTDUMPDONTDUMP"),
+        "DONTDUMP bytes leaked into the core"
+    );
+    // The untouched 8 GiB reservation: no bytes, and the file's disk blocks
+    // are about the pattern plus stacks and libraries, not gigabytes.
+    let reserve = ready.u64("reserve");
+    assert_eq!(segment_filesz(&core, reserve), 0);
+    let allocated = md.blocks() * 512;
+    assert!(
+        allocated < ready.u64("pattern_len") + (48 << 20),
+        "allocated {allocated} bytes on disk"
+    );
+
+    // The target runs on: not stopped, not traced, heartbeat advancing.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(c.target.is_running());
+    assert!(
+        matches!(c.target.state(), 'S' | 'R'),
+        "state {}",
+        c.target.state()
+    );
+    let status = std::fs::read_to_string(format!("/proc/{}/status", c.target.pid())).unwrap();
+    assert!(status.contains("TracerPid:\t0"), "still traced:\n{status}");
+}
+
+#[test]
+fn gdb_shows_all_threads_reaching_their_park_functions_and_finds_libc() {
+    let Some(gdb) = oracle("gdb") else { return };
+    let c = capture_target();
+    let mut cmd = Command::new(gdb);
+    cmd.args([
+        "-batch",
+        "-nx",
+        "-ex",
+        "info threads",
+        "-ex",
+        "thread apply all bt",
+        "-ex",
+        "info sharedlibrary",
+    ])
+    .arg(target_path())
+    .arg(&c.core);
+    let text = run_tool(cmd);
+    let threads = text
+        .lines()
+        .filter(|l| l.starts_with("Thread ") && l.contains("(LWP "))
+        .count();
+    assert_eq!(threads, 9, "gdb thread count:\n{text}");
+    assert_park_frames("gdb", &text);
+    assert!(
+        text.contains("main_heartbeat"),
+        "main thread backtrace:\n{text}"
+    );
+    let libc = text
+        .lines()
+        .find(|l| l.contains("libc.so"))
+        .unwrap_or_else(|| panic!("no libc in:\n{text}"));
+    assert!(libc.contains("Yes"), "libc symbols not read: {libc}");
+}
+
+#[test]
+fn lldb_shows_all_threads_reaching_their_park_functions() {
+    let Some(lldb) = oracle("lldb") else { return };
+    let c = capture_target();
+    let mut cmd = Command::new(lldb);
+    cmd.arg("--batch")
+        .arg("-c")
+        .arg(&c.core)
+        .arg(target_path())
+        .args(["-o", "thread list", "-o", "thread backtrace all"]);
+    let text = run_tool(cmd);
+    let threads = text
+        .lines()
+        .filter(|l| {
+            l.trim_start_matches([' ', '*']).starts_with("thread #") && l.contains("tid = ")
+        })
+        .count();
+    assert_eq!(threads, 9, "lldb thread list:\n{text}");
+    assert_park_frames("lldb", &text);
+}
+
+#[test]
+fn eu_stack_shows_all_threads_reaching_their_park_functions() {
+    let Some(eu_stack) = oracle("eu-stack") else {
+        return;
+    };
+    let c = capture_target();
+    let mut cmd = Command::new(eu_stack);
+    cmd.arg("--core")
+        .arg(&c.core)
+        .arg("--executable")
+        .arg(target_path());
+    let text = run_tool(cmd);
+    let threads = text.lines().filter(|l| l.starts_with("TID ")).count();
+    assert_eq!(threads, 9, "eu-stack threads:\n{text}");
+    assert_park_frames("eu-stack", &text);
+}
+
+fn inspect_json(core: &Path) -> Value {
+    let out = coroner()
+        .arg("inspect")
+        .arg(core)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "inspect failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "coroner-inspect/1");
+    v
+}
+
+/// A mapping independent of where ASLR put it: (path, perms, size, dumped).
+fn mapping_key(m: &Value) -> (String, String, u64, u64) {
+    (
+        m["path"].as_str().unwrap_or("").to_owned(),
+        m["perms"].as_str().unwrap().to_owned(),
+        m["total"].as_u64().unwrap(),
+        m["dumped"].as_u64().unwrap(),
+    )
+}
+
+/// The kernel's core of the crashing target and ours of the same program
+/// running agree on threads, mappings and dumped sizes. Documented
+/// differences: the kernel core has a signal (SIGSEGV on the main thread,
+/// marked crashed), ours has none; everything else must match.
+#[test]
+fn kernel_core_and_our_core_list_the_same_threads_and_mappings() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(kcore) = kernel_core(&TARGET_ARGS, dir.path()) else {
+        return;
+    };
+    let c = capture_target();
+    let theirs = inspect_json(&kcore.path);
+    let ours = inspect_json(&c.core);
+
+    assert_eq!(theirs["process"]["signal"], 11);
+    assert_eq!(theirs["threads"][0]["crashed"], true);
+    assert_eq!(ours["process"]["signal"], Value::Null);
+    assert_eq!(theirs["process"]["name"], ours["process"]["name"]);
+
+    let tids = |v: &Value| v["threads"].as_array().unwrap().len();
+    assert_eq!(tids(&theirs), 9);
+    assert_eq!(tids(&ours), 9);
+    // Main thread first in both.
+    assert_eq!(theirs["threads"][0]["tid"], theirs["process"]["pid"]);
+    assert_eq!(ours["threads"][0]["tid"], ours["process"]["pid"]);
+
+    let keys = |v: &Value| {
+        let mut k: Vec<_> = v["mappings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(mapping_key)
+            .collect();
+        k.sort();
+        k
+    };
+    let (kt, ko) = (keys(&theirs), keys(&ours));
+    if kt != ko {
+        let only_kernel: Vec<_> = kt.iter().filter(|k| !ko.contains(k)).collect();
+        let only_ours: Vec<_> = ko.iter().filter(|k| !kt.contains(k)).collect();
+        panic!("mappings differ:\nonly in the kernel's core: {only_kernel:#?}\nonly in ours: {only_ours:#?}");
+    }
+    assert_eq!(
+        theirs["totals"]["bytes_dumped"],
+        ours["totals"]["bytes_dumped"]
+    );
+    // Modules and their build-ids (from the dumped header pages) agree.
+    let mods = |v: &Value| {
+        let mut m: Vec<(String, String)> = v["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["path"].as_str().unwrap().to_owned(),
+                    m["build_id"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        m.sort();
+        m
+    };
+    assert_eq!(mods(&theirs), mods(&ours));
+    assert!(
+        mods(&ours)
+            .iter()
+            .any(|(p, id)| p.contains("libc.so") && !id.is_empty()),
+        "{:?}",
+        mods(&ours)
+    );
+}
