@@ -368,7 +368,8 @@ impl CodeView {
 
     /// The debug id as Breakpad tools show it: for ELF the first 16 bytes of
     /// the build id (zero-padded) read as a GUID, then age 0; for PDB 7.0 the
-    /// GUID and age.
+    /// GUID and age. `None` for an all-zero build id or a nil GUID, as
+    /// rust-minidump does.
     ///
     /// ```
     /// use coroner_minidump_format::model::CodeView;
@@ -377,6 +378,8 @@ impl CodeView {
     /// ```
     pub fn debug_id(&self) -> Option<String> {
         let (guid, age) = match self {
+            CodeView::Elf { build_id } if build_id.iter().all(|b| *b == 0) => return None,
+            CodeView::Pdb70 { guid, .. } if guid.iter().all(|b| *b == 0) => return None,
             CodeView::Elf { build_id } => {
                 let mut g = [0u8; 16];
                 for (d, s) in g.iter_mut().zip(build_id.iter()) {

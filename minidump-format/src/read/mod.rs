@@ -296,14 +296,15 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Breakpad debug id: GUID fields in their native byte order, upper case, then age.
+/// Breakpad debug id as rust-minidump prints it: GUID fields in their native
+/// byte order in upper-case hex, then the age in lower-case hex.
 pub(crate) fn debug_id(guid: &[u8; 16], age: u32) -> String {
     let [a0, a1, a2, a3, b0, b1, c0, c1, d @ ..] = *guid;
     let data1 = u32::from_le_bytes([a0, a1, a2, a3]);
     let data2 = u16::from_le_bytes([b0, b1]);
     let data3 = u16::from_le_bytes([c0, c1]);
     format!(
-        "{data1:08X}{data2:04X}{data3:04X}{}{age:X}",
+        "{data1:08X}{data2:04X}{data3:04X}{}{age:x}",
         hex(&d).to_uppercase()
     )
 }

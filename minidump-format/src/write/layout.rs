@@ -14,6 +14,8 @@ use crate::raw::{
 
 /// Size of the buffer memory is streamed through.
 const BUFFER_SIZE: u64 = 1 << 20;
+/// Granularity of unreadable memory after a short read.
+const PAGE_SIZE: u64 = 4096;
 /// Offset of `stack.memory.rva` in `MINIDUMP_THREAD`.
 const THREAD_STACK_RVA: u64 = 36;
 /// Offset of `memory.rva` in `MINIDUMP_MEMORY_DESCRIPTOR`.
@@ -539,15 +541,43 @@ where
             .unwrap_or(usize::MAX)
             .min(buf.len());
         let Some(b) = buf.get_mut(..chunk) else { break };
-        let got = match r.start.checked_add(done) {
-            Some(addr) => read_retrying(source, addr, b)?,
-            None => 0,
-        };
-        if let Some(rest) = b.get_mut(got..) {
-            rest.fill(0);
-        }
+        fill(source, r.start.checked_add(done), b)?;
         out.put(b)?;
         done = done.saturating_add(chunk as u64);
+    }
+    Ok(())
+}
+
+/// Fill `buf` with the memory at `addr`. After a short read the unreadable
+/// byte's page is zero-filled up to the next page boundary and reading
+/// resumes there, so one bad page costs only itself.
+fn fill<S: MemorySource + ?Sized>(
+    source: &mut S,
+    addr: Option<u64>,
+    buf: &mut [u8],
+) -> Result<(), WriteError> {
+    let Some(addr) = addr else {
+        buf.fill(0);
+        return Ok(());
+    };
+    let mut pos = 0usize;
+    while let Some(rest) = buf.get_mut(pos..) {
+        if rest.is_empty() {
+            break;
+        }
+        let at = addr.saturating_add(pos as u64);
+        let got = read_retrying(source, at, rest)?;
+        pos = pos.saturating_add(got);
+        if got < rest.len() {
+            let bad = addr.saturating_add(pos as u64);
+            let page_end = (bad | (PAGE_SIZE - 1)).saturating_add(1);
+            let skip = usize::try_from(page_end.saturating_sub(bad)).unwrap_or(usize::MAX);
+            let end = pos.saturating_add(skip).min(buf.len());
+            if let Some(hole) = buf.get_mut(pos..end) {
+                hole.fill(0);
+            }
+            pos = end;
+        }
     }
     Ok(())
 }

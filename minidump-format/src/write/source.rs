@@ -3,9 +3,10 @@ use std::io;
 /// Where the writer pulls memory bytes from.
 ///
 /// `read_at` fills `buf` with the bytes at `addr` and returns how many it
-/// read. A short count means the rest of `buf` is unreadable: the writer
-/// writes zeros there (never stale buffer contents) and goes on with the next
-/// chunk. An `Err` aborts the write ([`ErrorKind::Interrupted`](io::ErrorKind::Interrupted)
+/// read. A short count `n` means the byte at `addr + n` is unreadable: the
+/// writer writes zeros from there to the end of that 4 KiB page (never stale
+/// buffer contents) and asks again from the next page, so a source may simply
+/// stop at its first unreadable page. An `Err` aborts the write ([`ErrorKind::Interrupted`](io::ErrorKind::Interrupted)
 /// is retried).
 ///
 /// ```
