@@ -40,6 +40,15 @@ pub enum SinkError {
         /// The destination.
         path: PathBuf,
     },
+    /// The temporary file could not be created in the destination's directory.
+    #[error("cannot create a file in {dir}: {source}; choose a writable directory with -o (or -o - for stdout)")]
+    CreateTemp {
+        /// The directory.
+        dir: PathBuf,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
     /// An I/O error on a named file.
     #[error("{what} {path}: {source}")]
     Io {
@@ -151,13 +160,7 @@ impl Sink {
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some((tmp, e)),
-                Err(source) => {
-                    return Err(SinkError::Io {
-                        what: "create temporary file",
-                        path: tmp,
-                        source,
-                    })
-                }
+                Err(source) => return Err(SinkError::CreateTemp { dir, source }),
             }
         }
         let (path, source) =

@@ -1,0 +1,305 @@
+//! The `coroner` command line: exit codes, output safety, filters, the demo.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use coroner_test_support::{pattern_word, Target};
+
+/// A small target: 2 workers, 1 MiB pattern, 64 KiB DONTDUMP, no reservation.
+const SMALL: [&str; 8] = [
+    "--threads",
+    "2",
+    "--pattern-mib",
+    "1",
+    "--dontdump-kib",
+    "64",
+    "--reserve-gib",
+    "0",
+];
+
+fn coroner(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_coroner"));
+    c.args(args);
+    c
+}
+
+fn run(mut c: Command) -> Output {
+    c.stdin(Stdio::null()).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn capture_to(target: &Target, path: &Path, extra: &[&str]) -> Output {
+    let pid = target.pid().to_string();
+    let mut c = coroner(&["capture", &pid, "-o"]);
+    c.arg(path).args(extra);
+    run(c)
+}
+
+fn filesz_at(core: &[u8], addr: u64) -> u64 {
+    let parsed = coroner_core_format::parse(core).unwrap();
+    parsed
+        .segments()
+        .find(|s| s.contains(addr))
+        .expect("a PT_LOAD covers the address")
+        .filesz()
+}
+
+#[test]
+fn usage_errors_exit_with_status_2() {
+    for args in [
+        &["capture"][..],
+        &["capture", "not-a-pid"],
+        &["capture", "1", "--filter", "zz"],
+        &["capture", "1", "--filter", "0x400"],
+        &["capture", "1", "--filter", "0x33", "--all"],
+        &["capture", "1", "--exclude", "0x2000-0x1000"],
+        &["inspect"],
+        &["frobnicate"],
+    ] {
+        let o = run(coroner(args));
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+    let o = run(coroner(&["--help"]));
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn a_vanished_process_fails_with_status_1_a_reason_and_no_file() {
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let o = run({
+        let mut c = coroner(&["capture", &pid.to_string(), "-o"]);
+        c.arg(dir.path().join("core"));
+        c
+    });
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("gone") || err.contains("exited"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "left files behind"
+    );
+
+    let o = run(coroner(&["inspect", "/nonexistent/core"]));
+    assert_eq!(o.status.code(), Some(1));
+    let o = run({
+        let mut c = coroner(&["inspect"]);
+        c.arg(env!("CARGO_BIN_EXE_coroner"));
+        c
+    });
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not a core"), "{}", stderr(&o));
+}
+
+#[test]
+fn existing_files_need_force_and_symlinks_are_refused() {
+    let target = Target::spawn(&SMALL);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("core");
+    std::fs::write(&dest, b"keep me").unwrap();
+    let o = capture_to(&target, &dest, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&dest).unwrap(), b"keep me");
+
+    let o = capture_to(&target, &dest, &["--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::metadata(&dest).unwrap();
+    assert_eq!(md.mode() & 0o777, 0o600);
+    assert!(coroner_core_format::parse(&std::fs::read(&dest).unwrap()).is_ok());
+
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    for extra in [&[][..], &["--force"]] {
+        let o = capture_to(&target, &link, extra);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(stderr(&o).contains("symbolic link"), "{}", stderr(&o));
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    // Only the three files we made: no temporary files left.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+}
+
+#[test]
+fn stdout_streaming_writes_the_same_core_with_zeros_for_holes() {
+    let target = Target::spawn(&SMALL);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file.core");
+    let o = capture_to(&target, &file, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let streamed = dir.path().join("streamed.core");
+    let out = std::fs::File::create(&streamed).unwrap();
+    let pid = target.pid().to_string();
+    let o = coroner(&["capture", &pid, "-o", "-", "--json"])
+        .stdout(out)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    // With -o -, the JSON summary goes to stderr.
+    let json: serde_json::Value = serde_json::from_str(stderr(&o).lines().last().unwrap()).unwrap();
+    assert_eq!(json["path"], serde_json::Value::Null);
+
+    let a = std::fs::read(&file).unwrap();
+    let b = std::fs::read(&streamed).unwrap();
+    assert_eq!(json["bytes_written"], b.len() as u64);
+    let (pa, pb) = (
+        coroner_core_format::parse(&a).unwrap(),
+        coroner_core_format::parse(&b).unwrap(),
+    );
+    let segs = |c: &coroner_core_format::Core<'_>| {
+        c.segments()
+            .map(|s| (s.vaddr(), s.memsz(), s.filesz()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(segs(&pa), segs(&pb));
+    // A stream cannot seek: it is fully allocated, and holds the pattern.
+    let blocks = std::fs::metadata(&streamed).unwrap().blocks() * 512;
+    assert!(
+        blocks >= b.len() as u64 / 2,
+        "streamed file looks sparse: {blocks} of {}",
+        b.len()
+    );
+    let pattern = target.ready.u64("pattern");
+    let mut word = [0u8; 8];
+    pb.read_memory(pattern + 8 * 1000, &mut word).unwrap();
+    assert_eq!(u64::from_le_bytes(word), pattern_word(1000));
+}
+
+#[test]
+fn all_includes_dontdump_loudly_and_exclude_and_filter_leave_memory_out() {
+    let target = Target::spawn(&SMALL);
+    let dir = tempfile::tempdir().unwrap();
+    let ready = &target.ready;
+    let (pattern, dontdump) = (ready.u64("pattern"), ready.u64("dontdump"));
+
+    let all = dir.path().join("all");
+    let o = capture_to(&target, &all, &["--all"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("WARNING") && stderr(&o).contains("MADV_DONTDUMP"),
+        "{}",
+        stderr(&o)
+    );
+    let core = std::fs::read(&all).unwrap();
+    assert_eq!(filesz_at(&core, dontdump), ready.u64("dontdump_len"));
+    assert!(core.windows(16).any(|w| w == b"DONTDUMPDONTDUMP"));
+
+    let excl = dir.path().join("excl");
+    let range = format!("{:#x}-{:#x}", pattern, pattern + 1);
+    let o = capture_to(
+        &target,
+        &excl,
+        &["--exclude", &range, "--exclude", "*/libc.so*"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let core = std::fs::read(&excl).unwrap();
+    assert_eq!(filesz_at(&core, pattern), 0);
+    let parsed = coroner_core_format::parse(&core).unwrap();
+    let files = parsed.file_note().unwrap().unwrap();
+    let libc: Vec<_> = files
+        .entries()
+        .map(Result::unwrap)
+        .filter(|e| e.path.ends_with(b"libc.so.6"))
+        .collect();
+    assert!(!libc.is_empty());
+    for e in libc {
+        assert_eq!(
+            filesz_at(&core, e.start),
+            0,
+            "libc mapping at {:#x} dumped",
+            e.start
+        );
+    }
+
+    let filt = dir.path().join("filter");
+    let o = capture_to(&target, &filt, &["--filter", "0x10"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let core = std::fs::read(&filt).unwrap();
+    assert_eq!(
+        filesz_at(&core, pattern),
+        0,
+        "anonymous memory with bit 0 clear"
+    );
+    assert_eq!(filesz_at(&core, dontdump), 0);
+}
+
+#[test]
+fn sigkill_mid_capture_leaves_the_target_running_and_no_dump_under_the_final_name() {
+    let mut target = Target::spawn(&[
+        "--threads",
+        "4",
+        "--pattern-mib",
+        "1024",
+        "--reserve-gib",
+        "0",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("core");
+    let pid = target.pid().to_string();
+    let mut child = coroner(&["capture", &pid, "-o"])
+        .arg(&dest)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the capture is writing (the temporary file exists), then kill it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(dir.path()).unwrap().count() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!dest.exists(), "a dump appeared under its final name");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(target.is_running());
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(status.contains("TracerPid:\t0"), "{status}");
+    assert!(
+        matches!(target.state(), 'S' | 'R'),
+        "target state {}",
+        target.state()
+    );
+}
+
+#[test]
+fn demo_captures_inspects_prints_a_gdb_command_and_stops_the_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = coroner(&["demo", "--dir"]);
+    c.arg(dir.path());
+    let o = run(c);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = stderr(&o);
+    let pid: u32 = err
+        .split("started sample process ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no sample pid in:\n{err}"));
+    let core = dir.path().join(format!("core.{pid}"));
+    assert!(core.is_file(), "{out}");
+    assert!(
+        out.contains("gdb ") && out.contains(&format!("core.{pid}")),
+        "{out}"
+    );
+    assert!(out.contains("threads  5"), "{out}");
+    assert!(out.contains("libc.so"), "{out}");
+    assert!(err.contains("sample still running: yes"), "{err}");
+    // The sample is gone (reaped by the demo).
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "sample {pid} still exists"
+    );
+}
