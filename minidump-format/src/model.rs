@@ -49,7 +49,8 @@ pub struct Model {
     pub memory_info: Vec<MINIDUMP_MEMORY_INFO>,
     /// Breakpad's Linux streams.
     pub linux: LinuxStreams,
-    /// Streams of other types, kept as raw bytes, written in this order.
+    /// Streams of other types (and later duplicates of known ones), kept as
+    /// raw bytes and written last, in this order.
     pub other_streams: Vec<RawStream>,
     /// MemoryList stream: small ranges such as stacks, each with a 32-bit RVA
     /// (so they must all lie below 4 GiB in the file).

@@ -342,10 +342,6 @@ impl Layout {
             ));
         }
 
-        for s in &model.other_streams {
-            entries.push(dir(s.stream_type, m.location("raw stream", &s.data)?));
-        }
-
         if !blocks.is_empty() && !model.memory_list.is_empty() {
             m.align(8);
             let n = model.memory_list.len();
@@ -393,6 +389,12 @@ impl Layout {
                 ST::MEMORY64_LIST,
                 loc("Memory64List", off, table_len(n, 16).saturating_add(16))?,
             ));
+        }
+
+        // Unknown (or duplicate) streams come last in the directory, so a
+        // reader that takes the first stream of a type sees the typed ones.
+        for s in &model.other_streams {
+            entries.push(dir(s.stream_type, m.location("raw stream", &s.data)?));
         }
 
         // The directory goes after the streams; the header points at it.
