@@ -153,6 +153,31 @@ fn more_than_65534_segments_use_pn_xnum() {
         Memory::NotMapped
     );
     assert_eq!(core.to_model().unwrap(), model);
+    // eu-readelf follows section header 0 to the real count.
+    if let Some(readelf) = coroner_test_support::oracle("eu-readelf") {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("core.xnum");
+        std::fs::write(&path, &file).unwrap();
+        let out = std::process::Command::new(readelf)
+            .arg("-h")
+            .arg("-l")
+            .arg("-n")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("70001"),
+            "eu-readelf -h: {}",
+            &text[..text.len().min(2000)]
+        );
+        assert_eq!(text.matches("  LOAD ").count(), 70_000);
+    }
     // Exactly 65534 + the note is 65535 = PN_XNUM: also extended.
     model.segments.truncate(65_534);
     let layout = Layout::plan(&model).unwrap();
