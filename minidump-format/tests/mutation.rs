@@ -135,6 +135,14 @@ fn mutated_real_dumps() {
 #[test]
 fn unmutated_real_dump_walks_and_round_trips() {
     assert_eq!(walk_everything(real_dump()), common::Walk::RoundTripped);
+    // `COR_MINIDUMP_SEEDS=dir` saves this dump as a fuzzing seed.
+    if let Some(dir) = std::env::var_os("COR_MINIDUMP_SEEDS") {
+        std::fs::write(
+            std::path::Path::new(&dir).join("minidump-writer.dmp"),
+            real_dump(),
+        )
+        .unwrap();
+    }
     // It must have got as far as the rewrite: the model converts.
     assert!(coroner_minidump_format::parse(real_dump())
         .unwrap()
@@ -164,5 +172,55 @@ fn huge_counts_are_rejected_before_allocating() {
     assert!(matches!(
         coroner_minidump_format::parse(&bytes),
         Err(ReadError::OutOfBounds { .. })
+    ));
+}
+
+/// Found by `cargo fuzz run minidump_parse`: an empty ThreadList followed by
+/// a duplicate ThreadList of 0 bytes. The empty list used to vanish on
+/// rewrite (the model's empty list means "no stream") so the duplicate became
+/// the typed one, and its count was read past the end of its 0-byte stream.
+#[test]
+fn fuzz_regression_empty_and_duplicate_list_streams() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/fuzz-duplicate-stream.minidump"
+    ))
+    .unwrap();
+    assert_eq!(walk_everything(&bytes), common::Walk::RoundTripped);
+    let dump = coroner_minidump_format::parse(&bytes).unwrap();
+    let model = dump.to_model().unwrap();
+    assert!(model.threads.is_empty());
+    assert_eq!(
+        model
+            .other_streams
+            .iter()
+            .filter(|s| s.stream_type == 3)
+            .count(),
+        2
+    );
+
+    // A list stream too short for its own count is an error, not a read of
+    // whatever follows it in the file.
+    let mut model = coroner_minidump_format::model::Model::default();
+    model
+        .other_streams
+        .push(coroner_minidump_format::model::RawStream {
+            stream_type: 3,
+            data: vec![],
+        });
+    model
+        .other_streams
+        .push(coroner_minidump_format::model::RawStream {
+            stream_type: 0x1234,
+            data: vec![0; 8],
+        });
+    let mut out = Vec::new();
+    model
+        .write(&mut coroner_minidump_format::write::NoMemory, &mut out)
+        .unwrap();
+    let dump = coroner_minidump_format::parse(&out).unwrap();
+    assert!(matches!(
+        dump.threads(),
+        Err(coroner_minidump_format::ReadError::OutOfBounds { .. })
     ));
 }

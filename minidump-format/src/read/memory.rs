@@ -52,7 +52,8 @@ pub struct MemoryList<'a> {
 
 impl<'a> MemoryList<'a> {
     pub(crate) fn new(data: &'a [u8], stream: Stream<'a>) -> Result<Self, ReadError> {
-        let count: u32 = read_at(data, "MINIDUMP_MEMORY_LIST count", stream.offset())?;
+        let count: u32 = read_at(stream.data, "MINIDUMP_MEMORY_LIST count", 0)
+            .map_err(|e| super::exception::rebase(e, stream.offset()))?;
         let table = Table::new(
             data,
             "MINIDUMP_MEMORY_DESCRIPTOR",
@@ -132,8 +133,8 @@ pub struct Memory64List<'a> {
 
 impl<'a> Memory64List<'a> {
     pub(crate) fn new(data: &'a [u8], stream: Stream<'a>) -> Result<Self, ReadError> {
-        let head: MINIDUMP_MEMORY64_LIST =
-            read_at(data, "MINIDUMP_MEMORY64_LIST", stream.offset())?;
+        let head: MINIDUMP_MEMORY64_LIST = read_at(stream.data, "MINIDUMP_MEMORY64_LIST", 0)
+            .map_err(|e| super::exception::rebase(e, stream.offset()))?;
         let table = Table::new(
             data,
             "MINIDUMP_MEMORY_DESCRIPTOR64",

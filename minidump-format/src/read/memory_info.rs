@@ -13,7 +13,8 @@ pub struct MemoryInfoList<'a> {
 impl<'a> MemoryInfoList<'a> {
     pub(crate) fn new(data: &'a [u8], stream: Stream<'a>) -> Result<Self, ReadError> {
         let header: MINIDUMP_MEMORY_INFO_LIST =
-            read_at(data, "MINIDUMP_MEMORY_INFO_LIST", stream.offset())?;
+            read_at(stream.data, "MINIDUMP_MEMORY_INFO_LIST", 0)
+                .map_err(|e| super::exception::rebase(e, stream.offset()))?;
         if header.size_of_header < 16 {
             return Err(ReadError::BadValue {
                 what: "MINIDUMP_MEMORY_INFO_LIST size_of_header",

@@ -10,7 +10,9 @@ use crate::model::{Model, RawStream, ThreadName};
 use crate::raw::MINIDUMP_STREAM_TYPE as ST;
 
 /// Build the owned model. The first stream of each known type fills its
-/// field; later duplicates and unknown types go to `other_streams`.
+/// field; later duplicates, unknown types and list streams with no entries
+/// (the model's empty list means "no stream") go to `other_streams`, so that
+/// writing the model back gives a file with the same model.
 pub(crate) fn to_model<D: Deref<Target = [u8]>>(dump: &Minidump<D>) -> Result<Model, ReadError> {
     let data = dump.bytes();
     let mut model = Model {
@@ -28,32 +30,44 @@ pub(crate) fn to_model<D: Deref<Target = [u8]>>(dump: &Minidump<D>) -> Result<Mo
         match ty {
             _ if !first => {}
             ST::THREAD_LIST => {
-                model.threads = ThreadList::new(data, stream)?
+                let list: Vec<_> = ThreadList::new(data, stream)?
                     .iter()
                     .map(|t| t.and_then(|t| t.to_model()))
                     .collect::<Result<_, _>>()?;
-                continue;
+                if !list.is_empty() {
+                    model.threads = list;
+                    continue;
+                }
             }
             ST::MODULE_LIST => {
-                model.modules = ModuleList::new(data, stream)?
+                let list: Vec<_> = ModuleList::new(data, stream)?
                     .iter()
                     .map(|m| m.and_then(|m| m.to_model()))
                     .collect::<Result<_, _>>()?;
-                continue;
+                if !list.is_empty() {
+                    model.modules = list;
+                    continue;
+                }
             }
             ST::MEMORY_LIST => {
-                model.memory_list = MemoryList::new(data, stream)?
+                let list: Vec<_> = MemoryList::new(data, stream)?
                     .iter()
                     .map(|r| r.map(|r| r.range()))
                     .collect::<Result<_, _>>()?;
-                continue;
+                if !list.is_empty() {
+                    model.memory_list = list;
+                    continue;
+                }
             }
             ST::MEMORY64_LIST => {
-                model.memory64_list = Memory64List::new(data, stream)?
+                let list: Vec<_> = Memory64List::new(data, stream)?
                     .iter()
                     .map(|r| r.map(|r| r.range()))
                     .collect::<Result<_, _>>()?;
-                continue;
+                if !list.is_empty() {
+                    model.memory64_list = list;
+                    continue;
+                }
             }
             ST::EXCEPTION => {
                 model.exception = Some(Exception::new(data, stream)?.to_model()?);
@@ -68,17 +82,23 @@ pub(crate) fn to_model<D: Deref<Target = [u8]>>(dump: &Minidump<D>) -> Result<Mo
                 continue;
             }
             ST::THREAD_NAMES => {
-                model.thread_names = ThreadNames::new(data, stream)?
+                let list: Vec<_> = ThreadNames::new(data, stream)?
                     .iter()
                     .map(|r| r.map(|(thread_id, name)| ThreadName { thread_id, name }))
                     .collect::<Result<_, _>>()?;
-                continue;
+                if !list.is_empty() {
+                    model.thread_names = list;
+                    continue;
+                }
             }
             ST::MEMORY_INFO_LIST => {
-                model.memory_info = MemoryInfoList::new(data, stream)?
+                let list: Vec<_> = MemoryInfoList::new(data, stream)?
                     .iter()
                     .collect::<Result<_, _>>()?;
-                continue;
+                if !list.is_empty() {
+                    model.memory_info = list;
+                    continue;
+                }
             }
             ST::LINUX_DSO_DEBUG => {
                 linux.dso_debug = Some(DsoDebug::new(data, stream)?.to_model()?);

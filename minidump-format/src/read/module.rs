@@ -16,7 +16,8 @@ pub struct ModuleList<'a> {
 
 impl<'a> ModuleList<'a> {
     pub(crate) fn new(data: &'a [u8], stream: Stream<'a>) -> Result<Self, ReadError> {
-        let count: u32 = read_at(data, "MINIDUMP_MODULE_LIST count", stream.offset())?;
+        let count: u32 = read_at(stream.data, "MINIDUMP_MODULE_LIST count", 0)
+            .map_err(|e| super::exception::rebase(e, stream.offset()))?;
         let table = Table::new(
             data,
             "MINIDUMP_MODULE",

@@ -14,7 +14,8 @@ pub struct ThreadList<'a> {
 
 impl<'a> ThreadList<'a> {
     pub(crate) fn new(data: &'a [u8], stream: Stream<'a>) -> Result<Self, ReadError> {
-        let count: u32 = read_at(data, "MINIDUMP_THREAD_LIST count", stream.offset())?;
+        let count: u32 = read_at(stream.data, "MINIDUMP_THREAD_LIST count", 0)
+            .map_err(|e| super::exception::rebase(e, stream.offset()))?;
         let table = Table::new(
             data,
             "MINIDUMP_THREAD",

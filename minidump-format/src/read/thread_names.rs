@@ -11,7 +11,8 @@ pub struct ThreadNames<'a> {
 
 impl<'a> ThreadNames<'a> {
     pub(crate) fn new(data: &'a [u8], stream: Stream<'a>) -> Result<Self, ReadError> {
-        let count: u32 = read_at(data, "MINIDUMP_THREAD_NAME_LIST count", stream.offset())?;
+        let count: u32 = read_at(stream.data, "MINIDUMP_THREAD_NAME_LIST count", 0)
+            .map_err(|e| super::exception::rebase(e, stream.offset()))?;
         let table = Table::new(
             data,
             "MINIDUMP_THREAD_NAME",
