@@ -5,7 +5,8 @@
 //!   memory map and look up every segment.
 //! - `write_1gib/*`: stream a 1 GiB core (256 segments × 4 MiB of nonzero
 //!   memory) to `io::sink()`, against `memcpy_1gib`: copying the same bytes
-//!   through a buffer of the writer's size.
+//!   through a buffer of the writer's size; `all_zero_pages` and
+//!   `last_byte_nonzero_pages` are the zero-page scan's worst cases.
 
 use std::hint::black_box;
 use std::io;
@@ -121,6 +122,27 @@ fn write_1gib(c: &mut Criterion) {
                     .write(&model, &mut src, &mut StreamSink::new(io::sink()))
                     .unwrap();
                 assert_eq!(stats.memory_read_bytes, GIB);
+                black_box(stats)
+            })
+        });
+    }
+    // Worst cases for the zero-page scan: pages all zero (every page becomes
+    // a hole) and pages zero but for their last byte (scanned to the end, then written).
+    for (name, last_byte) in [("all_zero_pages", 0u8), ("last_byte_nonzero_pages", 1u8)] {
+        let mut src = Pattern(vec![0u8; SEGMENT as usize]);
+        for page in src.0.chunks_mut(4096) {
+            page[4095] = last_byte;
+        }
+        let writer = CoreWriter::new(WriteOptions {
+            buffer_size: BUFFER,
+            ..Default::default()
+        });
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let stats = writer
+                    .write(&model, &mut src, &mut StreamSink::new(io::sink()))
+                    .unwrap();
+                assert_eq!(stats.zero_page_bytes, if last_byte == 0 { GIB } else { 0 });
                 black_box(stats)
             })
         });
