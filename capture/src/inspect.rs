@@ -35,6 +35,15 @@ pub enum InspectError {
         #[source]
         source: ReadError,
     },
+    /// The file starts like a minidump but is not a well-formed one.
+    #[error("{path} is not a readable minidump: {source}")]
+    Minidump {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        #[source]
+        source: coroner_minidump_format::ReadError,
+    },
 }
 
 /// The process as the dump describes it.
@@ -130,7 +139,7 @@ pub struct Totals {
 /// Everything `coroner inspect` shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
-    /// `"elf-core"`.
+    /// `"elf-core"` or `"minidump"`.
     pub format: &'static str,
     /// `"x86_64"`, `"aarch64"` or `e_machine` in decimal.
     pub machine: String,
@@ -170,6 +179,18 @@ impl Summary {
             .take(64 << 10)
             .read_to_end(&mut prefix)
             .map_err(io_err)?;
+        if prefix.starts_with(b"MDMP") {
+            // Minidumps keep metadata anywhere in the file: read it whole.
+            let data = std::fs::read(path).map_err(io_err)?;
+            let mut s = crate::minidump::inspect::summarise(&data).map_err(|source| {
+                InspectError::Minidump {
+                    path: shown.clone(),
+                    source,
+                }
+            })?;
+            s.totals.file_allocated = Some(md.blocks().saturating_mul(512));
+            return Ok(s);
+        }
         let mut needed = needed_prefix(&prefix).unwrap_or(0);
         let limit = md.len().min(256 << 20);
         while needed > prefix.len() as u64 && needed <= limit {

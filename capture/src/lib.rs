@@ -23,9 +23,11 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod convert;
 pub mod elf;
 pub mod inspect;
 pub mod live;
+pub mod minidump;
 pub mod select;
 pub mod sink;
 pub mod snapshot;
@@ -34,6 +36,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use elf::capture_elf;
+pub use minidump::{capture_minidump, MemoryMode};
 
 /// Why a capture failed.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +52,10 @@ pub enum CaptureError {
     /// The ELF writer failed (I/O on the output, or an inconsistent model).
     #[error("writing the core file: {0}")]
     Write(#[from] coroner_core_format::WriteError),
+    /// The minidump writer failed (I/O on the output, or a layout that does
+    /// not fit the format's 32-bit fields).
+    #[error("writing the minidump: {0}")]
+    MinidumpWrite(#[from] coroner_minidump_format::WriteError),
     /// Something this build does not handle.
     #[error("unsupported: {what}")]
     Unsupported {

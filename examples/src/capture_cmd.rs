@@ -22,7 +22,7 @@ use coroner_capture::{CaptureOptions, CaptureReport};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::CaptureArgs;
+use crate::{CaptureArgs, Format};
 
 /// The `--json` summary of a capture.
 #[derive(Debug, Serialize)]
@@ -31,7 +31,7 @@ pub struct CaptureJson {
     pub path: Option<PathBuf>,
     /// The process id.
     pub pid: u32,
-    /// `"elf"`.
+    /// `"elf"` or `"minidump"`.
     pub format: &'static str,
     /// Threads written.
     pub threads: usize,
@@ -54,12 +54,12 @@ pub struct CaptureJson {
 }
 
 impl CaptureJson {
-    /// From a capture report.
-    pub fn new(r: &CaptureReport) -> CaptureJson {
+    /// From a capture report of a dump in `format` (`"elf"`, `"minidump"`).
+    pub fn with_format(r: &CaptureReport, format: &'static str) -> CaptureJson {
         CaptureJson {
             path: r.path.clone(),
             pid: r.pid,
-            format: "elf",
+            format,
             threads: r.threads,
             mappings: r.mappings,
             mappings_dumped: r.mappings_dumped,
@@ -89,10 +89,10 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
     let sink = if to_stdout {
         Sink::stream(std::io::stdout().lock())
     } else {
-        let path = args
-            .output
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(format!("core.{}", args.pid)));
+        let path = args.output.clone().unwrap_or_else(|| match args.format {
+            Format::Elf => PathBuf::from(format!("core.{}", args.pid)),
+            Format::Minidump => PathBuf::from(format!("{}.dmp", args.pid)),
+        });
         Sink::create(&path, args.force).map_err(|e| e.to_string())?
     };
     let options = CaptureOptions {
@@ -108,14 +108,28 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
         bar.set_length(total);
         bar.set_position(done);
     };
-    let result = coroner_capture::capture_elf(args.pid, sink, &options, &mut on_progress);
+    let result = match args.format {
+        Format::Elf => coroner_capture::capture_elf(args.pid, sink, &options, &mut on_progress),
+        Format::Minidump => coroner_capture::capture_minidump(
+            args.pid,
+            sink,
+            &options,
+            args.memory,
+            &mut on_progress,
+        ),
+    };
     bar.finish_and_clear();
     let report = result.map_err(|e| e.to_string())?;
     for w in &report.warnings {
         eprintln!("coroner: warning: {w}");
     }
     if args.json {
-        let json = serde_json::to_string(&CaptureJson::new(&report)).map_err(|e| e.to_string())?;
+        let format = match args.format {
+            Format::Elf => "elf",
+            Format::Minidump => "minidump",
+        };
+        let json = serde_json::to_string(&CaptureJson::with_format(&report, format))
+            .map_err(|e| e.to_string())?;
         if to_stdout {
             eprintln!("{json}");
         } else {

@@ -6,7 +6,7 @@
 //! {
 //!   "schema": "coroner-inspect/1",
 //!   "file": "core.1234",
-//!   "format": "elf-core",
+//!   "format": "elf-core",            // or "minidump"
 //!   "machine": "x86_64",
 //!   "process": { "pid": 1234, "name": "server", "args": "server --port 80",
 //!                "signal": 11, "fault_address": 0 },
@@ -45,7 +45,7 @@ pub struct InspectJson {
     pub schema: &'static str,
     /// The file inspected.
     pub file: String,
-    /// `"elf-core"`.
+    /// `"elf-core"` or `"minidump"`.
     pub format: &'static str,
     /// Architecture.
     pub machine: String,
@@ -211,9 +211,14 @@ pub fn print_file(path: &Path) -> Result<(), String> {
     let p = &s.process;
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
     println!(
-        "{}: {} core, {}",
+        "{}: {} {}, {}",
         path.display(),
         s.machine,
+        if s.format == "minidump" {
+            "minidump"
+        } else {
+            "core"
+        },
         mib(s.totals.file_size)
     );
     println!(

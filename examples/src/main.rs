@@ -1,13 +1,16 @@
 //! `coroner`: memory dumps of live Linux processes, and a reader for them.
 //!
 //! ```text
-//! coroner capture PID [-o PATH] [--filter MASK | --all] [--exclude RANGE|GLOB]... [--force] [--json]
+//! coroner capture PID [-o PATH] [--format elf|minidump] [--memory stacks|heap|full]
+//!                    [--filter MASK | --all] [--exclude RANGE|GLOB]... [--force] [--json]
 //! coroner inspect FILE [--json]
+//! coroner convert IN OUT [--to elf|minidump] [--memory stacks|heap|full] [--force]
 //! coroner demo [--dir DIR]
 //! ```
 //! Exit status: 0 success, 1 failure, 2 usage error.
 
 mod capture_cmd;
+mod convert_cmd;
 mod demo;
 mod inspect_cmd;
 mod sample;
@@ -33,6 +36,8 @@ enum Command {
     Inspect(InspectArgs),
     /// Start a bundled multi-threaded sample, capture it, inspect the core.
     Demo(DemoArgs),
+    /// Convert an ELF core into a minidump or a minidump into an ELF core.
+    Convert(convert_cmd::ConvertArgs),
     /// The sample process `demo` captures (internal).
     #[command(name = "sample-process", hide = true)]
     SampleProcess {
@@ -50,6 +55,8 @@ enum Command {
 pub enum Format {
     /// An ELF core file, as the kernel writes (gdb, lldb, eu-stack …).
     Elf,
+    /// A minidump (Breakpad/Crashpad tools, rust-minidump, lldb, Sentry …).
+    Minidump,
 }
 
 /// Arguments of `coroner capture`.
@@ -63,6 +70,11 @@ pub struct CaptureArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Elf)]
     pub format: Format,
+    /// Minidump memory: `stacks` (thread stacks and code around each pc),
+    /// `heap` (plus writable anonymous memory) or `full` (everything the
+    /// filter selects, like an ELF core).
+    #[arg(long, value_name = "stacks|heap|full", default_value = "stacks")]
+    pub memory: coroner_capture::MemoryMode,
     /// coredump_filter bits to use instead of the target's own (hex, e.g. 0x33;
     /// see core(5)).
     #[arg(long, value_name = "MASK", value_parser = parse_mask, conflicts_with = "all")]
@@ -123,6 +135,7 @@ fn main() -> ExitCode {
         Command::Capture(args) => capture_cmd::run(&args),
         Command::Inspect(args) => inspect_cmd::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Convert(args) => convert_cmd::run(&args),
         Command::SampleProcess {
             threads,
             pattern_mib,

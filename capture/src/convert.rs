@@ -1,0 +1,559 @@
+//! Conversion between the two dump formats.
+//!
+//! - ELF core → minidump: threads (registers, FP state), modules with
+//!   build-ids read from the core's memory (else the file on disk), Maps,
+//!   Auxv, CmdLine, ProcStatus (pid, name) and DsoDebug derived from the
+//!   notes and memory, the Exception from `NT_SIGINFO`, memory per
+//!   [`MemoryMode`], built by the same [`crate::minidump::build`] code as a
+//!   live capture.
+//! - minidump → ELF core: one `NT_PRSTATUS` (+ `NT_FPREGSET`) per thread, the
+//!   crashing/requesting thread first, `NT_PRPSINFO`, `NT_SIGINFO`, `NT_AUXV`
+//!   from the Auxv stream, `NT_FILE` from the Maps stream, and every memory
+//!   range of both memory lists as a `PT_LOAD` (flags from Maps).
+//!
+//! The input is read whole into memory; the output goes through a
+//! [`Sink`] (atomic, 0600, sparse).
+
+use std::io;
+use std::ops::Range;
+use std::path::Path;
+
+use coroner_core_format::read::MemoryMap;
+use coroner_core_format::write::{CoreWriter, WriteOptions};
+use coroner_core_format::{
+    AuxvEntry, CoreModel, FileMapping, FileNote, Machine, Note, PrPsInfo, PrStatus, Registers,
+    SegmentModel, SigInfo, ThreadModel,
+};
+use coroner_minidump_format::model::{
+    Context, Exception, LinuxStreams, MiscInfo, Model, SystemInfo,
+};
+use coroner_minidump_format::raw::{DUMP_REQUESTED, PROCESSOR_ARCHITECTURE_ARM64};
+use coroner_minidump_format::write::{Layout, MemorySource};
+
+use crate::minidump::build::{
+    build_model, context_from_linux, Arch, DumpInput, DumpMemory, MappingInput, ThreadInput,
+};
+use crate::minidump::{MemoryMode, ZeroHoles};
+use crate::sink::Sink;
+use crate::CaptureError;
+
+/// A dump format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DumpFormat {
+    /// ELF core file.
+    Elf,
+    /// Minidump.
+    Minidump,
+}
+
+impl DumpFormat {
+    /// Recognise a dump by its first bytes.
+    pub fn detect(head: &[u8]) -> Option<DumpFormat> {
+        if head.starts_with(b"\x7fELF") {
+            Some(DumpFormat::Elf)
+        } else if head.starts_with(b"MDMP") {
+            Some(DumpFormat::Minidump)
+        } else {
+            None
+        }
+    }
+}
+
+/// What a conversion did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvertReport {
+    /// Input format.
+    pub from: DumpFormat,
+    /// Output format.
+    pub to: DumpFormat,
+    /// Threads written.
+    pub threads: usize,
+    /// Memory ranges (minidump) or `PT_LOAD`s (ELF) written.
+    pub memory_ranges: usize,
+    /// Logical size of the output.
+    pub bytes_written: u64,
+    /// Bytes the output occupies on disk.
+    pub bytes_allocated: u64,
+}
+
+fn bad(what: impl Into<String>) -> CaptureError {
+    CaptureError::Unsupported { what: what.into() }
+}
+
+/// Convert the dump at `input` into `to` (default: the other format),
+/// written through `sink`. `mode` chooses the memory of a minidump output.
+pub fn convert_file(
+    input: &Path,
+    to: Option<DumpFormat>,
+    mode: MemoryMode,
+    sink: Sink,
+) -> Result<ConvertReport, CaptureError> {
+    let data =
+        std::fs::read(input).map_err(|e| bad(format!("reading {}: {e}", input.display())))?;
+    convert_bytes(&data, to, mode, sink)
+}
+
+/// [`convert_file`] over a dump held in memory.
+pub fn convert_bytes(
+    data: &[u8],
+    to: Option<DumpFormat>,
+    mode: MemoryMode,
+    mut sink: Sink,
+) -> Result<ConvertReport, CaptureError> {
+    let from = DumpFormat::detect(data)
+        .ok_or_else(|| bad("input format: neither an ELF core (\\x7fELF) nor a minidump (MDMP)"))?;
+    let to = to.unwrap_or(match from {
+        DumpFormat::Elf => DumpFormat::Minidump,
+        DumpFormat::Minidump => DumpFormat::Elf,
+    });
+    let (threads, memory_ranges) = match (from, to) {
+        (DumpFormat::Elf, DumpFormat::Minidump) => elf_to_minidump(data, mode, &mut sink)?,
+        (DumpFormat::Minidump, DumpFormat::Elf) => minidump_to_elf(data, &mut sink)?,
+        _ => {
+            return Err(bad(
+                "the input is already in the requested format; nothing to convert",
+            ))
+        }
+    };
+    let report = sink.finish()?;
+    Ok(ConvertReport {
+        from,
+        to,
+        threads,
+        memory_ranges,
+        bytes_written: report.bytes_written,
+        bytes_allocated: report.bytes_allocated,
+    })
+}
+
+/// An ELF core's memory for the minidump builder and writer.
+struct CoreMemory<'a>(MemoryMap<'a>);
+
+impl MemorySource for CoreMemory<'_> {
+    fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
+        Ok(self.0.read_present(addr, buf))
+    }
+}
+
+impl DumpMemory for CoreMemory<'_> {
+    fn present(&mut self, start: u64, end: u64) -> io::Result<Vec<Range<u64>>> {
+        let mut out = Vec::new();
+        coroner_core_format::write::MemorySource::present_ranges(
+            &mut self.0,
+            start,
+            end,
+            &mut out,
+        )?;
+        Ok(out)
+    }
+}
+
+fn elf_to_minidump(
+    data: &[u8],
+    mode: MemoryMode,
+    sink: &mut Sink,
+) -> Result<(usize, usize), CaptureError> {
+    let rd = |e: coroner_core_format::ReadError| bad(format!("reading the ELF core: {e}"));
+    let core = coroner_core_format::parse(data).map_err(rd)?;
+    let (arch, machine) = match core.machine() {
+        Some(Machine::X86_64) => (Arch::X86_64, "x86_64"),
+        Some(Machine::Aarch64) => (Arch::Aarch64, "aarch64"),
+        _ => return Err(bad(format!("ELF machine {}", core.e_machine()))),
+    };
+    let ps = core.prpsinfo().map_err(rd)?;
+    let pid = ps.as_ref().and_then(|p| u32::try_from(p.pid).ok());
+    let fname = ps
+        .as_ref()
+        .map(|p| String::from_utf8_lossy(p.fname_bytes()).into_owned());
+
+    let mut threads = Vec::new();
+    for t in core.threads() {
+        let t = t.map_err(rd)?;
+        let regs = t.registers().map_err(rd)?;
+        let fp = t.fpregset().map_err(rd)?;
+        let context = context_from_linux(arch, &regs.to_words(), fp)
+            .ok_or_else(|| bad(format!("thread {}: registers", t.tid())))?;
+        threads.push(ThreadInput {
+            tid: t.tid(),
+            name: (Some(t.tid()) == pid).then(|| fname.clone()).flatten(),
+            context,
+        });
+    }
+    let first_tid = threads.first().map_or(0, |t| t.tid);
+
+    let mut files: Vec<(u64, u64, u64, String)> = Vec::new();
+    if let Some(view) = core.file_note().map_err(rd)? {
+        for e in view.entries() {
+            let e = e.map_err(rd)?;
+            files.push((
+                e.start,
+                e.end,
+                e.file_offset().unwrap_or(0),
+                String::from_utf8_lossy(e.path).into_owned(),
+            ));
+        }
+    }
+    let mut mappings = Vec::new();
+    for seg in core.segments() {
+        let file = files
+            .iter()
+            .find(|f| f.0 <= seg.vaddr() && seg.vaddr() < f.1);
+        let flags = seg.flags();
+        let path = file.map(|f| f.3.clone()).unwrap_or_default();
+        mappings.push(MappingInput {
+            start: seg.vaddr(),
+            end: seg.end(),
+            read: flags & 4 != 0,
+            write: flags & 2 != 0,
+            exec: flags & 1 != 0,
+            shared: false,
+            offset: file.map_or(0, |f| f.2.saturating_add(seg.vaddr() - f.0)),
+            inode: 0,
+            dump_len: seg.filesz(),
+            excluded: false,
+            file: path.starts_with('/').then(|| path.clone().into()),
+            path,
+        });
+    }
+    let auxv: Vec<(u64, u64)> = match core.auxv().map_err(rd)? {
+        Some(it) => it
+            .filter_map(Result::ok)
+            .map(|e| (e.key, e.value))
+            .filter(|e| e.0 != 0)
+            .collect(),
+        None => Vec::new(),
+    };
+    let auxv_bytes: Vec<u8> = auxv
+        .iter()
+        .chain(std::iter::once(&(0, 0)))
+        .flat_map(|(k, v)| k.to_le_bytes().into_iter().chain(v.to_le_bytes()))
+        .collect();
+
+    let siginfo = core.siginfo().map_err(rd)?;
+    let first_sig = core
+        .threads()
+        .next()
+        .and_then(Result::ok)
+        .map_or(0, |t| i32::from(t.cursig()));
+    let signo = siginfo.as_ref().map_or(0, SigInfo::signo);
+    let signo = if signo != 0 { signo } else { first_sig };
+    let context = threads.first().map(|t| t.context.clone());
+    let exception = if signo != 0 {
+        Exception {
+            thread_id: first_tid,
+            code: u32::try_from(signo).unwrap_or(0),
+            flags: siginfo
+                .as_ref()
+                .map_or(0, |s| u32::from_ne_bytes(s.code().to_ne_bytes())),
+            address: siginfo.as_ref().map_or(0, SigInfo::addr),
+            context,
+            ..Exception::default()
+        }
+    } else {
+        let mut e = Exception::dump_requested(first_tid);
+        e.context = context;
+        e
+    };
+
+    let mut si = match arch {
+        Arch::X86_64 => SystemInfo::linux_amd64(1, "Linux"),
+        Arch::Aarch64 => SystemInfo::linux_arm64(1, "Linux"),
+    };
+    si.csd_version = Some(format!("Linux (converted from an ELF core) {machine}"));
+    let mut status = String::new();
+    if let Some(p) = &ps {
+        status = format!(
+            "Name:\t{}\nState:\t{}\nTgid:\t{}\nPid:\t{}\nPPid:\t{}\nUid:\t{u}\t{u}\t{u}\t{u}\nGid:\t{g}\t{g}\t{g}\t{g}\n",
+            fname.clone().unwrap_or_default(),
+            char::from(p.sname),
+            p.pid,
+            p.pid,
+            p.ppid,
+            u = p.uid,
+            g = p.gid,
+        );
+    }
+    let cmd_line = ps.as_ref().map(|p| {
+        let args = String::from_utf8_lossy(p.psargs_bytes())
+            .trim_end()
+            .to_owned();
+        let mut v: Vec<u8> = args.split(' ').flat_map(|a| a.bytes().chain([0])).collect();
+        if v.is_empty() {
+            v.push(0);
+        }
+        v
+    });
+    let model = Model {
+        system_info: Some(si),
+        misc_info: pid.map(|p| MiscInfo {
+            flags1: coroner_minidump_format::raw::MINIDUMP_MISC1_PROCESS_ID,
+            process_id: p,
+            ..MiscInfo::default()
+        }),
+        exception: Some(exception),
+        linux: LinuxStreams {
+            proc_status: (!status.is_empty()).then(|| status.into_bytes()),
+            cmd_line,
+            auxv: (!auxv.is_empty()).then_some(auxv_bytes),
+            ..LinuxStreams::default()
+        },
+        ..Model::default()
+    };
+    let input = DumpInput {
+        arch,
+        threads,
+        mappings,
+        auxv,
+        page_size: 4096,
+        model,
+    };
+    let mut memory = CoreMemory(core.memory_map().map_err(rd)?);
+    let model =
+        build_model(input, &mut memory, mode).map_err(|e| bad(format!("reading the core: {e}")))?;
+    let layout = Layout::plan(&model)?;
+    layout.write(&mut memory, ZeroHoles::new(sink))?;
+    Ok((
+        model.threads.len(),
+        model.memory_list.len() + model.memory64_list.len(),
+    ))
+}
+
+/// A minidump's memory as the ELF writer's source.
+struct DumpBytes<'a>(coroner_minidump_format::read::Memory<'a>);
+
+impl coroner_core_format::write::MemorySource for DumpBytes<'_> {
+    fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
+        MemorySource::read_at(&mut self.0, addr, buf)
+    }
+}
+
+/// x86-64 `user_regs_struct` words from a minidump context.
+fn amd64_words(c: &coroner_minidump_format::raw::CONTEXT_AMD64) -> Vec<u64> {
+    vec![
+        c.r15,
+        c.r14,
+        c.r13,
+        c.r12,
+        c.rbp,
+        c.rbx,
+        c.r11,
+        c.r10,
+        c.r9,
+        c.r8,
+        c.rax,
+        c.rcx,
+        c.rdx,
+        c.rsi,
+        c.rdi,
+        u64::MAX, // orig_rax: not in a minidump; "no syscall to restart"
+        c.rip,
+        c.cs.into(),
+        c.eflags.into(),
+        c.rsp,
+        c.ss.into(),
+        0, // fs_base: not in a minidump
+        0, // gs_base
+        c.ds.into(),
+        c.es.into(),
+        c.fs.into(),
+        c.gs.into(),
+    ]
+}
+
+fn minidump_to_elf(data: &[u8], sink: &mut Sink) -> Result<(usize, usize), CaptureError> {
+    let rd = |e: coroner_minidump_format::ReadError| bad(format!("reading the minidump: {e}"));
+    let dump = coroner_minidump_format::parse(data).map_err(rd)?;
+    let arm = dump
+        .system_info()
+        .map_err(rd)?
+        .is_some_and(|si| si.raw.processor_architecture == PROCESSOR_ARCHITECTURE_ARM64);
+    let machine = if arm {
+        Machine::Aarch64
+    } else {
+        Machine::X86_64
+    };
+    let mut model = CoreModel::new(machine);
+
+    let exception = dump.exception().map_err(rd)?;
+    let (signal, sig_tid, sig_code, sig_addr) = match &exception {
+        Some(e) if e.code() != DUMP_REQUESTED => (
+            i32::try_from(e.code()).unwrap_or(0),
+            Some(e.thread_id()),
+            i32::from_ne_bytes(e.raw.exception_record.exception_flags.to_ne_bytes()),
+            e.raw.exception_record.exception_address,
+        ),
+        Some(e) => (0, Some(e.thread_id()), 0, 0),
+        None => (0, None, 0, 0),
+    };
+
+    let list = dump
+        .threads()
+        .map_err(rd)?
+        .ok_or_else(|| bad("the minidump has no ThreadList"))?;
+    for t in list.iter() {
+        let t = t.map_err(rd)?;
+        let Some(ctx) = t.context().map_err(rd)? else {
+            continue;
+        };
+        let (words, fp): (Vec<u64>, Option<Vec<u8>>) = match &ctx {
+            Context::Amd64(c) => (amd64_words(c), Some(c.float_save.to_vec())),
+            Context::Arm64(c) => {
+                let mut w = c.iregs.to_vec();
+                w.extend([c.sp, c.pc, u64::from(c.cpsr)]);
+                let mut fp: Vec<u8> = c.float_regs.iter().flat_map(|v| v.to_le_bytes()).collect();
+                fp.extend(c.fpsr.to_le_bytes());
+                fp.extend(c.fpcr.to_le_bytes());
+                fp.extend([0u8; 8]);
+                (w, Some(fp))
+            }
+            Context::Other(_) => continue,
+        };
+        let regs = Registers::from_words(machine, &words)
+            .ok_or_else(|| bad(format!("thread {}: registers", t.thread_id())))?;
+        let mut st = PrStatus::new(regs);
+        st.pid = i32::try_from(t.thread_id()).unwrap_or(i32::MAX);
+        st.fpvalid = i32::from(fp.is_some());
+        if signal != 0 && sig_tid == Some(t.thread_id()) {
+            st.cursig = i16::try_from(signal).unwrap_or(0);
+            st.info.si_signo = signal;
+            st.info.si_code = sig_code;
+        }
+        let mut tm = ThreadModel::new(st);
+        if let Some(fp) = fp {
+            tm = tm.with_note(Note::fpregset(fp));
+        }
+        model.threads.push(tm);
+    }
+    // The crashing (or dump-requesting) thread first, as the kernel does.
+    if let Some(i) = sig_tid.and_then(|tid| model.threads.iter().position(|t| t.tid() == tid)) {
+        let t = model.threads.remove(i);
+        model.threads.insert(0, t);
+    }
+
+    let status = dump
+        .linux_proc_status()
+        .map_err(rd)?
+        .map(|b| String::from_utf8_lossy(b).into_owned());
+    let field = |k: &str| {
+        status.as_ref().and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_owned()))
+        })
+    };
+    let num = |k: &str| {
+        field(k).and_then(|v| {
+            v.split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<i32>().ok())
+        })
+    };
+    let pid = dump
+        .misc_info()
+        .map_err(rd)?
+        .filter(|m| m.raw.flags1 & coroner_minidump_format::raw::MINIDUMP_MISC1_PROCESS_ID != 0)
+        .and_then(|m| i32::try_from(m.raw.process_id).ok())
+        .or_else(|| num("Tgid:"))
+        .or_else(|| {
+            model
+                .threads
+                .first()
+                .map(|t| i32::try_from(t.tid()).unwrap_or(0))
+        })
+        .unwrap_or(0);
+    let cmdline = dump
+        .linux_cmd_line()
+        .map_err(rd)?
+        .unwrap_or_default()
+        .to_vec();
+    let mut ps = PrPsInfo {
+        pid,
+        ppid: num("PPid:").unwrap_or(0),
+        uid: num("Uid:").and_then(|v| u32::try_from(v).ok()).unwrap_or(0),
+        gid: num("Gid:").and_then(|v| u32::try_from(v).ok()).unwrap_or(0),
+        sname: b'S',
+        state: 1,
+        ..PrPsInfo::default()
+    };
+    let name = field("Name:").map(String::into_bytes).unwrap_or_else(|| {
+        let first = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+        first
+            .rsplit(|b| *b == b'/')
+            .next()
+            .unwrap_or_default()
+            .to_vec()
+    });
+    ps.set_fname(&name);
+    ps.set_psargs(&cmdline);
+    model.prpsinfo = Some(ps);
+    model.siginfo = Some(if signal != 0 {
+        SigInfo::new(signal, 0, sig_code).with_addr(sig_addr)
+    } else {
+        SigInfo::new(0, 0, 0)
+    });
+    if let Some(auxv) = dump.linux_auxv().map_err(rd)? {
+        model.auxv = Some(
+            auxv.filter(|e| e.0 != 0)
+                .map(|(key, value)| AuxvEntry { key, value })
+                .collect(),
+        );
+    }
+
+    // Maps: NT_FILE entries and segment permissions.
+    let mut maps = Vec::new();
+    if let Some(text) = dump.linux_maps().map_err(rd)? {
+        for (i, line) in text.split(|b| *b == b'\n').enumerate() {
+            if let Ok(m) = coroner_proc_reader::parse::maps::parse_maps_line(line, i + 1) {
+                maps.push(m);
+            }
+        }
+    }
+    let mut files = FileNote::kernel();
+    for m in maps.iter().filter(|m| m.path.first() == Some(&b'/')) {
+        files.entries.push(FileMapping {
+            start: m.start,
+            end: m.end,
+            file_offset: m.offset,
+            path: m.path.clone(),
+        });
+    }
+    model.files = Some(files);
+
+    let memory = dump.memory().map_err(rd)?;
+    let mut ranges: Vec<Range<u64>> = Vec::new();
+    for r in memory.regions() {
+        let r = r.map_err(rd)?.range();
+        if r.size > 0 {
+            ranges.push(r.start..r.start.saturating_add(r.size));
+        }
+    }
+    ranges.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<u64>> = Vec::new();
+    for r in ranges {
+        match merged.last_mut() {
+            Some(l) if r.start <= l.end => l.end = l.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    // Split at mapping boundaries so each PT_LOAD carries its mapping's flags.
+    for r in merged {
+        let mut at = r.start;
+        while at < r.end {
+            let m = maps.iter().find(|m| m.start <= at && at < m.end);
+            let next_start = maps.iter().map(|m| m.start).filter(|s| *s > at).min();
+            let end = match m {
+                Some(m) => m.end.min(r.end),
+                None => next_start.unwrap_or(r.end).min(r.end),
+            };
+            let flags = m.map_or(4 | 2, |m| m.perms.elf_flags());
+            model
+                .segments
+                .push(SegmentModel::dumped(at, end - at, flags));
+            at = end;
+        }
+    }
+
+    let writer = CoreWriter::new(WriteOptions::default());
+    let mut source = DumpBytes(memory);
+    writer.write(&model, &mut source, sink)?;
+    Ok((model.threads.len(), model.segments.len()))
+}

@@ -1,0 +1,312 @@
+//! A minidump as the same [`Summary`] `inspect` gives for an ELF core: ours,
+//! and Breakpad-style writers' (minidump-writer, Crashpad), which may lack
+//! any of the optional streams.
+//!
+//! Where each field comes from: pid from MiscInfo; name from the ProcStatus
+//! `Name:` line (else the command line's first word); args from CmdLine;
+//! signal and fault address from the Exception stream unless it says
+//! `DUMP_REQUESTED`; thread names from ThreadNames; mappings from the Linux
+//! Maps stream (else MemoryInfoList, else the memory ranges), with `dumped`
+//! the bytes of memory ranges inside each; modules from ModuleList with
+//! `build_id` the CodeView code id.
+
+use std::ops::Range;
+
+use coroner_minidump_format::raw::{
+    DUMP_REQUESTED, PROCESSOR_ARCHITECTURE_AMD64, PROCESSOR_ARCHITECTURE_ARM64,
+};
+use coroner_minidump_format::{read, ReadError};
+
+use crate::inspect::{
+    MappingSummary, ModuleSummary, ProcessSummary, Summary, ThreadSummary, Totals,
+};
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Overlap of `a` with the sorted, merged ranges `dumped`.
+fn covered(a: Range<u64>, dumped: &[Range<u64>]) -> u64 {
+    dumped
+        .iter()
+        .map(|r| r.end.min(a.end).saturating_sub(r.start.max(a.start)))
+        .sum()
+}
+
+/// Summarise the minidump in `data`.
+pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
+    let dump = read::parse(data)?;
+    let mut s = Summary {
+        format: "minidump",
+        ..Summary::default()
+    };
+    let si = dump.system_info()?;
+    s.machine = match si.map(|si| si.raw.processor_architecture) {
+        Some(PROCESSOR_ARCHITECTURE_AMD64) => "x86_64".to_owned(),
+        Some(PROCESSOR_ARCHITECTURE_ARM64) => "aarch64".to_owned(),
+        Some(other) => other.to_string(),
+        None => "unknown".to_owned(),
+    };
+
+    let mut p = ProcessSummary::default();
+    if let Some(mi) = dump.misc_info()? {
+        if mi.raw.flags1 & coroner_minidump_format::raw::MINIDUMP_MISC1_PROCESS_ID != 0 {
+            p.pid = Some(mi.raw.process_id);
+        }
+    }
+    let status = dump.linux_proc_status()?.map(text);
+    if let Some(status) = &status {
+        for line in status.lines() {
+            if let Some(v) = line.strip_prefix("Name:") {
+                p.name = Some(v.trim().to_owned());
+            }
+            if let (Some(v), None) = (line.strip_prefix("Tgid:"), p.pid) {
+                p.pid = v.trim().parse().ok();
+            }
+        }
+    }
+    if let Some(cmd) = dump.linux_cmd_line()? {
+        let args: Vec<String> = cmd
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(text)
+            .collect();
+        if p.name.is_none() {
+            p.name = args
+                .first()
+                .map(|a| a.rsplit('/').next().unwrap_or(a).chars().take(15).collect());
+        }
+        p.args = Some(args.join(" "));
+    }
+    let mut crashed_tid = None;
+    if let Some(e) = dump.exception()? {
+        if e.code() != DUMP_REQUESTED {
+            let signal = i32::try_from(e.code()).ok();
+            p.signal = signal;
+            if matches!(signal, Some(4 | 5 | 7 | 8 | 11)) {
+                p.fault_address = Some(e.raw.exception_record.exception_address);
+            }
+            crashed_tid = Some(e.thread_id());
+        }
+    }
+
+    let mut names = Vec::new();
+    if let Some(tn) = dump.thread_names()? {
+        for n in tn.iter() {
+            names.push(n?);
+        }
+    }
+    if let Some(list) = dump.threads()? {
+        for t in list.iter() {
+            let t = t?;
+            let ctx = t.context()?;
+            let tid = t.thread_id();
+            let crashed = crashed_tid == Some(tid);
+            s.threads.push(ThreadSummary {
+                tid,
+                name: names.iter().find(|n| n.0 == tid).map(|n| n.1.clone()),
+                pc: ctx
+                    .as_ref()
+                    .and_then(|c| c.instruction_pointer())
+                    .unwrap_or(0),
+                sp: ctx.as_ref().and_then(|c| c.stack_pointer()).unwrap_or(0),
+                signal: if crashed { p.signal.unwrap_or(0) } else { 0 },
+                crashed,
+            });
+        }
+    }
+    if p.pid.is_none() {
+        p.pid = s.threads.first().map(|t| t.tid);
+    }
+    if let (Some(pid), Some(name)) = (p.pid, p.name.clone()) {
+        if let Some(t) = s
+            .threads
+            .iter_mut()
+            .find(|t| t.tid == pid && t.name.is_none())
+        {
+            t.name = Some(name);
+        }
+    }
+    s.process = p;
+
+    let mut dumped: Vec<Range<u64>> = Vec::new();
+    for r in dump.memory()?.regions() {
+        let r = r?.range();
+        dumped.push(r.start..r.start.saturating_add(r.size));
+    }
+    dumped.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<u64>> = Vec::new();
+    for r in dumped {
+        match merged.last_mut() {
+            Some(l) if r.start <= l.end => l.end = l.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+
+    if let Some(maps) = dump.linux_maps()? {
+        for (i, line) in maps.split(|b| *b == b'\n').enumerate() {
+            let Ok(m) = coroner_proc_reader::parse::maps::parse_maps_line(line, i + 1) else {
+                continue;
+            };
+            let perms: String = [
+                (m.perms.read, 'r'),
+                (m.perms.write, 'w'),
+                (m.perms.exec, 'x'),
+            ]
+            .iter()
+            .map(|&(on, c)| if on { c } else { '-' })
+            .collect();
+            let file = m.is_file_backed();
+            s.mappings.push(MappingSummary {
+                start: m.start,
+                end: m.end,
+                perms,
+                path: (!m.path.is_empty()).then(|| text(&m.path)),
+                file_offset: file.then_some(m.offset),
+                dumped: covered(m.start..m.end, &merged),
+                total: m.len(),
+            });
+        }
+    } else if let Some(info) = dump.memory_info()? {
+        for mi in info.iter() {
+            let mi = mi?;
+            if mi.state != 0x1000 {
+                continue;
+            }
+            let end = mi.base_address.saturating_add(mi.region_size);
+            let perms = match mi.protection & 0xff {
+                0x02 => "r--",
+                0x04 | 0x08 => "rw-",
+                0x10 => "--x",
+                0x20 => "r-x",
+                0x40 | 0x80 => "rwx",
+                _ => "---",
+            };
+            s.mappings.push(MappingSummary {
+                start: mi.base_address,
+                end,
+                perms: perms.to_owned(),
+                dumped: covered(mi.base_address..end, &merged),
+                total: mi.region_size,
+                ..MappingSummary::default()
+            });
+        }
+    } else {
+        for r in &merged {
+            s.mappings.push(MappingSummary {
+                start: r.start,
+                end: r.end,
+                perms: "???".to_owned(),
+                dumped: r.end - r.start,
+                total: r.end - r.start,
+                ..MappingSummary::default()
+            });
+        }
+    }
+
+    if let Some(list) = dump.modules()? {
+        for m in list.iter() {
+            let m = m?;
+            s.modules.push(ModuleSummary {
+                path: m.name()?,
+                base: m.base(),
+                end: m.base().saturating_add(m.size().into()),
+                build_id: m.code_id().ok().flatten().filter(|id| !id.is_empty()),
+            });
+        }
+    }
+
+    s.totals = Totals {
+        threads: s.threads.len(),
+        mappings: s.mappings.len(),
+        mappings_dumped: s.mappings.iter().filter(|m| m.dumped > 0).count(),
+        bytes_dumped: merged.iter().map(|r| r.end - r.start).sum(),
+        bytes_mapped: s.mappings.iter().map(|m| m.total).sum(),
+        modules: s.modules.len(),
+        modules_with_build_id: s.modules.iter().filter(|m| m.build_id.is_some()).count(),
+        file_size: data.len() as u64,
+        file_allocated: None,
+    };
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coroner_minidump_format::model::*;
+    use coroner_minidump_format::write::SliceSource;
+
+    #[test]
+    #[allow(clippy::field_reassign_with_default)]
+    fn summary_of_a_small_synthetic_dump() {
+        let mut model = Model::default();
+        model.system_info = Some(SystemInfo::linux_amd64(2, "Linux"));
+        model.misc_info = Some(MiscInfo::process(77, 0, 0, 0));
+        model.exception = Some(Exception {
+            thread_id: 78,
+            code: 11,
+            address: 0x10,
+            ..Exception::default()
+        });
+        let regs = UserRegsX86_64 {
+            rip: 0x401000,
+            rsp: 0x10ff0,
+            ..Default::default()
+        };
+        for tid in [77, 78] {
+            model.threads.push(Thread {
+                thread_id: tid,
+                context: Some(Context::from_linux_x86_64(&regs, &[0; 512])),
+                ..Thread::default()
+            });
+        }
+        model.thread_names.push(ThreadName {
+            thread_id: 78,
+            name: "worker".into(),
+        });
+        model.linux.cmd_line = Some(b"/usr/bin/prog\0-v\0".to_vec());
+        model.linux.maps = Some(b"00010000-00012000 rw-p 00000000 00:00 0 [stack]\n00400000-00401000 r-xp 00000000 08:01 5 /usr/bin/prog\n".to_vec());
+        model.modules.push(Module {
+            base: 0x400000,
+            size: 0x1000,
+            name: "/usr/bin/prog".into(),
+            code_view: Some(CodeView::Elf {
+                build_id: vec![0xab, 0xcd],
+            }),
+            ..Module::default()
+        });
+        model.memory_list.push(MemoryRange {
+            start: 0x10000,
+            size: 0x1000,
+        });
+        let mem = vec![1u8; 0x1000];
+        let mut file = Vec::new();
+        model
+            .write(&mut SliceSource::new(0x10000, &mem), &mut file)
+            .unwrap();
+
+        let s = summarise(&file).unwrap();
+        assert_eq!(s.format, "minidump");
+        assert_eq!(s.machine, "x86_64");
+        assert_eq!(s.process.pid, Some(77));
+        assert_eq!(s.process.name.as_deref(), Some("prog"));
+        assert_eq!(s.process.args.as_deref(), Some("/usr/bin/prog -v"));
+        assert_eq!(
+            (s.process.signal, s.process.fault_address),
+            (Some(11), Some(0x10))
+        );
+        assert_eq!(s.threads.len(), 2);
+        assert!(s.threads[1].crashed && !s.threads[0].crashed);
+        assert_eq!(s.threads[1].name.as_deref(), Some("worker"));
+        assert_eq!(s.threads[0].name.as_deref(), Some("prog"));
+        assert_eq!((s.threads[0].pc, s.threads[0].sp), (0x401000, 0x10ff0));
+        assert_eq!(s.mappings.len(), 2);
+        assert_eq!(
+            (s.mappings[0].dumped, s.mappings[0].total),
+            (0x1000, 0x2000)
+        );
+        assert_eq!(s.mappings[1].path.as_deref(), Some("/usr/bin/prog"));
+        assert_eq!(s.modules[0].build_id.as_deref(), Some("abcd"));
+        assert_eq!(s.totals.bytes_dumped, 0x1000);
+    }
+}

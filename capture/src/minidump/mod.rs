@@ -1,0 +1,86 @@
+//! Minidumps: live capture ([`capture_minidump`]), the shared model builder
+//! ([`build`]) that ELF → minidump conversion also uses, and a summary of a
+//! minidump for `inspect` ([`inspect`]).
+//!
+//! What a live capture writes: SystemInfo, MiscInfo (pid, create time),
+//! ThreadList (context + stack of every thread), ThreadNames, ModuleList
+//! (every ELF object mapped from offset 0, with its build-id read from
+//! memory or else from the file), Exception (`DUMP_REQUESTED`, or the
+//! signal a thread was stopped for), MemoryInfoList, the Linux streams
+//! (CpuInfo, ProcStatus, LsbRelease, CmdLine, Environ, Auxv, Maps,
+//! DsoDebug), and memory per [`MemoryMode`]: stacks plus 256 bytes each side
+//! of every thread's pc, then writable anonymous memory (`heap`) or every
+//! mapping the dump filter selects (`full`, in a Memory64List). Memory the
+//! program excluded with MADV_DONTDUMP, or the operator with `--exclude`,
+//! is never written (stacks included) unless `--all` is given.
+//!
+//! ```no_run
+//! use coroner_capture::minidump::{capture_minidump, MemoryMode};
+//! use coroner_capture::{sink::Sink, CaptureOptions};
+//! let sink = Sink::create(std::path::Path::new("1234.dmp"), false)?;
+//! let report = capture_minidump(1234, sink, &CaptureOptions::default(), MemoryMode::Stacks, &mut |_, _| {})?;
+//! println!("{} threads, {} bytes", report.threads, report.bytes_written);
+//! # Ok::<(), coroner_capture::CaptureError>(())
+//! ```
+
+pub mod build;
+pub mod elf;
+pub mod inspect;
+mod live;
+mod sparse;
+
+pub use live::capture_minidump;
+pub use sparse::ZeroHoles;
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Which memory a minidump holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MemoryMode {
+    /// Thread stacks and the bytes around each thread's pc (small; what
+    /// stack walkers need).
+    #[default]
+    Stacks,
+    /// Stacks plus writable anonymous memory (heap, thread-locals, arenas).
+    Heap,
+    /// Every mapping the dump filter selects, as an ELF core would hold, in
+    /// a Memory64List.
+    Full,
+}
+
+impl FromStr for MemoryMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<MemoryMode, String> {
+        match s {
+            "stacks" => Ok(MemoryMode::Stacks),
+            "heap" => Ok(MemoryMode::Heap),
+            "full" => Ok(MemoryMode::Full),
+            _ => Err(format!("{s:?}: expected stacks, heap or full")),
+        }
+    }
+}
+
+impl fmt::Display for MemoryMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MemoryMode::Stacks => "stacks",
+            MemoryMode::Heap => "heap",
+            MemoryMode::Full => "full",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_modes_parse_and_print() {
+        for m in [MemoryMode::Stacks, MemoryMode::Heap, MemoryMode::Full] {
+            assert_eq!(m.to_string().parse::<MemoryMode>().unwrap(), m);
+        }
+        assert!("all".parse::<MemoryMode>().is_err());
+    }
+}

@@ -1,0 +1,69 @@
+//! `coroner convert IN OUT [--to elf|minidump] [--memory stacks|heap|full]`.
+//!
+//! The input format is recognised by its magic bytes; the default output is
+//! the other format. The output is written like a capture's: a temporary
+//! file beside OUT, mode 0600, sparse, renamed into place only when
+//! complete, never through a symlink, not replacing OUT without `--force`.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use coroner_capture::convert::{convert_file, DumpFormat};
+use coroner_capture::sink::Sink;
+use coroner_capture::MemoryMode;
+
+/// Target format of `convert`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ToFormat {
+    /// An ELF core file.
+    Elf,
+    /// A minidump.
+    Minidump,
+}
+
+/// Arguments of `coroner convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The dump to convert (ELF core or minidump, auto-detected).
+    pub input: PathBuf,
+    /// Where to write the converted dump.
+    pub output: PathBuf,
+    /// Output format (default: the other one).
+    #[arg(long, value_enum)]
+    pub to: Option<ToFormat>,
+    /// Memory of a minidump output: `stacks`, `heap` or `full`.
+    #[arg(long, value_name = "stacks|heap|full", default_value = "stacks")]
+    pub memory: MemoryMode,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn name(f: DumpFormat) -> &'static str {
+    match f {
+        DumpFormat::Elf => "ELF core",
+        DumpFormat::Minidump => "minidump",
+    }
+}
+
+/// Run the subcommand.
+pub fn run(args: &ConvertArgs) -> Result<(), String> {
+    let sink = Sink::create(&args.output, args.force).map_err(|e| e.to_string())?;
+    let to = args.to.map(|t| match t {
+        ToFormat::Elf => DumpFormat::Elf,
+        ToFormat::Minidump => DumpFormat::Minidump,
+    });
+    let r = convert_file(&args.input, to, args.memory, sink)
+        .map_err(|e| format!("{}: {e}", args.input.display()))?;
+    eprintln!(
+        "coroner: wrote {} ({} from {}): {} threads, {} memory ranges, {} bytes ({} on disk)",
+        args.output.display(),
+        name(r.to),
+        name(r.from),
+        r.threads,
+        r.memory_ranges,
+        r.bytes_written,
+        r.bytes_allocated
+    );
+    Ok(())
+}
