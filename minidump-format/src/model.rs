@@ -610,3 +610,79 @@ pub struct RawStream {
     /// Its bytes.
     pub data: Vec<u8>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amd64_context_from_linux_registers() {
+        let mut words = [0u64; 27];
+        for (i, w) in words.iter_mut().enumerate() {
+            *w = 0x1000 + i as u64;
+        }
+        let regs = UserRegsX86_64::from_words(&words);
+        assert_eq!((regs.r15, regs.rip, regs.gs), (0x1000, 0x1010, 0x101a));
+        let mut fx = [0u8; 512];
+        fx[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+        fx[160] = 0xaa; // xmm0
+        let Context::Amd64(c) = Context::from_linux_x86_64(&regs, &fx) else {
+            panic!()
+        };
+        assert_eq!(c.context_flags, 0x10000f);
+        assert_eq!(
+            (c.rip, c.rsp, c.rax, c.r8, c.rdi),
+            (0x1010, 0x1013, 0x100a, 0x1009, 0x100e)
+        );
+        assert_eq!((c.cs, c.ss, c.ds, c.fs), (0x1011, 0x1014, 0x1017, 0x1019));
+        assert_eq!(c.eflags, 0x1012);
+        assert_eq!(c.mx_csr, 0x1f80);
+        assert_eq!(c.float_save[160], 0xaa);
+    }
+
+    #[test]
+    fn arm64_context_from_linux_registers() {
+        let mut regs = UserPtRegsArm64 {
+            sp: 1,
+            pc: 2,
+            pstate: 0x6000_0000,
+            ..Default::default()
+        };
+        regs.regs[29] = 0xf0;
+        let Context::Arm64(c) = Context::from_linux_arm64(&regs, None) else {
+            panic!()
+        };
+        assert_eq!(c.context_flags, 0x400003);
+        assert_eq!((c.sp, c.pc, c.cpsr, c.iregs[29]), (1, 2, 0x6000_0000, 0xf0));
+        let fp = UserFpsimdArm64 {
+            vregs: [7; 32],
+            fpsr: 1,
+            fpcr: 2,
+        };
+        let Context::Arm64(c) = Context::from_linux_arm64(&regs, Some(&fp)) else {
+            panic!()
+        };
+        assert_eq!(c.context_flags, 0x400007);
+        assert_eq!((c.float_regs[31], c.fpsr, c.fpcr), (7, 1, 2));
+    }
+
+    #[test]
+    fn code_and_debug_ids() {
+        let cv = CodeView::Elf {
+            build_id: vec![0; 20],
+        };
+        assert_eq!(
+            cv.code_id().as_deref(),
+            Some("0000000000000000000000000000000000000000")
+        );
+        assert_eq!(cv.debug_id(), None);
+        let short = CodeView::Elf {
+            build_id: vec![0x11, 0x22],
+        };
+        assert_eq!(
+            short.debug_id().as_deref(),
+            Some("000022110000000000000000000000000")
+        );
+        assert_eq!(CodeView::Other(vec![1]).code_id(), None);
+    }
+}

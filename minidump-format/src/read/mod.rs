@@ -308,3 +308,72 @@ pub(crate) fn debug_id(guid: &[u8; 16], age: u32) -> String {
         hex(&d).to_uppercase()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_at_checks_bounds_without_overflow() {
+        let data = [0u8; 16];
+        assert!(bytes_at(&data, "x", 8, 8).is_ok());
+        assert!(matches!(
+            bytes_at(&data, "x", 8, 9),
+            Err(ReadError::OutOfBounds {
+                offset: 8,
+                expected: 9,
+                actual: 8,
+                ..
+            })
+        ));
+        assert!(bytes_at(&data, "x", u64::MAX, 2).is_err());
+        assert!(bytes_at(&data, "x", 1, u64::MAX).is_err());
+    }
+
+    #[test]
+    fn strings_reject_odd_lengths_bad_utf16_and_overruns() {
+        let mut odd = 3u32.to_le_bytes().to_vec();
+        odd.extend_from_slice(&[b'a', 0, b'b', 0]);
+        assert!(matches!(
+            read_string(&odd, 0),
+            Err(ReadError::BadValue { .. })
+        ));
+        let mut lone = 2u32.to_le_bytes().to_vec();
+        lone.extend_from_slice(&0xd800u16.to_le_bytes());
+        assert!(matches!(
+            read_string(&lone, 0),
+            Err(ReadError::BadUtf16 { offset: 0 })
+        ));
+        let long = 1000u32.to_le_bytes();
+        assert!(matches!(
+            read_string(&long, 0),
+            Err(ReadError::OutOfBounds { .. })
+        ));
+    }
+
+    #[test]
+    fn debug_id_formats_like_rust_minidump() {
+        let guid: [u8; 16] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+        assert_eq!(debug_id(&guid, 0x2a), "0403020106050807090A0B0C0D0E0F102a");
+        assert_eq!(hex(&[0, 0xab]), "00ab");
+    }
+
+    #[test]
+    fn rejects_non_minidumps() {
+        assert!(matches!(parse(b"MDM"), Err(ReadError::OutOfBounds { .. })));
+        assert!(matches!(
+            parse(b"ELF\x7f and more bytes here.............."),
+            Err(ReadError::BadSignature { .. })
+        ));
+        let mut header = vec![0u8; 32];
+        header[..4].copy_from_slice(b"MDMP");
+        assert!(matches!(
+            parse(&header),
+            Err(ReadError::BadVersion { actual: 0 })
+        ));
+        header[4..8].copy_from_slice(&0x1234_a793u32.to_le_bytes());
+        let dump = parse(&header).unwrap();
+        assert_eq!(dump.streams().count(), 0);
+        assert!(dump.threads().unwrap().is_none());
+    }
+}

@@ -1,4 +1,4 @@
-use std::io::{self, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 
 use super::encode::{code_view_bytes, context_bytes, count32, rva, size32, Meta, Patch, RVA_LIMIT};
 use super::MemorySource;
@@ -478,7 +478,42 @@ impl Layout {
         S: MemorySource + ?Sized,
         W: Write,
     {
-        let mut out = Counted { out, pos: 0 };
+        self.stream(source, Plain(out))
+    }
+
+    /// Like [`Layout::write`], but all-zero chunks of memory (including
+    /// unreadable memory) are skipped with a seek instead of written, so a
+    /// file sink stays sparse. The file must start empty at the current
+    /// position. Returns the file's size.
+    ///
+    /// ```
+    /// use coroner_minidump_format::{model::{Model, MemoryRange}, write::{Layout, NoMemory}};
+    /// let model = Model { memory64_list: vec![MemoryRange { start: 0, size: 1 << 20 }], ..Model::default() };
+    /// let layout = Layout::plan(&model).unwrap();
+    /// let mut file = std::io::Cursor::new(Vec::new());
+    /// assert_eq!(layout.write_sparse(&mut NoMemory, &mut file).unwrap(), layout.size());
+    /// assert_eq!(file.get_ref().len() as u64, layout.size());
+    /// ```
+    pub fn write_sparse<S, W>(&self, source: &mut S, out: W) -> Result<u64, WriteError>
+    where
+        S: MemorySource + ?Sized,
+        W: Write + Seek,
+    {
+        self.stream(
+            source,
+            Sparse {
+                out,
+                pending: false,
+            },
+        )
+    }
+
+    fn stream<S, K>(&self, source: &mut S, sink: K) -> Result<u64, WriteError>
+    where
+        S: MemorySource + ?Sized,
+        K: Sink,
+    {
+        let mut out = Counted { sink, pos: 0 };
         out.put(&self.meta)?;
         let largest = self
             .blocks
@@ -490,22 +525,94 @@ impl Layout {
         let gap = self.memory_offset.saturating_sub(out.pos);
         let buf_len = usize::try_from(largest.max(gap).clamp(16, BUFFER_SIZE)).unwrap_or(1 << 20);
         let mut buf = vec![0u8; buf_len];
-        out.zeros(gap, &mut buf)?;
+        buf.fill(0);
+        if let Some(pad) = usize::try_from(gap).ok().and_then(|g| buf.get(..g)) {
+            out.put(pad)?;
+        }
         for r in self.blocks.iter().chain(&self.memory64) {
             copy_range(source, *r, &mut out, &mut buf)?;
         }
+        let pos = out.pos;
+        out.sink.finish().map_err(|source| WriteError::Io {
+            offset: pos,
+            source,
+        })?;
         Ok(out.pos)
     }
 }
 
-struct Counted<W> {
+/// Where the bytes go: a plain writer, or a seekable one that keeps holes.
+trait Sink {
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// `bytes` are all zero: write them, or seek over them.
+    fn zeros(&mut self, bytes: &[u8]) -> io::Result<()>;
+    fn sparse(&self) -> bool;
+    fn finish(&mut self) -> io::Result<()>;
+}
+
+struct Plain<W>(W);
+
+impl<W: Write> Sink for Plain<W> {
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.0.write_all(bytes)
+    }
+    fn zeros(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.0.write_all(bytes)
+    }
+    fn sparse(&self) -> bool {
+        false
+    }
+    fn finish(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+struct Sparse<W> {
     out: W,
+    /// The file ends in a hole not yet backed by a written byte.
+    pending: bool,
+}
+
+impl<W: Write + Seek> Sink for Sparse<W> {
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)?;
+        self.pending = self.pending && bytes.is_empty();
+        Ok(())
+    }
+    fn zeros(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let n = i64::try_from(bytes.len()).map_err(io::Error::other)?;
+        self.out.seek(SeekFrom::Current(n))?;
+        self.pending = self.pending || n > 0;
+        Ok(())
+    }
+    fn sparse(&self) -> bool {
+        true
+    }
+    fn finish(&mut self) -> io::Result<()> {
+        if self.pending {
+            // Give the file its full length: rewrite its last (zero) byte.
+            self.out.seek(SeekFrom::Current(-1))?;
+            self.out.write_all(&[0])?;
+            self.pending = false;
+        }
+        self.out.flush()
+    }
+}
+
+struct Counted<K> {
+    sink: K,
     pos: u64,
 }
 
-impl<W: Write> Counted<W> {
+impl<K: Sink> Counted<K> {
     fn put(&mut self, bytes: &[u8]) -> Result<(), WriteError> {
-        self.out.write_all(bytes).map_err(|source| WriteError::Io {
+        let zero = self.sink.sparse() && bytes.iter().all(|b| *b == 0);
+        let done = if zero {
+            self.sink.zeros(bytes)
+        } else {
+            self.sink.put(bytes)
+        };
+        done.map_err(|source| WriteError::Io {
             offset: self.pos,
             source,
         })?;
@@ -514,28 +621,17 @@ impl<W: Write> Counted<W> {
             .saturating_add(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
         Ok(())
     }
-
-    fn zeros(&mut self, mut n: u64, buf: &mut [u8]) -> Result<(), WriteError> {
-        buf.fill(0);
-        while n > 0 {
-            let chunk = usize::try_from(n).unwrap_or(usize::MAX).min(buf.len());
-            let Some(b) = buf.get(..chunk) else { break };
-            self.put(b)?;
-            n = n.saturating_sub(chunk as u64);
-        }
-        Ok(())
-    }
 }
 
-fn copy_range<S, W>(
+fn copy_range<S, K>(
     source: &mut S,
     r: MemoryRange,
-    out: &mut Counted<W>,
+    out: &mut Counted<K>,
     buf: &mut [u8],
 ) -> Result<(), WriteError>
 where
     S: MemorySource + ?Sized,
-    W: Write,
+    K: Sink,
 {
     let mut done = 0u64;
     while done < r.size {
