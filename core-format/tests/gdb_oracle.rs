@@ -1,6 +1,6 @@
 //! Acceptance 3: a kernel core parsed and written back with the writer is
 //! read by gdb with the same backtraces, and by `eu-readelf -n` without
-//! complaint.
+//! complaint (and eu-stack unwinds it the same way).
 
 use std::fs::File;
 use std::path::Path;
@@ -88,6 +88,32 @@ fn rewritten_kernel_core_gives_gdb_the_same_backtraces() {
     assert!(text.contains("crash_here"), "{text}");
     for f in PARK_FUNCTIONS {
         assert!(text.contains(f), "{f} missing from\n{text}");
+    }
+
+    // eu-stack (elfutils' unwinder) agrees too.
+    if let Some(eu_stack) = oracle("eu-stack") {
+        let stacks = |path: &Path| {
+            let out = Command::new(&eu_stack)
+                .arg(format!("--core={}", path.display()))
+                .arg("-e")
+                .arg(target_path())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "eu-stack: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| l.starts_with("TID ") || l.starts_with('#'))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (stacks(&kc.path), stacks(&rewritten_path));
+        assert_eq!(a, b);
+        assert_eq!(b.iter().filter(|l| l.starts_with("TID ")).count(), 9);
+        assert!(b.iter().any(|l| l.ends_with(" crash_here")), "{b:?}");
     }
 
     // eu-readelf reads every note of the rewritten core without complaint,

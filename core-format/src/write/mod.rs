@@ -8,6 +8,32 @@
 //!    [`MemorySource`] through one fixed buffer. Absent, unreadable and
 //!    all-zero pages become holes: [`SeekSink`] skips them (a sparse file),
 //!    [`StreamSink`] writes zeros (a pipe).
+//!
+//! # Example: a sparse core file with custom options
+//!
+//! ```
+//! use coroner_core_format::write::{BytesAt, CoreWriter, Layout, SeekSink, WriteOptions};
+//! use coroner_core_format::{raw, CoreModel, Machine, Note, SegmentModel};
+//!
+//! let mut model = CoreModel::new(Machine::X86_64);
+//! model.notes.push(Note::new("coroner", 1, b"captured by a test".to_vec()));
+//! // 1 MiB mapping, only the first 64 KiB dumped; the memory is all zero.
+//! model.segments.push(SegmentModel { vaddr: 0x7000_0000, memsz: 1 << 20, filesz: 64 << 10, flags: raw::PF_R });
+//!
+//! let layout = Layout::plan(&model)?; // the size is known before writing
+//! let dir = std::env::temp_dir().join(format!("coroner-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("core");
+//! let mut sink = SeekSink::new(std::fs::File::create(&path).unwrap());
+//! let writer = CoreWriter::new(WriteOptions { buffer_size: 1 << 20, ..WriteOptions::default() });
+//! let mut memory = BytesAt { base: 0x7000_0000, bytes: vec![0u8; 1 << 20] };
+//! let stats = writer.write(&model, &mut memory, &mut sink)?;
+//! assert_eq!(stats.file_size, layout.file_size());
+//! assert_eq!(stats.zero_page_bytes, 64 << 10); // all holes: the file is sparse
+//! assert_eq!(std::fs::metadata(&path).unwrap().len(), layout.file_size());
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # Ok::<(), coroner_core_format::WriteError>(())
+//! ```
 
 mod layout;
 mod notes;
