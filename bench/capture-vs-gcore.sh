@@ -9,6 +9,9 @@
 # Usage: bench/capture-vs-gcore.sh [ROUNDS] [OUTDIR]     (ROUNDS default 5)
 # Needs: root or CAP_SYS_PTRACE, gdb (gcore), /usr/bin/time, a C compiler,
 # ~4 GiB free in OUTDIR (default: a temporary directory under /var/tmp).
+# Each capture is timed from start to exit (coroner's includes fsync and
+# rename; gcore does not fsync); a `sync` before each (not timed) keeps one
+# tool's writeback from slowing the other.
 # Targets: coroner median wall ≥ 10× shorter than gcore's; coroner peak RSS
 # ≤ 16 MiB; coroner's allocated disk ≤ 1.1 × the non-zero data (1 GiB).
 set -euo pipefail
@@ -41,6 +44,7 @@ echo "machine: $(nproc) cpus, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}'
 echo "workload: pid $TPID, $(awk '/VmRSS/ {print $2/1024 " MiB RSS"}' /proc/$TPID/status), $(awk '/VmSize/ {print $2/1048576 " GiB virtual"}' /proc/$TPID/status)"
 for round in $(seq "$ROUNDS"); do
     rm -f "$OUT/bench.core"
+    sync  # settle writeback of the previous round (not timed)
     t0=$(now)
     /usr/bin/time -f '%M' -o "$OUT/time.txt" "$COR" capture "$TPID" -o "$OUT/bench.core" --json >"$OUT/coroner.json"
     t1=$(now)
@@ -51,6 +55,7 @@ for round in $(seq "$ROUNDS"); do
     rm -f "$OUT/bench.core"
 
     rm -f "$OUT"/gcore.*
+    sync
     t2=$(now)
     gcore -o "$OUT/gcore" "$TPID" >/dev/null 2>&1
     t3=$(now)

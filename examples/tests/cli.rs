@@ -303,3 +303,48 @@ fn demo_captures_inspects_prints_a_gdb_command_and_stops_the_sample() {
         "sample {pid} still exists"
     );
 }
+
+#[test]
+fn memory_use_stays_bounded_whatever_the_target_size() {
+    let time = Path::new("/usr/bin/time");
+    if !time.is_file() {
+        eprintln!("SKIP: /usr/bin/time not installed (apt-get install time)");
+        return;
+    }
+    let target = Target::spawn(&[
+        "--threads",
+        "2",
+        "--pattern-mib",
+        "512",
+        "--zero-mib",
+        "256",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let rss_file = dir.path().join("rss");
+    let core = dir.path().join("core");
+    let o = Command::new(time)
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss_file)
+        .arg(env!("CARGO_BIN_EXE_coroner"))
+        .args(["capture", &target.pid().to_string(), "-o"])
+        .arg(&core)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rss_kib: u64 = std::fs::read_to_string(&rss_file)
+        .unwrap()
+        .trim()
+        .lines()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // A 4 MiB copy buffer plus the binary: far below the 768 MiB copied.
+    assert!(rss_kib < 16 * 1024, "peak RSS {rss_kib} KiB");
+    let allocated = std::fs::metadata(&core).unwrap().blocks() * 512;
+    // Zero pages are holes: about the 512 MiB pattern, not 768 MiB.
+    assert!(allocated < (512 + 48) << 20, "allocated {allocated}");
+}
