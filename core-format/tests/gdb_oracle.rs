@@ -143,3 +143,69 @@ fn rewritten_kernel_core_gives_gdb_the_same_backtraces() {
     );
     assert_eq!(original_notes, rewritten_notes);
 }
+
+#[test]
+fn rewritten_gcore_keeps_gdb_conventions_and_backtraces() {
+    let Some(gdb) = oracle("gdb") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let target = coroner_test_support::Target::spawn(&[
+        "--threads",
+        "3",
+        "--pattern-mib",
+        "1",
+        "--reserve-gib",
+        "0",
+    ]);
+    let original_path = dir.path().join("core.gdb");
+    let out = Command::new(&gdb)
+        .args(["-batch", "-nx", "-p", &target.pid().to_string(), "-ex"])
+        .arg(format!("gcore {}", original_path.display()))
+        .output()
+        .unwrap();
+    assert!(
+        original_path.is_file(),
+        "gcore: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(target);
+
+    let original = std::fs::read(&original_path).unwrap();
+    let core = parse(&original).unwrap();
+    let model = core.to_model().unwrap();
+    assert_eq!(
+        model.files.as_ref().unwrap().page_size,
+        1,
+        "gdb's NT_FILE convention"
+    );
+    let rewritten_path = dir.path().join("core.rewritten");
+    let mut sink = SeekSink::new(File::create(&rewritten_path).unwrap());
+    write_core(&model, &mut core.memory_map().unwrap(), &mut sink).unwrap();
+    drop(sink);
+
+    let rewritten = std::fs::read(&rewritten_path).unwrap();
+    let again = parse(&rewritten).unwrap();
+    assert_eq!(again.to_model().unwrap(), model);
+    let files = again.file_note().unwrap().unwrap();
+    assert_eq!(files.page_size(), 1);
+    let a: Vec<_> = core
+        .file_note()
+        .unwrap()
+        .unwrap()
+        .entries()
+        .map(|e| e.unwrap())
+        .collect();
+    let b: Vec<_> = files.entries().map(|e| e.unwrap()).collect();
+    assert_eq!(a, b);
+
+    let before = backtraces(&gdb, &original_path);
+    let after = backtraces(&gdb, &rewritten_path);
+    assert_eq!(before, after);
+    assert_eq!(after.iter().filter(|l| l.starts_with("Thread ")).count(), 4);
+    let text = after.join("\n");
+    assert!(
+        PARK_FUNCTIONS[..3].iter().all(|f| text.contains(f)),
+        "{text}"
+    );
+}
