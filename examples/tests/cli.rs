@@ -297,6 +297,24 @@ fn demo_captures_inspects_prints_a_gdb_command_and_stops_the_sample() {
     assert!(out.contains("threads  5"), "{out}");
     assert!(out.contains("libc.so"), "{out}");
     assert!(err.contains("sample still running: yes"), "{err}");
+    // The printed gdb command works: every worker parks in its named function.
+    if let Some(gdb) = coroner_test_support::oracle("gdb") {
+        let o = Command::new(gdb)
+            .args(["-batch", "-nx", "-ex", "thread apply all bt"])
+            .arg(env!("CARGO_BIN_EXE_coroner"))
+            .arg(&core)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        for f in [
+            "sample_park_alpha",
+            "sample_park_beta",
+            "sample_park_gamma",
+            "sample_park_delta",
+        ] {
+            assert!(text.contains(f), "no {f} in gdb backtraces:\n{text}");
+        }
+    }
     // The sample is gone (reaped by the demo).
     assert!(
         !Path::new(&format!("/proc/{pid}")).exists(),

@@ -313,3 +313,51 @@ fn kernel_core_and_our_core_list_the_same_threads_and_mappings() {
         mods(&ours)
     );
 }
+
+/// `inspect` reads gdb's cores too (NT_FILE with byte offsets, p_align 1,
+/// whole mappings): same threads, modules with build-ids, and the pattern
+/// mapping fully dumped.
+#[test]
+fn inspect_reads_gcore_cores() {
+    let Some(gcore) = oracle("gcore") else { return };
+    let target = Target::spawn(&["--threads", "8", "--pattern-mib", "8", "--reserve-gib", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("gcore");
+    let out = Command::new(gcore)
+        .arg("-o")
+        .arg(&prefix)
+        .arg(target.pid().to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "gcore failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let core = dir.path().join(format!("gcore.{}", target.pid()));
+    let v = inspect_json(&core);
+    assert_eq!(v["process"]["pid"], target.pid());
+    assert_eq!(v["threads"].as_array().unwrap().len(), 9);
+    let pattern = target.ready.u64("pattern");
+    let m = v["mappings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["start"].as_u64().unwrap() <= pattern && pattern < m["end"].as_u64().unwrap())
+        .expect("pattern mapping listed");
+    assert_eq!(m["dumped"], m["total"]);
+    let modules = v["modules"].as_array().unwrap();
+    let libc = modules
+        .iter()
+        .find(|m| m["path"].as_str().unwrap().contains("libc.so"))
+        .expect("libc module");
+    assert!(
+        libc["build_id"].as_str().is_some_and(|id| id.len() == 40),
+        "{libc}"
+    );
+    let exe = modules
+        .iter()
+        .find(|m| m["path"].as_str().unwrap().ends_with("coroner-test-target"))
+        .expect("exe");
+    assert!(exe["build_id"].is_string(), "{exe}");
+}
