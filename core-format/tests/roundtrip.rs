@@ -274,11 +274,11 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn parse_of_write_is_the_model(model in model(), mem in memory(), pages in 1usize..4, zero_holes: bool) {
+    fn parse_of_write_is_the_model(model in model(), mem in memory(), pages in 1usize..4, zero_holes: bool, min_hole_pages in 1u64..4) {
         // One-page requests when reads can stop short, so which bytes are
         // holes does not depend on how the writer splits requests.
         let buffer_size = if mem.unreadable_every == 0 { pages * 4096 + 4096 } else { 4096 };
-        let writer = CoreWriter::new(WriteOptions { buffer_size, zero_pages_as_holes: zero_holes, hint_window: 3 * 4096 });
+        let writer = CoreWriter::new(WriteOptions { buffer_size, zero_pages_as_holes: zero_holes, min_hole: min_hole_pages * 4096, hint_window: 3 * 4096 });
 
         let mut stream = StreamSink::new(Vec::new());
         let stats = writer.write(&model, &mut mem.clone(), &mut stream).unwrap();

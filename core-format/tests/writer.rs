@@ -539,3 +539,77 @@ fn seek_sink_extends_a_file_that_ends_in_a_hole() {
     let core = parse(&file).unwrap();
     assert_eq!(core.segments().next().unwrap().data(), &[0u8; 0x10000][..]);
 }
+
+/// Counts the sink calls.
+#[derive(Default)]
+struct Counting {
+    bytes: Vec<u8>,
+    writes: usize,
+    holes: usize,
+}
+
+impl coroner_core_format::write::Sink for Counting {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.writes += 1;
+        self.bytes.extend_from_slice(buf);
+        Ok(())
+    }
+    fn write_hole(&mut self, len: u64) -> io::Result<()> {
+        self.holes += 1;
+        self.bytes.resize(self.bytes.len() + len as usize, 0);
+        Ok(())
+    }
+    fn finish(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn short_zero_runs_can_be_written_to_save_calls() {
+    // 256 pages alternating data / zero.
+    let mut bytes = vec![0u8; 256 * 4096];
+    for page in bytes.chunks_mut(8192) {
+        page[..4096].fill(0x11);
+    }
+    let mut model = CoreModel::new(Machine::X86_64);
+    model.segments.push(SegmentModel::dumped(
+        0x10_0000,
+        bytes.len() as u64,
+        raw::PF_R,
+    ));
+    let run = |min_hole: u64| {
+        let writer = CoreWriter::new(WriteOptions {
+            min_hole,
+            ..Default::default()
+        });
+        let mut sink = Counting::default();
+        let stats = writer
+            .write(
+                &model,
+                &mut BytesAt {
+                    base: 0x10_0000,
+                    bytes: &bytes[..],
+                },
+                &mut sink,
+            )
+            .unwrap();
+        (sink, stats)
+    };
+    let (every_page, s1) = run(4096);
+    let (coalesced, s2) = run(8192);
+    assert_eq!(every_page.bytes, coalesced.bytes);
+    assert_eq!(s1.zero_page_bytes, 128 * 4096);
+    assert_eq!(
+        s2.zero_page_bytes, 4096,
+        "only the trailing zero page stays a hole"
+    );
+    assert!(every_page.writes >= 128 && every_page.holes >= 128);
+    assert!(
+        coalesced.writes <= 4 && coalesced.holes <= 4,
+        "{} writes {} holes",
+        coalesced.writes,
+        coalesced.holes
+    );
+    let core = parse(&coalesced.bytes).unwrap();
+    assert_eq!(core.segments().next().unwrap().data(), &bytes[..]);
+}
