@@ -128,3 +128,126 @@ pub fn core_model(machine: Machine, snap: &Snapshot) -> Result<CoreModel, Captur
     }
     Ok(model)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::Summary;
+    use crate::select::Selection;
+    use crate::snapshot::{select, ProcessInfo};
+    use coroner_core_format::write::{BytesAt, CoreWriter, StreamSink, WriteOptions};
+    use coroner_proc_reader::parse::maps::parse_maps_line;
+
+    fn regs(pc: u64, sp: u64) -> Vec<u8> {
+        let mut words = [0u64; 27];
+        words[16] = pc;
+        words[19] = sp;
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    /// A process with an ELF file mapping, a heap and a never-written
+    /// reservation, written and read back without any live process.
+    #[test]
+    fn a_snapshot_becomes_a_kernel_shaped_core_that_reads_back() {
+        let base = 0x10_0000u64;
+        let lines = [
+            format!(
+                "{:x}-{:x} r--p 00000000 fd:01 7 /usr/bin/prog",
+                base,
+                base + 0x2000
+            ),
+            format!(
+                "{:x}-{:x} rw-p 00000000 00:00 0 [heap]",
+                base + 0x2000,
+                base + 0x4000
+            ),
+            format!(
+                "{:x}-{:x} rw-p 00000000 00:00 0",
+                base + 0x4000,
+                base + 0x8000
+            ),
+        ];
+        let mut maps: Vec<_> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| parse_maps_line(l.as_bytes(), i + 1).unwrap())
+            .collect();
+        maps[0].has_smaps = true;
+        maps[1].has_smaps = true;
+        maps[1].anonymous = 0x2000;
+        maps[2].has_smaps = true; // Anonymous 0: never written.
+        let mut memory = vec![0u8; 0x8000];
+        memory[..4].copy_from_slice(b"\x7fELF");
+        memory[0x2000..0x2008].copy_from_slice(&0x1122_3344_5566_7788u64.to_le_bytes());
+        let mappings = select(maps, &Selection::default(), 0x33, 4096, |a| a == base);
+        let snap = Snapshot {
+            process: ProcessInfo {
+                pid: 42,
+                ppid: 1,
+                comm: b"prog".to_vec(),
+                cmdline: b"prog\0--flag\0".to_vec(),
+                auxv: vec![(6, 4096)],
+                state: b'S',
+                page_size: 4096,
+                ..ProcessInfo::default()
+            },
+            threads: vec![
+                ThreadState {
+                    tid: 42,
+                    gp_regs: regs(0x401000, 0x7ff0),
+                    fp_regs: Some(vec![0; 512]),
+                    ..Default::default()
+                },
+                ThreadState {
+                    tid: 43,
+                    gp_regs: regs(0x401100, 0x6ff0),
+                    ..Default::default()
+                },
+            ],
+            mappings,
+        };
+        let model = core_model(Machine::X86_64, &snap).unwrap();
+        let filesz: Vec<u64> = model.segments.iter().map(|s| s.filesz).collect();
+        assert_eq!(filesz, [0x1000, 0x2000, 0]);
+        assert_eq!(model.files.as_ref().unwrap().entries.len(), 1);
+
+        let mut out = StreamSink::new(Vec::new());
+        let mut mem = BytesAt {
+            base,
+            bytes: memory,
+        };
+        CoreWriter::new(WriteOptions::default())
+            .write(&model, &mut mem, &mut out)
+            .unwrap();
+        let bytes = out.into_inner();
+        let s = Summary::from_bytes(&bytes).unwrap();
+        assert_eq!(s.process.pid, Some(42));
+        assert_eq!(s.process.name.as_deref(), Some("prog"));
+        assert_eq!(s.process.args.as_deref(), Some("prog --flag"));
+        assert_eq!(s.process.signal, None);
+        let t: Vec<(u32, u64, u64, bool)> = s
+            .threads
+            .iter()
+            .map(|t| (t.tid, t.pc, t.sp, t.crashed))
+            .collect();
+        assert_eq!(
+            t,
+            [(42, 0x401000, 0x7ff0, false), (43, 0x401100, 0x6ff0, false)]
+        );
+        assert_eq!(s.threads[0].name.as_deref(), Some("prog"));
+        assert_eq!(s.mappings[0].path.as_deref(), Some("/usr/bin/prog"));
+        assert_eq!((s.mappings[2].dumped, s.mappings[2].total), (0, 0x4000));
+        assert_eq!(s.modules.len(), 1);
+        assert_eq!(
+            s.modules[0].build_id, None,
+            "a bare ELF magic has no build-id"
+        );
+        let core = coroner_core_format::parse(&bytes).unwrap();
+        let mut word = [0u8; 8];
+        core.read_memory(base + 0x2000, &mut word).unwrap();
+        assert_eq!(u64::from_le_bytes(word), 0x1122_3344_5566_7788);
+        // Kernel note order: PRSTATUS, PRPSINFO, SIGINFO, AUXV, FILE, FPREGSET, PRSTATUS.
+        let types: Vec<u32> = core.notes().map(|n| n.unwrap().n_type).collect();
+        assert_eq!(types, [1, 3, 0x5349_4749, 6, 0x4649_4c45, 2, 1]);
+    }
+}
