@@ -366,3 +366,24 @@ fn memory_use_stays_bounded_whatever_the_target_size() {
     // Zero pages are holes: about the 512 MiB pattern, not 768 MiB.
     assert!(allocated < (512 + 48) << 20, "allocated {allocated}");
 }
+
+#[test]
+fn the_targets_own_coredump_filter_decides_unless_overridden() {
+    let target = Target::spawn(&SMALL);
+    let pattern = target.ready.u64("pattern");
+    std::fs::write(format!("/proc/{}/coredump_filter", target.pid()), "0x10").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let own = dir.path().join("own");
+    let o = capture_to(&target, &own, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        filesz_at(&std::fs::read(&own).unwrap(), pattern),
+        0,
+        "filter 0x10 keeps anonymous memory out"
+    );
+    let over = dir.path().join("override");
+    let o = capture_to(&target, &over, &["--filter", "0x33"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The pattern's mapping (possibly merged with a neighbour) is dumped whole.
+    assert!(filesz_at(&std::fs::read(&over).unwrap(), pattern) >= target.ready.u64("pattern_len"));
+}
