@@ -224,3 +224,37 @@ fn fuzz_regression_empty_and_duplicate_list_streams() {
         Err(coroner_minidump_format::ReadError::OutOfBounds { .. })
     ));
 }
+
+/// Found by `cargo fuzz run minidump_parse`: a thread stack at the very top
+/// of the address space (0xffffffffffffffff) made the writer's short-read
+/// handling stop advancing — an endless loop when rewriting the dump.
+#[test]
+fn fuzz_regression_stack_at_the_end_of_the_address_space() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/fuzz-hang.minidump"
+    ))
+    .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(walk_everything(&bytes)).unwrap());
+    let walk = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("finishes");
+    assert_eq!(walk, common::Walk::RoundTripped);
+
+    // The same through the public API with a source that has nothing.
+    use coroner_minidump_format::model::{MemoryRange, Model};
+    let model = Model {
+        memory64_list: vec![MemoryRange {
+            start: u64::MAX - 5,
+            size: 3 * 4096,
+        }],
+        ..Model::default()
+    };
+    let mut out = Vec::new();
+    model
+        .write(&mut coroner_minidump_format::write::NoMemory, &mut out)
+        .unwrap();
+    let dump = coroner_minidump_format::parse(&out).unwrap();
+    assert_eq!(dump.to_model().unwrap(), model);
+}

@@ -267,6 +267,7 @@ fn short_reads_are_zeros_never_stale_buffer_bytes() {
     common::check_memory(&dump, &model, &src).unwrap();
     let hole = dump.read_memory(3 * PAGE, PAGE).unwrap().unwrap();
     assert!(hole.iter().all(|b| *b == 0));
+    cross_check(&file).unwrap();
 }
 
 #[test]

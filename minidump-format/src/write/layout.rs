@@ -667,10 +667,17 @@ fn fill<S: MemorySource + ?Sized>(
         let got = read_retrying(source, at, rest)?;
         pos = pos.saturating_add(got);
         if got < rest.len() {
+            // Zero from the unreadable byte to the end of its page (at least
+            // one byte, so this always advances; to the end of the buffer
+            // when the page is the last one of the address space).
             let bad = addr.saturating_add(pos as u64);
-            let page_end = (bad | (PAGE_SIZE - 1)).saturating_add(1);
-            let skip = usize::try_from(page_end.saturating_sub(bad)).unwrap_or(usize::MAX);
-            let end = pos.saturating_add(skip).min(buf.len());
+            let skip = match (bad | (PAGE_SIZE - 1)).checked_add(1) {
+                Some(page_end) => {
+                    usize::try_from(page_end.saturating_sub(bad)).unwrap_or(usize::MAX)
+                }
+                None => usize::MAX,
+            };
+            let end = pos.saturating_add(skip.max(1)).min(buf.len());
             if let Some(hole) = buf.get_mut(pos..end) {
                 hole.fill(0);
             }
