@@ -135,9 +135,11 @@ pub enum PermissionReason {
     /// Another tracer (a debugger, strace, another coroner) is attached;
     /// a thread can have only one.
     AlreadyTraced {
-        /// `TracerPid` from `/proc/<pid>/status`.
+        /// `TracerPid` from `/proc/<pid>/status`: the tracing *thread*.
         tracer_pid: u32,
-        /// The tracer's command name, when readable.
+        /// The process that thread belongs to, when readable.
+        tracer_process: Option<u32>,
+        /// The tracer process's command name, when readable.
         tracer_name: Option<String>,
     },
     /// The target runs as another user (or is not dumpable, e.g. setuid) and
@@ -161,11 +163,16 @@ pub enum PermissionReason {
 impl std::fmt::Display for PermissionReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PermissionReason::AlreadyTraced { tracer_pid, tracer_name } => {
+            PermissionReason::AlreadyTraced { tracer_pid, tracer_process, tracer_name } => {
                 let name = tracer_name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+                let process = match tracer_process {
+                    Some(p) if p != tracer_pid => format!(", thread {tracer_pid}"),
+                    _ => String::new(),
+                };
+                let shown = tracer_process.unwrap_or(*tracer_pid);
                 write!(
                     f,
-                    "it is already traced by pid {tracer_pid}{name} (TracerPid in /proc/<pid>/status); \
+                    "it is already traced by pid {shown}{name}{process} (TracerPid in /proc/<pid>/status); \
                      a thread has one tracer at a time: detach that debugger or tracer first"
                 )
             }

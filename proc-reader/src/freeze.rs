@@ -330,7 +330,10 @@ impl<'p> Frozen<'p> {
             return Ok(());
         };
         let t = self.tracees.remove(at);
-        detach(self.process, t)
+        if !detach(self.process, t)? {
+            reap(vec![tid], Duration::from_millis(100));
+        }
+        Ok(())
     }
 
     /// The process.
@@ -370,16 +373,26 @@ impl<'p> Frozen<'p> {
     fn thaw_all(&mut self) -> Result<()> {
         self.thawed = true;
         let mut first_err = None;
+        let mut dying = Vec::new();
         for t in std::mem::take(&mut self.tracees) {
-            if let Err(e) = detach(self.process, t) {
-                first_err.get_or_insert(e);
+            let tid = t.tid;
+            match detach(self.process, t) {
+                Ok(true) => {}
+                Ok(false) => dying.push(tid),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
             }
         }
+        reap(dying, Duration::from_secs(1));
         first_err.map_or(Ok(()), Err)
     }
 }
 
-fn detach(process: &Process, t: Tracee) -> Result<()> {
+/// Detach one thread. `Ok(false)` when it was no longer in a stop: it was
+/// killed (a thread detached before it may have started a group exit, or
+/// SIGKILL arrived) and, as our tracee, waits for us to reap it.
+fn detach(process: &Process, t: Tracee) -> Result<bool> {
     let signal = match t.state {
         TraceeState::Stopped(StopKind::Signal { signal }) => signal,
         TraceeState::Stopped(_) => 0,
@@ -390,14 +403,36 @@ fn detach(process: &Process, t: Tracee) -> Result<()> {
             match wait_stop(t.tid, Duration::from_millis(500)) {
                 Some(StopKind::Signal { signal }) => signal,
                 Some(_) => 0,
-                None => return Ok(()),
+                None => return Ok(true),
             }
         }
     };
     match sys::ptrace_detach(t.tid, signal) {
-        Ok(()) => Ok(()),
-        Err(e) if errno(&e) == Some(libc::ESRCH) => Ok(()),
+        Ok(()) => Ok(true),
+        Err(e) if errno(&e) == Some(libc::ESRCH) => Ok(false),
         Err(e) => Err(process.classify(e, "PTRACE_DETACH", &format!("task/{}", t.tid))),
+    }
+}
+
+/// Reap tracees that are exiting, so none lingers as a zombie only we could
+/// release (which would keep its whole process from being reaped). A thread
+/// found stopped again is detached.
+fn reap(mut tids: Vec<u32>, limit: Duration) {
+    let deadline = Instant::now().checked_add(limit);
+    while !tids.is_empty() {
+        tids.retain(|&tid| match sys::waitpid_nohang(tid) {
+            Ok(Some(WaitStatus::Gone)) | Err(_) => false,
+            Ok(Some(WaitStatus::Stopped { signal, event })) => {
+                let sig = if event == 0 { signal } else { 0 };
+                sys::ptrace_detach(tid, sig).is_err()
+            }
+            Ok(Some(WaitStatus::Other) | None) => true,
+        });
+        match deadline {
+            Some(d) if Instant::now() <= d => {}
+            _ => break,
+        }
+        std::thread::sleep(Duration::from_micros(200));
     }
 }
 

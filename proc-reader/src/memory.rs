@@ -54,6 +54,7 @@ impl<'a> ReadRequest<'a> {
 /// may use it.
 #[derive(Debug)]
 pub struct MemoryReader {
+    process: Process,
     pid: u32,
     mem: File,
     pagemap: File,
@@ -67,6 +68,7 @@ impl MemoryReader {
         let mem = File::from(process.open_file("mem", libc::O_RDONLY)?);
         let pagemap = File::from(process.open_file("pagemap", libc::O_RDONLY)?);
         Ok(MemoryReader {
+            process: process.try_clone()?,
             pid: process.pid(),
             mem,
             pagemap,
@@ -95,26 +97,25 @@ impl MemoryReader {
     }
 
     fn error(&self, e: std::io::Error, op: &'static str, name: &str) -> Error {
-        let pid = self.pid;
-        let path = proc_path(pid, name);
-        match e.raw_os_error() {
-            Some(libc::ESRCH) => {
-                let zombie = std::fs::read(proc_path(pid, "stat"))
-                    .ok()
-                    .and_then(|d| crate::parse::stat::parse_stat(&d).ok())
-                    .is_some_and(|s| s.is_zombie());
-                Error::ProcessGone { pid, path, zombie }
-            }
-            Some(libc::EPERM | libc::EACCES) => match Process::open(pid) {
-                Ok(p) => p.classify(e, op, name),
-                Err(gone) => gone,
-            },
-            _ => Error::Io {
-                pid,
+        self.process.classify(e, op, name)
+    }
+
+    /// [`Error::ProcessGone`] when the process has exited (an empty read
+    /// of `mem` or `pagemap` is how the kernel says so).
+    fn gone(&self, name: &str) -> Option<Error> {
+        let path = proc_path(self.pid, name);
+        match self.process.zombie() {
+            None => Some(Error::ProcessGone {
+                pid: self.pid,
                 path,
-                op,
-                source: e,
-            },
+                zombie: false,
+            }),
+            Some(true) => Some(Error::ProcessGone {
+                pid: self.pid,
+                path,
+                zombie: true,
+            }),
+            Some(false) => None,
         }
     }
 
@@ -167,7 +168,14 @@ impl MemoryReader {
                 break;
             }
             match self.mem.read_at(rest, at) {
-                Ok(0) => break,
+                Ok(0) => {
+                    if done == 0 {
+                        if let Some(gone) = self.gone("mem") {
+                            return Err(gone);
+                        }
+                    }
+                    break;
+                }
                 Ok(n) => done = done.saturating_add(n),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e)
@@ -322,6 +330,9 @@ impl MemoryReader {
             };
             let entries = n / ENTRY_SIZE;
             if entries == 0 {
+                if let Some(gone) = self.gone("pagemap") {
+                    return Err(gone);
+                }
                 // Past the end of the address space: nothing more is mapped.
                 break;
             }

@@ -103,6 +103,18 @@ impl Process {
         self.pid
     }
 
+    /// Another handle on the same process (a duplicate of the directory
+    /// descriptor, so it too cannot be redirected by pid reuse).
+    pub fn try_clone(&self) -> Result<Process> {
+        let dir = self.dir.try_clone().map_err(|source| Error::Io {
+            pid: self.pid,
+            path: proc_path(self.pid, ""),
+            op: "dup",
+            source,
+        })?;
+        Ok(Process { pid: self.pid, dir })
+    }
+
     /// Open a file below the directory (relative path such as `task/12/comm`).
     pub(crate) fn open_file(&self, name: &str, flags: libc::c_int) -> Result<OwnedFd> {
         let c = cstring(name).map_err(|source| Error::Io {
@@ -363,12 +375,18 @@ impl Process {
     pub fn diagnose_permission(&self) -> PermissionReason {
         let target = self.status().ok();
         if let Some(t) = &target {
-            if t.tracer_pid != 0 && t.tracer_pid != sys::gettid() {
-                let tracer_name = std::fs::read(format!("/proc/{}/comm", t.tracer_pid))
+            if t.tracer_pid != 0 {
+                let tracer_process = std::fs::read(proc_path(t.tracer_pid, "status"))
                     .ok()
-                    .map(|n| String::from_utf8_lossy(&n).trim_end().to_owned());
+                    .and_then(|d| parse_status(&d).ok())
+                    .map(|s| s.tgid);
+                let tracer_name =
+                    std::fs::read(proc_path(tracer_process.unwrap_or(t.tracer_pid), "comm"))
+                        .ok()
+                        .map(|n| String::from_utf8_lossy(&n).trim_end().to_owned());
                 return PermissionReason::AlreadyTraced {
                     tracer_pid: t.tracer_pid,
+                    tracer_process,
                     tracer_name,
                 };
             }

@@ -265,13 +265,6 @@ pub(crate) fn waitpid_nohang(tid: u32) -> io::Result<Option<WaitStatus>> {
     }))
 }
 
-/// This thread's id.
-pub(crate) fn gettid() -> u32 {
-    // SAFETY: gettid has no preconditions and cannot fail.
-    let tid = unsafe { libc::gettid() };
-    u32::try_from(tid).unwrap_or(0)
-}
-
 /// Our effective uid.
 pub(crate) fn geteuid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
