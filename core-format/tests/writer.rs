@@ -613,3 +613,59 @@ fn short_zero_runs_can_be_written_to_save_calls() {
     let core = parse(&coalesced.bytes).unwrap();
     assert_eq!(core.segments().next().unwrap().data(), &bytes[..]);
 }
+
+#[test]
+fn overlapping_segments_resolve_to_the_first_in_file_order() {
+    let mut model = CoreModel::new(Machine::X86_64);
+    model.segments.push(SegmentModel {
+        vaddr: 0x10000,
+        memsz: 0x2000,
+        filesz: 0x1000,
+        flags: raw::PF_R,
+    });
+    model
+        .segments
+        .push(SegmentModel::dumped(0x10800, 0x1000, raw::PF_R));
+    let mut sink = StreamSink::new(Vec::new());
+    write_core(
+        &model,
+        &mut BytesAt {
+            base: 0x10000,
+            bytes: vec![b'a'; 0x2000],
+        },
+        &mut sink,
+    )
+    .unwrap();
+    let mut file = sink.into_inner();
+    // Give the second segment different bytes in the file.
+    let off = parse(&file).unwrap().segments().nth(1).unwrap().offset() as usize;
+    file[off..off + 0x1000].fill(b'b');
+
+    let core = parse(&file).unwrap();
+    let map = core.memory_map().unwrap();
+    assert!(
+        matches!(map.memory_at(0x10900), Memory::Present(b) if b[0] == b'a' && b.len() == 0x700)
+    );
+    assert!(matches!(core.memory_at(0x10900), Memory::Present(b) if b[0] == b'a'));
+    assert!(matches!(map.memory_at(0x11000), Memory::Present(b) if b == &[b'b'; 0x800][..]));
+    assert!(matches!(core.memory_at(0x11000), Memory::Present(b) if b == &[b'b'; 0x800][..]));
+    assert_eq!(map.memory_at(0x11800), Memory::NotInFile);
+    assert_eq!(core.memory_at(0x11800), Memory::NotInFile);
+    assert_eq!(map.segment_at(0x11000).unwrap().vaddr(), 0x10800);
+    assert_eq!(map.segment_at(0x11900).unwrap().vaddr(), 0x10000);
+
+    // Rewriting is stable after one pass.
+    let rewrite = |bytes: &[u8]| {
+        let core = parse(bytes).unwrap();
+        let mut sink = StreamSink::new(Vec::new());
+        write_core(
+            &core.to_model().unwrap(),
+            &mut core.memory_map().unwrap(),
+            &mut sink,
+        )
+        .unwrap();
+        sink.into_inner()
+    };
+    let once = rewrite(&file);
+    assert_eq!(rewrite(&once), once);
+}

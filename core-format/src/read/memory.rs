@@ -17,39 +17,129 @@ pub enum Memory<'data> {
     NotMapped,
 }
 
-/// The segments sorted by address, for `O(log n)` lookups. Also a
+/// An address index over the segments for `O(log n)` lookups. Also a
 /// [`MemorySource`] (present bytes readable, the rest holes), which is how a
 /// parsed core is written back.
+///
+/// Where segments overlap (only hostile or broken files do that), an
+/// address belongs to the first segment in file order whose file data
+/// covers it, else to the first that maps it; so the map,
+/// [`Core::memory_at`] and a rewrite of the core all agree.
 #[derive(Debug, Clone)]
 pub struct MemoryMap<'data> {
     segments: Vec<Segment<'data>>,
+    /// Non-overlapping, sorted ranges whose bytes are in the file.
+    present: Vec<Piece>,
+    /// Non-overlapping, sorted ranges that are mapped.
+    mapped: Vec<Piece>,
+}
+
+/// `[start, end)` owned by `segments[seg]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Piece {
+    start: u64,
+    end: u64,
+    seg: usize,
+}
+
+/// Split possibly overlapping ranges `(start, end, priority)` into sorted,
+/// non-overlapping pieces, each owned by the lowest priority covering it.
+fn pieces(ranges: impl Iterator<Item = (u64, u64, usize)>) -> Vec<Piece> {
+    let mut events: Vec<(u64, bool, usize)> = Vec::new();
+    for (start, end, seg) in ranges {
+        if start < end {
+            events.push((start, true, seg));
+            events.push((end, false, seg));
+        }
+    }
+    events.sort_unstable_by_key(|&(at, _, _)| at);
+    let mut active = std::collections::BTreeSet::new();
+    let mut out: Vec<Piece> = Vec::new();
+    let mut i = 0usize;
+    while let Some(&(at, _, _)) = events.get(i) {
+        while let Some(&(a, opens, seg)) = events.get(i) {
+            if a != at {
+                break;
+            }
+            if opens {
+                active.insert(seg);
+            } else {
+                active.remove(&seg);
+            }
+            i = i.saturating_add(1);
+        }
+        let (Some(&owner), Some(&(next, _, _))) = (active.first(), events.get(i)) else {
+            continue;
+        };
+        match out.last_mut() {
+            Some(last) if last.end == at && last.seg == owner => last.end = next,
+            _ => out.push(Piece {
+                start: at,
+                end: next,
+                seg: owner,
+            }),
+        }
+    }
+    out
+}
+
+fn find(pieces: &[Piece], addr: u64) -> Option<&Piece> {
+    let idx = pieces.partition_point(|p| p.start <= addr);
+    let piece = pieces.get(idx.checked_sub(1)?)?;
+    (addr < piece.end).then_some(piece)
 }
 
 impl<'data> MemoryMap<'data> {
     pub(crate) fn new(core: &Core<'data>) -> Result<MemoryMap<'data>, ReadError> {
-        // phnum was checked against the file size by parse.
-        let mut segments: Vec<Segment<'data>> = core.segments().filter(|s| s.memsz() > 0).collect();
-        segments.sort_by_key(|s| s.vaddr());
-        Ok(MemoryMap { segments })
+        // parse checked phnum against the file size, which bounds these.
+        let segments: Vec<Segment<'data>> = core.segments().filter(|s| s.memsz() > 0).collect();
+        let present = pieces(segments.iter().enumerate().map(|(i, s)| {
+            let data_end = s.vaddr().saturating_add(s.data().len() as u64).min(s.end());
+            (s.vaddr(), data_end, i)
+        }));
+        let mapped = pieces(
+            segments
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.vaddr(), s.end(), i)),
+        );
+        Ok(MemoryMap {
+            segments,
+            present,
+            mapped,
+        })
     }
 
-    /// The segments in address order.
+    /// The segments with a nonzero size, in file order.
     pub fn segments(&self) -> &[Segment<'data>] {
         &self.segments
     }
 
-    /// The segment that maps `vaddr`.
+    /// The segment that serves `vaddr`: the one whose data holds it, else
+    /// the one that maps it.
     pub fn segment_at(&self, vaddr: u64) -> Option<&Segment<'data>> {
-        let idx = self.segments.partition_point(|s| s.vaddr() <= vaddr);
-        let seg = self.segments.get(idx.checked_sub(1)?)?;
-        seg.contains(vaddr).then_some(seg)
+        let piece = find(&self.present, vaddr).or_else(|| find(&self.mapped, vaddr))?;
+        self.segments.get(piece.seg)
     }
 
-    /// What the core holds at `vaddr`.
+    /// What the core holds at `vaddr`. `Present` bytes run to the end of
+    /// the segment's file data (or to where an overlapping segment that
+    /// comes first in the file takes over).
     pub fn memory_at(&self, vaddr: u64) -> Memory<'data> {
-        match self.segment_at(vaddr) {
-            Some(seg) => seg.memory_at(vaddr),
-            None => Memory::NotMapped,
+        if let Some(piece) = find(&self.present, vaddr) {
+            let bytes = self.segments.get(piece.seg).and_then(|seg| {
+                let from = usize::try_from(vaddr.checked_sub(seg.vaddr())?).ok()?;
+                let to = usize::try_from(piece.end.checked_sub(seg.vaddr())?).ok()?;
+                seg.data().get(from..to)
+            });
+            if let Some(bytes) = bytes.filter(|b| !b.is_empty()) {
+                return Memory::Present(bytes);
+            }
+        }
+        if find(&self.mapped, vaddr).is_some() {
+            Memory::NotInFile
+        } else {
+            Memory::NotMapped
         }
     }
 
@@ -89,14 +179,12 @@ impl MemorySource for MemoryMap<'_> {
         end: u64,
         out: &mut Vec<Range<u64>>,
     ) -> io::Result<()> {
-        let first = self.segments.partition_point(|s| s.end() <= start);
-        for seg in self.segments.get(first..).unwrap_or(&[]) {
-            if seg.vaddr() >= end {
+        let first = self.present.partition_point(|p| p.end <= start);
+        for p in self.present.get(first..).unwrap_or(&[]) {
+            if p.start >= end {
                 break;
             }
-            let data_end = seg.vaddr().saturating_add(seg.data().len() as u64);
-            let s = seg.vaddr().max(start);
-            let e = data_end.min(end);
+            let (s, e) = (p.start.max(start), p.end.min(end));
             if s < e {
                 out.push(s..e);
             }
