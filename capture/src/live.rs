@@ -46,9 +46,19 @@ fn to_io(e: coroner_proc_reader::Error) -> io::Error {
 
 impl MemorySource for LiveMemory {
     fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
-        // A short count marks the first unreadable byte; errors mean the
-        // process vanished or access was revoked, which ends the capture.
-        self.reader.read_at(addr, buf).map_err(to_io)
+        // Errors mean the process vanished or access was revoked, which ends
+        // the capture. A short read stops at an unreadable page; go on past
+        // it (zero-filled, so it becomes a hole like the kernel's
+        // get_dump_page failures) instead of losing the rest of the request.
+        let got = self.reader.read_at(addr, buf).map_err(to_io)?;
+        if let Some(rest) = buf.get_mut(got..) {
+            if !rest.is_empty() {
+                self.reader
+                    .read_with_holes(addr + got as u64, rest)
+                    .map_err(to_io)?;
+            }
+        }
+        Ok(buf.len())
     }
 
     fn present_ranges(
@@ -166,4 +176,62 @@ pub fn snapshot(
         threads: thread_states(frozen),
         mappings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `[vvar]` cannot be read through /proc/pid/mem; `[vdso]` right after it
+    /// can. One request over both must still return the vDSO's bytes.
+    #[test]
+    fn reads_go_on_past_unreadable_pages() {
+        let me = Process::open(std::process::id()).unwrap();
+        let maps = me.maps().unwrap();
+        let find = |name: &[u8]| {
+            maps.iter()
+                .find(|m| m.path == name)
+                .map(|m| (m.start, m.end))
+        };
+        let (Some(vvar), Some(vdso)) = (find(b"[vvar]"), find(b"[vdso]")) else {
+            eprintln!("SKIP: no [vvar]/[vdso] mappings here");
+            return;
+        };
+        let start = vvar.0;
+        let len = usize::try_from(vdso.1 - start).unwrap();
+        if maps
+            .iter()
+            .any(|m| m.start < vdso.0 && m.end > start && m.path.is_empty())
+        {
+            eprintln!("SKIP: [vvar] and [vdso] are not adjacent");
+            return;
+        }
+        let mut mem = LiveMemory::open(&me).unwrap();
+        let mut buf = vec![0xaau8; len];
+        assert_eq!(mem.read_at(start, &mut buf).unwrap(), len);
+        let at = usize::try_from(vdso.0 - start).unwrap();
+        assert_eq!(
+            &buf[at..at + 4],
+            b"\x7fELF",
+            "vDSO bytes after the unreadable [vvar]"
+        );
+        assert!(mem.starts_with_elf(vdso.0));
+        assert!(!mem.starts_with_elf(vvar.0));
+    }
+
+    #[test]
+    fn present_ranges_skip_untouched_memory() {
+        let me = Process::open(std::process::id()).unwrap();
+        let mut mem = LiveMemory::open(&me).unwrap();
+        // A touched heap buffer is present; report covers it exactly.
+        let data = vec![1u8; 64 << 10];
+        let addr = data.as_ptr() as u64 / 4096 * 4096 + 4096;
+        let mut out = Vec::new();
+        mem.present_ranges(addr, addr + 8192, &mut out).unwrap();
+        assert_eq!(out, [addr..addr + 8192]);
+        // The first pages of the address space are never mapped: nothing present.
+        let mut out = Vec::new();
+        mem.present_ranges(0x1000, 0x3000, &mut out).unwrap();
+        assert!(out.is_empty(), "{out:?}");
+    }
 }
