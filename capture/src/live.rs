@@ -228,7 +228,8 @@ mod tests {
         let addr = data.as_ptr() as u64 / 4096 * 4096 + 4096;
         let mut out = Vec::new();
         mem.present_ranges(addr, addr + 8192, &mut out).unwrap();
-        assert_eq!(out, [addr..addr + 8192]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0], addr..addr + 8192);
         // The first pages of the address space are never mapped: nothing present.
         let mut out = Vec::new();
         mem.present_ranges(0x1000, 0x3000, &mut out).unwrap();
