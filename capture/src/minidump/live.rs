@@ -1,14 +1,15 @@
 //! Live capture as a minidump: the same freeze / snapshot / thaw sequence as
 //! the ELF capture, with the minidump model built by [`super::build`].
 
-use std::io;
+use std::io::{self, BufWriter, Write};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use coroner_minidump_format::model::{Exception, LinuxStreams, MiscInfo, Model, SystemInfo};
 use coroner_minidump_format::write::{Layout, MemorySource};
-use coroner_proc_reader::{Process, StopKind};
+use coroner_proc_reader::parse::maps::{join_maps_smaps, parse_maps};
+use coroner_proc_reader::{FreezeOptions, Process, StopKind};
 
 use super::build::{
     build_model, context_from_linux, Arch, DumpInput, DumpMemory, MappingInput, ThreadInput,
@@ -17,7 +18,7 @@ use super::{MemoryMode, ZeroHoles};
 use crate::live::{self, LiveMemory};
 use crate::select::Reason;
 use crate::sink::Sink;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{self, Snapshot};
 use crate::{CaptureError, CaptureOptions, CaptureReport};
 
 impl MemorySource for LiveMemory {
@@ -211,12 +212,36 @@ pub fn capture_minidump(
         u32::try_from(stat.utime / 100).unwrap_or(u32::MAX),
         u32::try_from(stat.stime / 100).unwrap_or(u32::MAX),
     );
+    // smaps (VmFlags for DONTDUMP, anonymous page counts for the filter) is
+    // the slowest /proc file by far; read it before freezing and join it to
+    // the cheap `maps` listing taken while frozen.
+    let smaps = process.mappings()?;
     let mut memory = LiveMemory::open(&process)?;
 
-    let frozen = process.freeze()?;
+    // Per-thread stat/status files are not needed for a minidump (they
+    // cost two opens per thread while the target is stopped).
+    let mut freeze = FreezeOptions::default();
+    freeze.thread_files = false;
+    let frozen = process.freeze_with(freeze)?;
     let written = (|| {
-        let maps = process.read_file("maps").ok();
-        let snap = live::snapshot(info, &frozen, &mut memory, &options.selection)?;
+        let maps = process.read_file("maps")?;
+        let listed = parse_maps(&maps).map_err(|e| CaptureError::Unsupported {
+            what: format!("/proc/{pid}/maps: {e}"),
+        })?;
+        let page = info.page_size;
+        let filter = info.coredump_filter;
+        let mappings = snapshot::select(
+            join_maps_smaps(listed, &smaps),
+            &options.selection,
+            filter,
+            page,
+            |addr| memory.starts_with_elf(addr),
+        );
+        let snap = Snapshot {
+            process: info,
+            threads: Vec::new(),
+            mappings,
+        };
         let mut threads = Vec::new();
         let mut exception = None;
         for t in frozen.threads() {
@@ -266,7 +291,7 @@ pub fn capture_minidump(
             linux,
             ..Model::default()
         };
-        model.linux.maps = maps;
+        model.linux.maps = Some(maps);
         let input = DumpInput {
             arch,
             threads,
@@ -292,7 +317,14 @@ pub fn capture_minidump(
             total,
             callback: progress,
         };
-        layout.write(&mut source, ZeroHoles::new(&mut sink))?;
+        let mut out = BufWriter::with_capacity(1 << 20, ZeroHoles::new(&mut sink));
+        layout.write(&mut source, &mut out)?;
+        out.flush()
+            .map_err(|source| coroner_minidump_format::WriteError::Io {
+                offset: layout.size(),
+                source,
+            })?;
+        drop(out);
         Ok::<_, CaptureError>((snap, model, source.done))
     })();
     let thawed = frozen.thaw();
