@@ -359,3 +359,45 @@ fn convert_refuses_unknown_input_same_format_and_existing_output() {
     run_ok(cmd);
     assert_eq!(&std::fs::read(&out).unwrap()[..4], b"\x7fELF");
 }
+
+#[test]
+fn build_ids_come_from_the_file_on_disk_when_the_header_page_is_not_dumped() {
+    let target = Target::spawn(&TARGET_ARGS);
+    let dir = tempfile::tempdir().unwrap();
+    let core = dir.path().join("core");
+    let mut cmd = coroner();
+    cmd.args([
+        "capture",
+        &target.pid().to_string(),
+        "--exclude",
+        "*/libc.so*",
+        "-o",
+    ])
+    .arg(&core);
+    run_ok(cmd);
+    // The core holds no byte of libc, so inspect of the core has no build-id …
+    let v = inspect_json(&core);
+    let libc = v["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["path"].as_str().unwrap().contains("/libc.so"))
+        .expect("libc module in the core")
+        .clone();
+    assert_eq!(libc["build_id"], Value::Null);
+    // … but the minidump's module list has it, read from the file.
+    let dump = dir.path().join("from-core.dmp");
+    convert(&core, &dump, &[]);
+    let v = inspect_json(&dump);
+    let path = libc["path"].as_str().unwrap();
+    let m = v["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["path"] == path)
+        .expect("libc module in the minidump");
+    assert_eq!(
+        m["build_id"].as_str().unwrap(),
+        readelf_build_id(Path::new(path))
+    );
+}
