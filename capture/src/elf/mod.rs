@@ -82,6 +82,7 @@ pub fn capture_elf(
     let info = live::process_info(&process)?;
     let mut memory = LiveMemory::open(&process)?;
 
+    let freeze_started = Instant::now();
     let frozen = process.freeze()?;
     let written = (|| {
         let snap = live::snapshot(info, &frozen, &mut memory, &options.selection)?;
@@ -103,13 +104,22 @@ pub fn capture_elf(
         source.flush();
         Ok::<_, CaptureError>((snap, stats))
     })();
-    // Thaw first, whatever happened; a write error wins over a thaw error.
+    // Thaw first, whatever happened. A write error ends the capture; a thaw
+    // error does not lose the (complete) dump but is reported loudly.
     let thawed = frozen.thaw();
     let (snap, stats) = written?;
-    let thawed = thawed?;
+    let mut warnings = Vec::new();
+    let frozen_for = match thawed {
+        Ok(t) => t.frozen_for,
+        Err(e) => {
+            warnings.push(format!(
+                "resuming the target: {e}; check that process {pid} is running"
+            ));
+            freeze_started.elapsed()
+        }
+    };
 
     let report = sink.finish()?;
-    let mut warnings = Vec::new();
     if snap.threads.iter().any(|t| t.fp_regs.is_none()) {
         warnings.push("floating-point registers of some threads could not be read".to_owned());
     }
@@ -123,7 +133,7 @@ pub fn capture_elf(
         bytes_allocated: report.bytes_allocated,
         memory_bytes_read: stats.memory_read_bytes,
         wall: started.elapsed(),
-        frozen: thawed.frozen_for,
+        frozen: frozen_for,
         warnings,
     })
 }
