@@ -117,6 +117,12 @@ fn capturer_death_lets_target_run_20_times() {
         hb.to_str().unwrap(),
     ]);
     let pid = target.pid();
+    // The target creates the file only after READY.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(&hb).map_or(true, |s| s.trim().parse::<u64>().is_err()) {
+        assert!(Instant::now() < deadline, "heartbeat file never appeared");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let mut worst = Duration::ZERO;
     for round in 0..20 {
         let mut holder = spawn_holder(pid);
