@@ -18,7 +18,7 @@ use super::{MemoryMode, ZeroHoles};
 use crate::live::{self, LiveMemory};
 use crate::select::Reason;
 use crate::sink::Sink;
-use crate::snapshot::{self, Snapshot};
+use crate::snapshot::{self, ProcessInfo, Snapshot};
 use crate::{CaptureError, CaptureOptions, CaptureReport};
 
 impl MemorySource for LiveMemory {
@@ -175,25 +175,20 @@ pub(crate) fn mapping_inputs(snap: &Snapshot, all: bool) -> Vec<MappingInput> {
         .collect()
 }
 
-/// Capture process `pid` as a minidump into `sink` and finish the sink
-/// (fsync + rename for a file). `options.selection` applies to the memory
-/// of `heap` and `full`, and exclusions to everything; `progress(done,
-/// total)` is called with bytes of memory copied.
-pub fn capture_minidump(
-    pid: u32,
-    mut sink: Sink,
-    options: &CaptureOptions,
-    mode: MemoryMode,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<CaptureReport, CaptureError> {
-    let started = Instant::now();
-    let arch = Arch::host().ok_or_else(|| CaptureError::Unsupported {
-        what: "this CPU architecture".into(),
-    })?;
-    let process = Process::open(pid)?;
-    let info = live::process_info(&process)?;
+/// What a minidump capture reads without the target frozen.
+struct Unfrozen {
+    info: ProcessInfo,
+    /// The mappings with smaps figures, joined later to `maps` read frozen.
+    smaps: Vec<coroner_proc_reader::Mapping>,
+    linux: LinuxStreams,
+    misc: MiscInfo,
+    system_info: SystemInfo,
+}
+
+fn read_unfrozen(process: &Process, arch: Arch) -> Result<Unfrozen, CaptureError> {
+    let pid = process.pid();
+    let info = live::process_info(process)?;
     let stat = process.stat()?;
-    // Everything that needs no freeze is read first.
     let cpuinfo = read_text("/proc/cpuinfo");
     let system_info = host_system_info(arch, cpuinfo.as_deref().unwrap_or_default());
     let linux = LinuxStreams {
@@ -212,17 +207,57 @@ pub fn capture_minidump(
         u32::try_from(stat.utime / 100).unwrap_or(u32::MAX),
         u32::try_from(stat.stime / 100).unwrap_or(u32::MAX),
     );
-    // smaps (VmFlags for DONTDUMP, anonymous page counts for the filter) is
-    // the slowest /proc file by far; read it before freezing and join it to
-    // the cheap `maps` listing taken while frozen.
     let smaps = process.mappings()?;
-    let mut memory = LiveMemory::open(&process)?;
+    Ok(Unfrozen {
+        info,
+        smaps,
+        linux,
+        misc,
+        system_info,
+    })
+}
 
+/// Capture process `pid` as a minidump into `sink` and finish the sink
+/// (fsync + rename for a file). `options.selection` applies to the memory
+/// of `heap` and `full`, and exclusions to everything; `progress(done,
+/// total)` is called with bytes of memory copied.
+pub fn capture_minidump(
+    pid: u32,
+    mut sink: Sink,
+    options: &CaptureOptions,
+    mode: MemoryMode,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<CaptureReport, CaptureError> {
+    let started = Instant::now();
+    let arch = Arch::host().ok_or_else(|| CaptureError::Unsupported {
+        what: "this CPU architecture".into(),
+    })?;
+    let process = Process::open(pid)?;
+    let mut memory = LiveMemory::open(&process)?;
     // Per-thread stat/status files are not needed for a minidump (they
     // cost two opens per thread while the target is stopped).
     let mut freeze = FreezeOptions::default();
     freeze.thread_files = false;
-    let frozen = process.freeze_with(freeze)?;
+    // What needs no freeze (smaps above all: the slowest /proc file by far)
+    // is read on a second thread while this one freezes the target; ptrace
+    // ties the tracees to the freezing thread, so that one stays here.
+    let (unfrozen, frozen) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| read_unfrozen(&process, arch));
+        let frozen = process.freeze_with(freeze);
+        let unfrozen = reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (unfrozen, frozen)
+    });
+    let frozen = frozen?;
+    // An error here drops `frozen`, which thaws the target.
+    let Unfrozen {
+        info,
+        smaps,
+        linux,
+        misc,
+        system_info,
+    } = unfrozen?;
     let written = (|| {
         let maps = process.read_file("maps")?;
         let listed = parse_maps(&maps).map_err(|e| CaptureError::Unsupported {
