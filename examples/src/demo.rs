@@ -1,5 +1,5 @@
 //! `coroner demo`: start the bundled sample (this binary, `sample-process`),
-//! capture it, inspect the core, stop the sample.
+//! capture it as an ELF core and as a minidump, inspect both, stop the sample.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -57,6 +57,21 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
     let report =
         coroner_capture::capture_elf(pid, sink, &CaptureOptions::default(), &mut |_, _| {})
             .map_err(|e| format!("capturing the sample: {e}"))?;
+    let dump_path = dir.join(format!("{pid}.dmp"));
+    let sink = Sink::create(&dump_path, false).map_err(|e| e.to_string())?;
+    let dump_report = coroner_capture::capture_minidump(
+        pid,
+        sink,
+        &CaptureOptions::default(),
+        coroner_capture::MemoryMode::Stacks,
+        &mut |_, _| {},
+    )
+    .map_err(|e| format!("capturing the sample as a minidump: {e}"))?;
+    eprintln!(
+        "coroner demo: minidump of {} threads, {} KiB",
+        dump_report.threads,
+        dump_report.bytes_written >> 10
+    );
     let still_running = matches!(guard.0.try_wait(), Ok(None));
     eprintln!(
         "coroner demo: captured {} threads, {}/{} mappings, {} KiB on disk in {:.3} s (frozen {:.3} s); \
@@ -75,6 +90,13 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
     crate::inspect_cmd::print_file(&path)
         .map_err(|e| format!("inspecting {}: {e}", path.display()))?;
     println!();
+    crate::inspect_cmd::print_file(&dump_path)
+        .map_err(|e| format!("inspecting {}: {e}", dump_path.display()))?;
+    println!();
+    println!(
+        "minidump:  {} (minidump-stackwalk --use-local-debuginfo, lldb -c)",
+        dump_path.canonicalize().unwrap_or(dump_path).display()
+    );
     let path: PathBuf = path.canonicalize().unwrap_or(path);
     println!("core file: {}", path.display());
     println!(
