@@ -223,7 +223,19 @@ fn word_at(bytes: &[u8], addr: u64) -> Option<u64> {
 #[test]
 fn the_minidump_crate_reads_every_stream_of_a_stacks_dump() {
     let target = Target::spawn(&["--threads", "8", "--pattern-mib", "4", "--reserve-gib", "1"]);
+    let mut target = target;
     let (_dir, bytes) = dump(&target, MemoryMode::Stacks, Selection::default());
+    // The target runs on, no thread left in a tracing stop.
+    assert!(target.is_running());
+    for tid in tids(target.pid()) {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/task/{tid}/stat", target.pid())).unwrap();
+        let state = stat.rsplit(") ").next().unwrap().chars().next().unwrap();
+        assert!(
+            !matches!(state, 't' | 'T'),
+            "thread {tid} left in state {state}"
+        );
+    }
     check_every_stream(&bytes, &target);
     // Stacks only: the pattern is not there, and the dump is small.
     assert_eq!(word_at(&bytes, target.ready.u64("pattern")), None);
