@@ -3,12 +3,12 @@
 //! and the memory bytes must survive another write unchanged.
 #![no_main]
 
-use coroner_core_format::write::{write_core, StreamSink};
+use coroner_core_format::write::{CoreWriter, StreamSink, WriteOptions};
 use coroner_core_format::{parse, CoreModel};
 use libfuzzer_sys::fuzz_target;
 
 /// Keep writes small: the fuzzer's inputs may describe huge segments.
-const MAX_FILE_DATA: u64 = 8 << 20;
+const MAX_FILE_DATA: u64 = 2 << 20;
 
 fn rewrite(data: &[u8]) -> Option<(CoreModel, Vec<u8>)> {
     let core = parse(data).ok()?;
@@ -19,7 +19,9 @@ fn rewrite(data: &[u8]) -> Option<(CoreModel, Vec<u8>)> {
     }
     let mut memory = core.memory_map().ok()?;
     let mut sink = StreamSink::new(Vec::new());
-    write_core(&model, &mut memory, &mut sink).ok()?;
+    // A small buffer keeps executions fast and splits segments into many requests.
+    let writer = CoreWriter::new(WriteOptions { buffer_size: 64 << 10, ..WriteOptions::default() });
+    writer.write(&model, &mut memory, &mut sink).ok()?;
     Some((model, sink.into_inner()))
 }
 
