@@ -136,6 +136,17 @@ impl<'p> Frozen<'p> {
     /// appears; threads that exit meanwhile are dropped from the set.
     pub(crate) fn new(process: &'p Process, opts: FreezeOptions) -> Result<Frozen<'p>> {
         let pid = process.pid();
+        if pid == std::process::id() {
+            return Err(Error::Io {
+                pid,
+                path: proc_path(pid, ""),
+                op: "PTRACE_SEIZE",
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "a process cannot freeze itself with ptrace; capture it from another process",
+                ),
+            });
+        }
         match process.zombie() {
             None => {
                 return Err(Error::ProcessGone {

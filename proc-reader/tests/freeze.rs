@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use coroner_proc_reader::{Error, PermissionReason, Process};
+use coroner_proc_reader::{Error, PermissionReason, Process, StopKind};
 use coroner_test_support::{proc_state, Target};
 
 /// Environment variable that turns `helper_freeze_and_hold` into the
@@ -395,4 +395,62 @@ fn sigkill_while_frozen_leaves_nothing_to_reap() {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert!(process.status().unwrap_err().is_gone());
+}
+
+#[test]
+fn job_control_stopped_target_stays_stopped() {
+    let target = Target::spawn(&["--threads", "2", "--pattern-mib", "1", "--reserve-gib", "0"]);
+    let pid = target.pid();
+    assert!(Command::new("kill")
+        .args(["-STOP", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while proc_state(pid) != Some('T') {
+        assert!(Instant::now() < deadline, "SIGSTOP did not stop the target");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let process = Process::open(pid).unwrap();
+    let frozen = process.freeze().unwrap();
+    assert_eq!(frozen.threads().len(), 3);
+    for t in frozen.threads() {
+        assert_eq!(
+            t.stop,
+            StopKind::GroupStop { signal: 19 },
+            "thread {}",
+            t.tid
+        );
+        assert!(t.regs.sp() != 0);
+    }
+    frozen.thaw().unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        proc_state(pid),
+        Some('T'),
+        "still stopped as it was before we came"
+    );
+    assert!(Command::new("kill")
+        .args(["-CONT", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while matches!(proc_state(pid), Some('t' | 'T')) {
+        assert!(
+            Instant::now() < deadline,
+            "SIGCONT did not resume the target"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn freezing_ourselves_is_refused() {
+    let me = Process::open(std::process::id()).unwrap();
+    let err = me.freeze().unwrap_err();
+    assert!(
+        matches!(&err, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::InvalidInput),
+        "{err:?}"
+    );
 }
