@@ -212,8 +212,11 @@ impl MemoryReader {
     /// Read `buf.len()` bytes at `addr`, going on past unreadable pages:
     /// those bytes are zeroed and returned as holes (page-aligned ranges,
     /// clipped to the request). Everything outside the holes is real data.
+    /// Unmapped gaps are skipped whole (the mapping list is read at the first
+    /// hole); unreadable pages inside a mapping are tried one page at a time.
     pub fn read_with_holes(&self, addr: u64, buf: &mut [u8]) -> Result<Vec<Range<u64>>> {
         let mut holes: Vec<Range<u64>> = Vec::new();
+        let mut maps: Option<Vec<crate::Mapping>> = None;
         let end = addr.saturating_add(as_u64(buf.len()));
         let mut pos = 0usize;
         while pos < buf.len() {
@@ -223,10 +226,15 @@ impl MemoryReader {
             if pos >= buf.len() {
                 break;
             }
-            // The page at `hole` could not be read: skip to the next page.
+            // The page at `hole` could not be read: skip to the next page,
+            // or past the whole gap when no mapping covers it.
             let hole = addr.saturating_add(as_u64(pos));
-            let next = align_down(hole, self.page_size)
-                .saturating_add(self.page_size)
+            if maps.is_none() {
+                maps = Some(self.process.maps()?);
+            }
+            let gap_end = maps.as_deref().and_then(|m| unmapped_until(m, hole));
+            let next = gap_end
+                .unwrap_or_else(|| align_down(hole, self.page_size).saturating_add(self.page_size))
                 .min(end);
             let skip = usize::try_from(next.saturating_sub(hole)).unwrap_or(usize::MAX);
             let hole_end = pos.saturating_add(skip).min(buf.len());
@@ -369,6 +377,17 @@ impl MemoryReader {
             }
         })?;
         Ok(runs)
+    }
+}
+
+/// When `addr` lies in no mapping of the sorted list, where the gap ends
+/// (the next mapping's start, or the end of the address space).
+fn unmapped_until(maps: &[crate::Mapping], addr: u64) -> Option<u64> {
+    let next = maps.partition_point(|m| m.end <= addr);
+    match maps.get(next) {
+        Some(m) if m.start <= addr => None,
+        Some(m) => Some(m.start),
+        None => Some(u64::MAX),
     }
 }
 

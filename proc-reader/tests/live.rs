@@ -244,3 +244,34 @@ fn untouched_reservation_has_no_present_pages_and_scan_does_not_fault() {
     );
     eprintln!("pagemap scan of 8 GiB took {took:?}");
 }
+
+#[test]
+fn holes_across_a_large_unmapped_gap_are_found_quickly() {
+    let target = Target::spawn(&["--threads", "1", "--pattern-mib", "1", "--reserve-gib", "0"]);
+    let process = Process::open(target.pid()).unwrap();
+    let memory = process.memory().unwrap();
+    let maps = process.maps().unwrap();
+    let page = memory.page_size();
+    // The widest gap between two readable mappings, read across (at most 64 MiB of it).
+    let (a, b) = maps
+        .windows(2)
+        .filter(|w| w[0].perms.read && w[1].perms.read && w[1].start > w[0].end)
+        .map(|w| (w[0].clone(), w[1].clone()))
+        .max_by_key(|(a, b)| b.start - a.end)
+        .unwrap();
+    let gap = (b.start - a.end).min(64 << 20);
+    let start = a.end - page;
+    let len = (page + gap + if gap == b.start - a.end { page } else { 0 }) as usize;
+    let mut buf = vec![0xaa_u8; len];
+    let t = std::time::Instant::now();
+    let holes = memory.read_with_holes(start, &mut buf).unwrap();
+    assert_eq!(holes, vec![a.end..a.end + gap]);
+    assert!(buf[page as usize..(page + gap) as usize]
+        .iter()
+        .all(|&x| x == 0));
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(2),
+        "{:?} for a {gap}-byte gap",
+        t.elapsed()
+    );
+}
