@@ -10,7 +10,7 @@ use coroner_minidump_format::{parse, WriteError};
 use proptest::prelude::*;
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(256), ..ProptestConfig::default() })]
 
     #[test]
     fn round_trip_arbitrary_models(model in model(), hole_every in 0u64..6) {
@@ -355,4 +355,12 @@ fn sparse_writer_seeks_over_zeros_and_matches_the_plain_writer() {
         plain,
         "same bytes as the plain writer"
     );
+}
+
+/// `PROPTEST_CASES` overrides the default number of cases.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }

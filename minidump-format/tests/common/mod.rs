@@ -606,6 +606,11 @@ pub fn cross_check(bytes: &[u8]) -> Result<(), String> {
             .map_err(|e| e.to_string())?,
         None => Vec::new(),
     };
+    // rust-minidump skips empty MemoryList entries as corrupt.
+    let our_list: Vec<_> = our_list
+        .into_iter()
+        .filter(|r| !r.bytes.is_empty())
+        .collect();
     let their_regions: Vec<_> = their_list.iter().flat_map(|l| l.iter()).collect();
     if their_regions.len() != our_list.len() {
         return Err(format!(
