@@ -4,6 +4,16 @@ use crate::model::{self, Context};
 use crate::raw::MINIDUMP_EXCEPTION_STREAM;
 
 /// The Exception stream.
+///
+/// ```
+/// use coroner_minidump_format::{model::*, parse, write::NoMemory};
+/// let model = Model { exception: Some(Exception::dump_requested(42)), ..Model::default() };
+/// let mut file = Vec::new();
+/// model.write(&mut NoMemory, &mut file).unwrap();
+/// let dump = parse(&file).unwrap();
+/// let e = dump.exception().unwrap().unwrap();
+/// assert_eq!((e.thread_id(), e.code()), (42, 0xffff_ffff));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Exception<'a> {
     data: &'a [u8],

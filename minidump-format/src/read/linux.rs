@@ -29,6 +29,23 @@ impl Iterator for Auxv<'_> {
 }
 
 /// The `MD_LINUX_DSO_DEBUG` stream.
+///
+/// ```
+/// use coroner_minidump_format::{model::*, parse, write::NoMemory};
+/// let mut model = Model::default();
+/// model.linux.auxv = Some([6u64, 4096, 0, 0].iter().flat_map(|w| w.to_le_bytes()).collect());
+/// model.linux.dso_debug = Some(DsoDebug {
+///     version: 1,
+///     link_maps: vec![LinkMap { addr: 0, name: "/lib/libc.so.6".into(), ld: 0x7f00_0000_1000 }],
+///     ..DsoDebug::default()
+/// });
+/// let mut file = Vec::new();
+/// model.write(&mut NoMemory, &mut file).unwrap();
+/// let dump = parse(&file).unwrap();
+/// assert_eq!(dump.linux_auxv().unwrap().unwrap().next(), Some((6, 4096)));
+/// let dso = dump.linux_dso_debug().unwrap().unwrap();
+/// assert_eq!(dso.link_maps().next().unwrap().unwrap().name, "/lib/libc.so.6");
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct DsoDebug<'a> {
     data: &'a [u8],

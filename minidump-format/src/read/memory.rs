@@ -124,6 +124,22 @@ impl<'a> Iterator for MemoryIter<'a> {
 }
 
 /// The Memory64List stream: ranges whose bytes follow one another from `base_rva`.
+///
+/// ```
+/// use coroner_minidump_format::{model::*, parse, write::SliceSource};
+/// let memory = [1u8, 2, 3, 4, 5, 6];
+/// let model = Model {
+///     memory64_list: vec![MemoryRange { start: 0x10, size: 2 }, MemoryRange { start: 0x14, size: 2 }],
+///     ..Model::default()
+/// };
+/// let mut file = Vec::new();
+/// model.write(&mut SliceSource::new(0x10, &memory), &mut file).unwrap();
+/// let dump = parse(&file).unwrap();
+/// let list = dump.memory64_list().unwrap().unwrap();
+/// let regions: Vec<_> = list.iter().map(|r| r.unwrap()).collect();
+/// assert_eq!(regions[1].bytes, &[5, 6]);
+/// assert_eq!(regions[1].offset, list.base_rva() + 2);
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Memory64List<'a> {
     data: &'a [u8],
@@ -217,6 +233,24 @@ impl<'a> Iterator for Memory64Iter<'a> {
 ///
 /// It is also a [`MemorySource`], so a dump's memory can be written into
 /// another dump: addresses no range holds read short (written as zeros).
+///
+/// ```
+/// use coroner_minidump_format::{model::*, parse, write::{MemorySource, SliceSource}};
+/// let memory: Vec<u8> = (0..32).collect();
+/// let model = Model { memory_list: vec![MemoryRange { start: 0x100, size: 32 }], ..Model::default() };
+/// let mut file = Vec::new();
+/// model.write(&mut SliceSource::new(0x100, &memory), &mut file).unwrap();
+/// let dump = parse(&file).unwrap();
+/// let mut mem = dump.memory().unwrap();
+/// assert_eq!(mem.read(0x104, 2).unwrap(), Some(&[4u8, 5][..]));
+/// let mut buf = [0u8; 8];
+/// assert_eq!(mem.read_at(0x11c, &mut buf).unwrap(), 4); // only 4 bytes dumped there
+/// // Copy it into a new dump, as a Memory64List this time.
+/// let again = Model { memory64_list: model.memory_list.clone(), ..Model::default() };
+/// let mut file2 = Vec::new();
+/// again.write(&mut mem, &mut file2).unwrap();
+/// assert_eq!(parse(&file2).unwrap().read_memory(0x100, 32).unwrap(), Some(&memory[..]));
+/// ```
 #[derive(Debug, Clone)]
 pub struct Memory<'a> {
     list64: Option<Memory64List<'a>>,

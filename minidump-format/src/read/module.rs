@@ -8,6 +8,25 @@ use crate::raw::{self, MINIDUMP_MODULE};
 const MODULE_SIZE: u64 = 108;
 
 /// The ModuleList stream.
+///
+/// ```
+/// use coroner_minidump_format::{model::*, parse, write::NoMemory};
+/// let module = Module {
+///     base: 0x5555_0000_0000,
+///     size: 0x2000,
+///     name: "/usr/bin/app".into(),
+///     code_view: Some(CodeView::Elf { build_id: vec![0x12, 0x34, 0x56, 0x78] }),
+///     ..Module::default()
+/// };
+/// let model = Model { modules: vec![module], ..Model::default() };
+/// let mut file = Vec::new();
+/// model.write(&mut NoMemory, &mut file).unwrap();
+/// let dump = parse(&file).unwrap();
+/// let m = dump.modules().unwrap().unwrap().iter().next().unwrap().unwrap();
+/// assert_eq!(m.name().unwrap(), "/usr/bin/app");
+/// assert_eq!(m.code_id().unwrap().as_deref(), Some("12345678"));
+/// assert_eq!(m.debug_id().unwrap().as_deref(), Some("785634120000000000000000000000000"));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct ModuleList<'a> {
     data: &'a [u8],

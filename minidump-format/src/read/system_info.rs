@@ -5,6 +5,19 @@ use crate::model;
 use crate::raw::MINIDUMP_SYSTEM_INFO;
 
 /// The SystemInfo stream.
+///
+/// ```
+/// use coroner_minidump_format::{model::*, parse, write::NoMemory};
+/// let mut si = SystemInfo::linux_amd64(4, "Linux 6.1.0 #1 SMP x86_64");
+/// si.set_x86_cpu(*b"AuthenticAMD", 0xa20f12, 0x178bfbff, 0);
+/// let model = Model { system_info: Some(si), ..Model::default() };
+/// let mut file = Vec::new();
+/// model.write(&mut NoMemory, &mut file).unwrap();
+/// let dump = parse(&file).unwrap();
+/// let read = dump.system_info().unwrap().unwrap();
+/// assert_eq!(read.csd_version().unwrap().as_deref(), Some("Linux 6.1.0 #1 SMP x86_64"));
+/// assert_eq!(read.to_model().unwrap().x86_vendor(), Some(*b"AuthenticAMD"));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct SystemInfo<'a> {
     data: &'a [u8],

@@ -6,6 +6,19 @@ use crate::raw::MINIDUMP_THREAD;
 const THREAD_SIZE: u64 = 48;
 
 /// The ThreadList stream.
+///
+/// ```
+/// use coroner_minidump_format::{model::*, parse, write::NoMemory};
+/// let ctx = Context::from_linux_x86_64(&UserRegsX86_64 { rip: 0x401000, ..Default::default() }, &[0; 512]);
+/// let model = Model { threads: vec![Thread { thread_id: 9, context: Some(ctx), ..Thread::default() }], ..Model::default() };
+/// let mut file = Vec::new();
+/// model.write(&mut NoMemory, &mut file).unwrap();
+/// let dump = parse(&file).unwrap();
+/// let threads = dump.threads().unwrap().expect("a ThreadList");
+/// assert_eq!(threads.len(), 1);
+/// let t = threads.iter().next().unwrap().unwrap();
+/// assert_eq!(t.context().unwrap().unwrap().instruction_pointer(), Some(0x401000));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct ThreadList<'a> {
     data: &'a [u8],
