@@ -178,12 +178,11 @@ impl<'p> Frozen<'p> {
         let mut gone: BTreeSet<u32> = BTreeSet::new();
         loop {
             let listed = process.tasks()?;
-            let mut attached_any = false;
+            let mut seized = Vec::new();
             for &tid in &listed {
                 if gone.contains(&tid) || frozen.tracees.iter().any(|t| t.tid == tid) {
                     continue;
                 }
-                attached_any = true;
                 if let Err(e) = sys::ptrace_seize(tid) {
                     if errno(&e) == Some(libc::ESRCH) || frozen.thread_exiting(tid) {
                         gone.insert(tid);
@@ -195,8 +194,13 @@ impl<'p> Frozen<'p> {
                     tid,
                     state: TraceeState::Running,
                 });
+                seized.push(tid);
+            }
+            // Interrupt them back to back, once all are seized, so they stop
+            // as close together in time as ptrace allows.
+            for &tid in &seized {
                 if let Err(e) = sys::ptrace_interrupt(tid) {
-                    // ESRCH: it died right after the seize; the wait reports it.
+                    // ESRCH: it died after the seize; the wait reports it.
                     if errno(&e) != Some(libc::ESRCH) {
                         return Err(process.classify(
                             e,
@@ -206,6 +210,7 @@ impl<'p> Frozen<'p> {
                     }
                 }
             }
+            let attached_any = !seized.is_empty();
             frozen.wait_for_stops(deadline, &mut gone)?;
             if !attached_any {
                 // Every listed thread is attached and stopped, and stopped
@@ -408,9 +413,11 @@ fn detach(process: &Process, t: Tracee) -> Result<bool> {
         TraceeState::Stopped(StopKind::Signal { signal }) => signal,
         TraceeState::Stopped(_) => 0,
         TraceeState::Running => {
-            // Seized and interrupted but its stop not collected (an error
-            // cut the freeze short): PTRACE_DETACH needs a stopped tracee, so
-            // collect the stop first.
+            // Seized but its stop not collected (an error cut the freeze
+            // short, possibly before its interrupt): PTRACE_DETACH needs a
+            // stopped tracee, so interrupt (again, harmlessly) and collect
+            // the stop first.
+            let _ = sys::ptrace_interrupt(t.tid);
             match wait_stop(t.tid, Duration::from_millis(500)) {
                 Some(StopKind::Signal { signal }) => signal,
                 Some(_) => 0,

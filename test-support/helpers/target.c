@@ -12,6 +12,8 @@
  *   --reserve-gib N    untouched MAP_NORESERVE reservation (default 8, 0 = none)
  *   --heartbeat PATH   also write the heartbeat counter to PATH
  *   --churn N          N threads that create and join short-lived threads in a loop
+ *   --sigstorm N       N threads named "sigstorm" that send themselves SIGURG
+ *                      (ignored by default) in a tight loop
  *   --crash            main thread dereferences NULL in crash_here() after READY
  *
  * Pattern word i (8 bytes, little-endian) is 0x434f524f4e455200 + i.
@@ -94,6 +96,15 @@ __attribute__((noinline)) static void *churn_main(void *arg) {
     return NULL;
 }
 
+__attribute__((noinline)) static void *sigstorm_main(void *arg) {
+    (void)arg;
+    pthread_setname_np(pthread_self(), "sigstorm");
+    atomic_fetch_add(&parked, 1);
+    for (;;)
+        pthread_kill(pthread_self(), SIGURG);
+    return NULL;
+}
+
 __attribute__((noinline)) void crash_here(void) {
     *(volatile int *)0 = 1;
 }
@@ -126,7 +137,7 @@ static long arg_num(int argc, char **argv, int *i) {
 
 int main(int argc, char **argv) {
     long threads = 8, pattern_mib = 64, zero_mib = 0, dontdump_kib = 1024;
-    long reserve_gib = 8, churn = 0;
+    long reserve_gib = 8, churn = 0, sigstorm = 0;
     int crash = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads")) threads = arg_num(argc, argv, &i);
@@ -135,6 +146,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--dontdump-kib")) dontdump_kib = arg_num(argc, argv, &i);
         else if (!strcmp(argv[i], "--reserve-gib")) reserve_gib = arg_num(argc, argv, &i);
         else if (!strcmp(argv[i], "--churn")) churn = arg_num(argc, argv, &i);
+        else if (!strcmp(argv[i], "--sigstorm")) sigstorm = arg_num(argc, argv, &i);
         else if (!strcmp(argv[i], "--crash")) crash = 1;
         else if (!strcmp(argv[i], "--heartbeat") && i + 1 < argc) heartbeat_path = argv[++i];
         else {
@@ -192,7 +204,14 @@ int main(int argc, char **argv) {
             return 3;
         }
     }
-    while (atomic_load(&parked) < threads + churn) {
+    for (long i = 0; i < sigstorm; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, sigstorm_main, NULL) != 0) {
+            perror("pthread_create");
+            return 3;
+        }
+    }
+    while (atomic_load(&parked) < threads + churn + sigstorm) {
         struct timespec ts = {0, 1000 * 1000};
         nanosleep(&ts, NULL);
     }
