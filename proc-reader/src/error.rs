@@ -155,6 +155,9 @@ pub enum PermissionReason {
         /// The scope value (1 = descendants only, 2 = admin only, 3 = none).
         scope: u8,
     },
+    /// The pid is a kernel thread: it has no user memory or registers to
+    /// dump, and ptrace refuses it.
+    KernelThread,
     /// None of the above applies: a Linux security module (SELinux,
     /// AppArmor), a seccomp filter or a user namespace boundary is likely.
     Unknown,
@@ -194,6 +197,11 @@ impl std::fmt::Display for PermissionReason {
                      /proc/sys/kernel/yama/ptrace_scope (as root: `sysctl kernel.yama.ptrace_scope=0`)"
                 )
             }
+            PermissionReason::KernelThread => write!(
+                f,
+                "it is a kernel thread (PF_KTHREAD), which has no user memory and cannot be traced; \
+                 pick a user-space process"
+            ),
             PermissionReason::Unknown => write!(
                 f,
                 "no other tracer, matching credentials and no Yama restriction were found; a security module \

@@ -373,6 +373,9 @@ impl Process {
     /// Work out which ptrace access check denies us: another tracer, missing
     /// CAP_SYS_PTRACE across users, or Yama's ptrace_scope.
     pub fn diagnose_permission(&self) -> PermissionReason {
+        if self.stat().is_ok_and(|s| s.flags & PF_KTHREAD != 0) {
+            return PermissionReason::KernelThread;
+        }
         let target = self.status().ok();
         if let Some(t) = &target {
             if t.tracer_pid != 0 {
@@ -430,6 +433,9 @@ impl Process {
         PermissionReason::Unknown
     }
 }
+
+/// `PF_KTHREAD` in the `flags` field of `stat`.
+const PF_KTHREAD: u32 = 0x0020_0000;
 
 /// Capability number of CAP_SYS_PTRACE.
 const CAP_SYS_PTRACE: u32 = 19;

@@ -227,3 +227,30 @@ fn unprivileged_user_gets_missing_cap() {
     // And the target was left alone.
     assert!(!matches!(proc_state(pid), Some('t' | 'T')));
 }
+
+#[test]
+fn kernel_thread_is_refused_with_its_reason() {
+    // kthreadd is pid 2 wherever kernel threads are visible (not inside a
+    // container's pid namespace, where pid 2 is an ordinary process).
+    let Ok(p) = Process::open(2) else {
+        eprintln!("no pid 2 here; nothing to check");
+        return;
+    };
+    let stat = p.stat().unwrap();
+    if stat.flags & 0x0020_0000 == 0 {
+        eprintln!("pid 2 is not a kernel thread here (container?); nothing to check");
+        return;
+    }
+    let err = p.freeze().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::PermissionDenied {
+                reason: PermissionReason::KernelThread,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("kernel thread"));
+}
