@@ -145,3 +145,62 @@ fn metadata_of_the_target() {
     assert!(tasks.iter().all(|&t| p.thread_stat(t).unwrap().pid == t));
     assert!(p.read_file("does-not-exist").is_err());
 }
+
+#[test]
+fn nspid_inside_a_new_pid_namespace() {
+    // `unshare --pid --fork` makes its child pid 1 of a new pid namespace.
+    let Ok(mut unshare) = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "sleep", "60"])
+        .stdin(std::process::Stdio::null())
+        .spawn()
+    else {
+        eprintln!("SKIP: unshare (util-linux) not available");
+        return;
+    };
+    let outer = unshare.id();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let child = loop {
+        let kids = std::fs::read_to_string(format!("/proc/{outer}/task/{outer}/children"))
+            .unwrap_or_default();
+        if let Some(pid) = kids
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse::<u32>().ok())
+        {
+            if Process::open(pid)
+                .and_then(|p| p.exe())
+                .is_ok_and(|e| e.ends_with("sleep"))
+            {
+                break Some(pid);
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let result = std::panic::catch_unwind(|| {
+        let pid = child.expect("unshare started its child");
+        let p = Process::open(pid).unwrap();
+        let status = p.status().unwrap();
+        if status.nspid.len() < 2 {
+            // unshare failed to create the namespace (no privilege here) and ran sleep directly.
+            panic!("no nested pid namespace: NSpid {:?}", status.nspid);
+        }
+        assert_eq!(status.nspid, [pid, 1]);
+        assert_eq!(p.nspid().unwrap(), 1, "pid 1 in its own namespace");
+        let frozen = p.freeze().unwrap();
+        assert_eq!(frozen.threads()[0].tid, pid, "thread ids are global");
+        frozen.thaw().unwrap();
+    });
+    let _ = unshare.kill();
+    if let Some(pid) = child {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    let _ = unshare.wait();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
