@@ -56,6 +56,9 @@ impl<'a> ReadRequest<'a> {
 pub struct MemoryReader {
     process: Process,
     pid: u32,
+    /// The task the syscalls name: the pid, or a live thread when the main
+    /// thread has exited.
+    io_pid: u32,
     mem: File,
     pagemap: File,
     page_size: u64,
@@ -65,11 +68,27 @@ pub struct MemoryReader {
 impl MemoryReader {
     /// Open `/proc/<pid>/mem` and `/proc/<pid>/pagemap` of `process`.
     pub fn new(process: &Process) -> Result<MemoryReader> {
-        let mem = File::from(process.open_file("mem", libc::O_RDONLY)?);
-        let pagemap = File::from(process.open_file("pagemap", libc::O_RDONLY)?);
+        // The memory belongs to the process, but the kernel reaches it through
+        // one task: when the main thread has exited (a zombie leader whose
+        // other threads run on), go through a live thread instead.
+        let pid = process.pid();
+        let via = match process.stat() {
+            Ok(s) if s.is_zombie() && s.num_threads > 1 => process
+                .tasks()?
+                .into_iter()
+                .find(|&t| t != pid && process.thread_stat(t).is_ok_and(|s| !s.is_zombie())),
+            _ => None,
+        };
+        let (prefix, io_pid) = match via {
+            Some(tid) => (format!("task/{tid}/"), tid),
+            None => (String::new(), pid),
+        };
+        let mem = File::from(process.open_file(&format!("{prefix}mem"), libc::O_RDONLY)?);
+        let pagemap = File::from(process.open_file(&format!("{prefix}pagemap"), libc::O_RDONLY)?);
         Ok(MemoryReader {
             process: process.try_clone()?,
-            pid: process.pid(),
+            pid,
+            io_pid,
             mem,
             pagemap,
             page_size: sys::page_size(),
@@ -140,7 +159,7 @@ impl MemoryReader {
     /// `process_vm_readv` of one range; unreadable start gives 0.
     fn vm_readv(&self, addr: u64, buf: &mut [u8]) -> Result<usize> {
         let len = buf.len();
-        match sys::process_vm_readv(self.pid, &mut [buf], &[(addr, len)]) {
+        match sys::process_vm_readv(self.io_pid, &mut [buf], &[(addr, len)]) {
             Ok(n) => Ok(n),
             Err(e)
                 if matches!(
@@ -268,7 +287,7 @@ impl MemoryReader {
             let batch = requests.get_mut(start..stop).unwrap_or(&mut []);
             let remote: Vec<(u64, usize)> = batch.iter().map(|r| (r.addr, r.buf.len())).collect();
             let mut local: Vec<&mut [u8]> = batch.iter_mut().map(|r| &mut *r.buf).collect();
-            let total = match sys::process_vm_readv(self.pid, &mut local, &remote) {
+            let total = match sys::process_vm_readv(self.io_pid, &mut local, &remote) {
                 Ok(n) => n,
                 Err(e)
                     if matches!(

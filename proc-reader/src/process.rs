@@ -115,6 +115,26 @@ impl Process {
         Ok(Process { pid: self.pid, dir })
     }
 
+    /// The path of a per-address-space file (`maps`, `auxv`, `exe` …). When
+    /// the main thread has exited while other threads run on, its own files
+    /// are empty, so they are read through a live thread's `task/<tid>/`.
+    fn mm_file(&self, name: &str) -> String {
+        let Ok(stat) = self.stat() else {
+            return name.to_owned();
+        };
+        if !stat.is_zombie() || stat.num_threads <= 1 {
+            return name.to_owned();
+        }
+        let live = self.tasks().ok().and_then(|tids| {
+            tids.into_iter()
+                .find(|&t| t != self.pid && self.thread_stat(t).is_ok_and(|s| !s.is_zombie()))
+        });
+        match live {
+            Some(tid) => format!("task/{tid}/{name}"),
+            None => name.to_owned(),
+        }
+    }
+
     /// Open a file below the directory (relative path such as `task/12/comm`).
     pub(crate) fn open_file(&self, name: &str, flags: libc::c_int) -> Result<OwnedFd> {
         let c = cstring(name).map_err(|source| Error::Io {
@@ -162,7 +182,7 @@ impl Process {
 
     /// The arguments from `/proc/<pid>/cmdline` (empty for kernel threads and zombies).
     pub fn cmdline(&self) -> Result<Vec<Vec<u8>>> {
-        Ok(parse_cmdline(&self.read_file("cmdline")?)
+        Ok(parse_cmdline(&self.read_file(&self.mm_file("cmdline"))?)
             .into_iter()
             .map(<[u8]>::to_vec)
             .collect())
@@ -170,7 +190,7 @@ impl Process {
 
     /// The raw bytes of `/proc/<pid>/environ` (NUL-separated `NAME=value`).
     pub fn environ_raw(&self) -> Result<Vec<u8>> {
-        self.read_file("environ")
+        self.read_file(&self.mm_file("environ"))
     }
 
     /// The environment as `(name, value)` pairs.
@@ -184,22 +204,22 @@ impl Process {
 
     /// The raw bytes of `/proc/<pid>/auxv`, including the `AT_NULL` terminator.
     pub fn auxv_raw(&self) -> Result<Vec<u8>> {
-        self.read_file("auxv")
+        self.read_file(&self.mm_file("auxv"))
     }
 
     /// The auxiliary vector without the `AT_NULL` terminator.
     pub fn auxv(&self) -> Result<Vec<AuxvEntry>> {
-        self.parsed("auxv", parse_auxv)
+        self.parsed(&self.mm_file("auxv"), parse_auxv)
     }
 
     /// The executable (`/proc/<pid>/exe`), possibly ending in ` (deleted)`.
     pub fn exe(&self) -> Result<PathBuf> {
-        self.read_link("exe")
+        self.read_link(&self.mm_file("exe"))
     }
 
     /// The working directory (`/proc/<pid>/cwd`).
     pub fn cwd(&self) -> Result<PathBuf> {
-        self.read_link("cwd")
+        self.read_link(&self.mm_file("cwd"))
     }
 
     fn read_link(&self, name: &str) -> Result<PathBuf> {
@@ -226,7 +246,7 @@ impl Process {
 
     /// `/proc/<pid>/coredump_filter`.
     pub fn coredump_filter(&self) -> Result<CoredumpFilter> {
-        self.parsed("coredump_filter", parse_coredump_filter)
+        self.parsed(&self.mm_file("coredump_filter"), parse_coredump_filter)
     }
 
     /// The pid as the process sees it in its own pid namespace (last `NSpid`
@@ -239,14 +259,14 @@ impl Process {
     /// The mapping list from `/proc/<pid>/maps` alone (fast; no VmFlags or
     /// page counts).
     pub fn maps(&self) -> Result<Vec<Mapping>> {
-        self.parsed("maps", parse_maps)
+        self.parsed(&self.mm_file("maps"), parse_maps)
     }
 
     /// The mapping list with VmFlags, Rss, Anonymous and friends from
     /// `/proc/<pid>/smaps` (a superset of `maps`, read in one pass so the two
     /// cannot disagree).
     pub fn mappings(&self) -> Result<Vec<Mapping>> {
-        self.parsed("smaps", parse_smaps)
+        self.parsed(&self.mm_file("smaps"), parse_smaps)
     }
 
     /// The thread ids listed in `/proc/<pid>/task`, sorted.
@@ -308,13 +328,18 @@ impl Process {
     }
 
     /// Whether the process still exists, and if so whether it is a zombie:
-    /// `None` when gone, `Some(true)` for a zombie.
+    /// `None` when gone, `Some(true)` for a zombie. A process whose main
+    /// thread has exited while other threads run on is not a zombie.
     pub fn zombie(&self) -> Option<bool> {
         let c = cstring("stat").ok()?;
         let fd = sys::openat(self.dir.as_fd(), &c, libc::O_RDONLY).ok()?;
         let mut data = Vec::new();
         std::fs::File::from(fd).read_to_end(&mut data).ok()?;
-        parse_stat(&data).ok().map(|s| s.is_zombie())
+        // A zombie leader still counts itself in num_threads until the last
+        // thread is gone.
+        parse_stat(&data)
+            .ok()
+            .map(|s| s.is_zombie() && s.num_threads <= 1)
     }
 
     /// Turn an OS error about `name` into the crate's error: ESRCH/ENOENT on

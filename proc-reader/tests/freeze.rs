@@ -454,3 +454,55 @@ fn freezing_ourselves_is_refused() {
         "{err:?}"
     );
 }
+
+#[test]
+fn process_whose_main_thread_exited_is_frozen_through_its_other_threads() {
+    let target = Target::spawn(&[
+        "--threads",
+        "3",
+        "--leader-exit",
+        "--pattern-mib",
+        "1",
+        "--reserve-gib",
+        "0",
+    ]);
+    let pid = target.pid();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while proc_state(pid) != Some('Z') {
+        assert!(Instant::now() < deadline, "main thread never exited");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let process = Process::open(pid).unwrap();
+    assert_eq!(process.zombie(), Some(false), "alive in its other threads");
+    // Address-space files come through a live thread.
+    let maps = process.mappings().unwrap();
+    assert!(maps.iter().any(|m| m.start == target.ready.u64("pattern")));
+    assert_eq!(process.exe().unwrap(), coroner_test_support::target_path());
+    assert!(!process.auxv().unwrap().is_empty());
+    assert!(process.cmdline().unwrap().len() > 1);
+    let frozen = process.freeze().unwrap();
+    let names: Vec<&[u8]> = frozen.threads().iter().map(|t| t.name.as_slice()).collect();
+    assert_eq!(names, [&b"worker-0"[..], b"worker-1", b"worker-2"]);
+    assert!(
+        frozen.thread(pid).is_none(),
+        "the exited main thread has no registers"
+    );
+    let memory = process.memory().unwrap();
+    let mut word = [0u8; 8];
+    memory
+        .read_exact_at(target.ready.u64("pattern") + 8 * 5, &mut word)
+        .unwrap();
+    assert_eq!(
+        u64::from_le_bytes(word),
+        coroner_test_support::pattern_word(5)
+    );
+    frozen.thaw().unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    for tid in process.tasks().unwrap().into_iter().filter(|&t| t != pid) {
+        assert_ne!(
+            process.thread_stat(tid).unwrap().state,
+            b't',
+            "thread {tid} thawed"
+        );
+    }
+}

@@ -15,6 +15,8 @@
  *   --sigstorm N       N threads named "sigstorm" that send themselves SIGURG
  *                      (ignored by default) in a tight loop
  *   --crash            main thread dereferences NULL in crash_here() after READY
+ *   --leader-exit      main thread calls pthread_exit() after READY (the process
+ *                      lives on in its other threads; no heartbeat)
  *
  * Pattern word i (8 bytes, little-endian) is 0x434f524f4e455200 + i.
  * Worker i runs park_in_<i % 8>() and is named "worker-<i>".
@@ -138,7 +140,7 @@ static long arg_num(int argc, char **argv, int *i) {
 int main(int argc, char **argv) {
     long threads = 8, pattern_mib = 64, zero_mib = 0, dontdump_kib = 1024;
     long reserve_gib = 8, churn = 0, sigstorm = 0;
-    int crash = 0;
+    int crash = 0, leader_exit = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads")) threads = arg_num(argc, argv, &i);
         else if (!strcmp(argv[i], "--pattern-mib")) pattern_mib = arg_num(argc, argv, &i);
@@ -148,6 +150,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--churn")) churn = arg_num(argc, argv, &i);
         else if (!strcmp(argv[i], "--sigstorm")) sigstorm = arg_num(argc, argv, &i);
         else if (!strcmp(argv[i], "--crash")) crash = 1;
+        else if (!strcmp(argv[i], "--leader-exit")) leader_exit = 1;
         else if (!strcmp(argv[i], "--heartbeat") && i + 1 < argc) heartbeat_path = argv[++i];
         else {
             fprintf(stderr, "unknown option %s\n", argv[i]);
@@ -229,6 +232,8 @@ int main(int argc, char **argv) {
         nanosleep(&settle, NULL);
         crash_here();
     }
+    if (leader_exit)
+        pthread_exit(NULL);
     main_heartbeat();
     return 0;
 }
