@@ -10,7 +10,10 @@
 #
 # Usage: bench/capture-vs-minidump-writer.sh [ROUNDS] [OUTDIR]   (ROUNDS default 7)
 # Needs: root or CAP_SYS_PTRACE, a C compiler.
-# Both tools are timed from process start to exit, both fsync their output.
+# Both tools are timed from process start to exit, both fsync their output;
+# minidump-writer runs twice per round: writing OUT in place, and published
+# the way coroner publishes a dump (temporary file, fsync, rename, fsync of
+# the directory), the like-for-like comparison. The order rotates per round.
 # Targets: coroner's median wall time not above minidump-writer's, and its
 # file not more than 1.5x larger.
 set -euo pipefail
@@ -41,27 +44,38 @@ for THREADS in 8 200; do
     grep -q READY "$READY" || { echo "workload did not start" >&2; exit 1; }
     echo
     echo "== $THREADS worker threads (+ main): pid $TPID, $(awk '/VmRSS/ {print $2/1024 " MiB RSS"}' /proc/$TPID/status)"
-    printf '%5s %12s %12s %12s %12s\n' round "coroner s" "mdw s" "coroner B" "mdw B"
-    : >"$OUT/c.t"; : >"$OUT/m.t"; : >"$OUT/c.b"; : >"$OUT/m.b"
+    printf '%5s %10s %10s %10s %10s %10s\n' round "coroner s" "mdw s" "mdw+at s" "coroner B" "mdw B"
+    : >"$OUT/c.t"; : >"$OUT/m.t"; : >"$OUT/a.t"; : >"$OUT/c.b"; : >"$OUT/m.b"
     for round in $(seq "$ROUNDS"); do
-        rm -f "$OUT/c.dmp" "$OUT/m.dmp"
-        sync
-        t0=$(now)
-        "$COR" capture "$TPID" --format minidump -o "$OUT/c.dmp" --json >"$OUT/c.json"
-        t1=$(now)
-        cs=$(stat -c %s "$OUT/c.dmp")
-        sync
-        t2=$(now)
-        "$MDW" "$TPID" "$OUT/m.dmp" >/dev/null
-        t3=$(now)
-        ms=$(stat -c %s "$OUT/m.dmp")
-        ct=$(echo "$t1 - $t0" | bc -l); mt=$(echo "$t3 - $t2" | bc -l)
-        printf '%5d %12.4f %12.4f %12d %12d\n' "$round" "$ct" "$mt" "$cs" "$ms"
-        echo "$ct" >>"$OUT/c.t"; echo "$mt" >>"$OUT/m.t"; echo "$cs" >>"$OUT/c.b"; echo "$ms" >>"$OUT/m.b"
+        # Rotate the order so that no tool always runs first (or last).
+        case $((round % 3)) in
+            0) order="c m a" ;;
+            1) order="m a c" ;;
+            *) order="a c m" ;;
+        esac
+        for tool in $order; do
+            rm -f "$OUT/$tool.dmp"
+            sync
+            t0=$(now)
+            case $tool in
+                c) "$COR" capture "$TPID" --format minidump -o "$OUT/c.dmp" --json >"$OUT/c.json" ;;
+                m) "$MDW" "$TPID" "$OUT/m.dmp" >/dev/null ;;
+                a) "$MDW" "$TPID" "$OUT/a.dmp" --atomic >/dev/null ;;
+            esac
+            t1=$(now)
+            echo "$t1 - $t0" | bc -l >>"$OUT/$tool.t"
+        done
+        stat -c %s "$OUT/c.dmp" >>"$OUT/c.b"
+        stat -c %s "$OUT/m.dmp" >>"$OUT/m.b"
+        printf '%5d %10.4f %10.4f %10.4f %10d %10d\n' "$round" "$(tail -1 "$OUT/c.t")" \
+            "$(tail -1 "$OUT/m.t")" "$(tail -1 "$OUT/a.t")" "$(tail -1 "$OUT/c.b")" "$(tail -1 "$OUT/m.b")"
     done
-    ct=$(median <"$OUT/c.t"); mt=$(median <"$OUT/m.t"); cb=$(median <"$OUT/c.b"); mb=$(median <"$OUT/m.b")
-    echo "median wall: coroner $ct s, minidump-writer $mt s, coroner/mdw $(echo "$ct / $mt" | bc -l | cut -c1-5) (target <= 1)"
-    echo "median size: coroner $cb B, minidump-writer $mb B, coroner/mdw $(echo "$cb / $mb" | bc -l | cut -c1-5) (target <= 1.5)"
+    ct=$(median <"$OUT/c.t"); mt=$(median <"$OUT/m.t"); at=$(median <"$OUT/a.t")
+    cb=$(median <"$OUT/c.b"); mb=$(median <"$OUT/m.b")
+    ratio() { echo "$1 / $2" | bc -l | awk '{printf "%.2f", $1}'; }
+    echo "median wall: coroner $ct s; minidump-writer $mt s (fsync only), $at s (published like coroner: tmp + fsync + rename + dir fsync)"
+    echo "  coroner/mdw $(ratio "$ct" "$mt"), coroner/mdw-atomic $(ratio "$ct" "$at") (target <= 1)"
+    echo "median size: coroner $cb B, minidump-writer $mb B, coroner/mdw $(ratio "$cb" "$mb") (target <= 1.5)"
     kill $TPID; wait $TPID 2>/dev/null || true
 done
-rm -f "$OUT"/c.dmp "$OUT"/m.dmp
+rm -f "$OUT"/c.dmp "$OUT"/m.dmp "$OUT"/a.dmp

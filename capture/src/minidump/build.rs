@@ -318,8 +318,6 @@ pub fn build_model(
     memory: &mut dyn DumpMemory,
     mode: MemoryMode,
 ) -> io::Result<Model> {
-    let page = input.page_size.max(1);
-
     // Threads and their stacks.
     let mut stacks: Vec<Range<u64>> = Vec::new();
     let mut pc_windows: Vec<Range<u64>> = Vec::new();
@@ -357,20 +355,11 @@ pub fn build_model(
     }
     input.model.threads = threads;
 
-    // Memory: stacks first (each its own descriptor, shared with its
-    // thread), then the other small ranges, then what the mode adds.
-    let mut stacks_sorted = merge(stacks.clone());
-    let distinct = stacks_sorted.len() == stacks.len();
-    if !distinct {
-        // Two threads on one stack range (should not happen): keep them as
-        // given so each thread still finds its own descriptor.
-        stacks_sorted = {
-            let mut s = stacks.clone();
-            s.sort_by_key(|r| r.start);
-            s.dedup();
-            s
-        };
-    }
+    // Memory: stacks first, then the other small ranges, then what the mode
+    // adds; the MemoryList never holds overlapping ranges. A thread whose
+    // stack is a MemoryList range shares that copy; one whose stack overlaps
+    // another's (two threads on one mapping) gets its own copy besides.
+    let stacks_sorted = merge(stacks);
     let windows = subtract(merge(pc_windows), &stacks_sorted);
     let mut bulk = Vec::new();
     for m in &input.mappings {
@@ -489,7 +478,6 @@ pub fn build_model(
         let mut read = |a: u64, b: &mut [u8]| memory.read_exact(a, b);
         input.model.linux.dso_debug = elf::dso_debug(&mut read, &input.auxv);
     }
-    let _ = page;
     Ok(input.model)
 }
 
