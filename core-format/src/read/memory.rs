@@ -45,12 +45,22 @@ struct Piece {
 /// Split possibly overlapping ranges `(start, end, priority)` into sorted,
 /// non-overlapping pieces, each owned by the lowest priority covering it.
 fn pieces(ranges: impl Iterator<Item = (u64, u64, usize)>) -> Vec<Piece> {
-    let mut events: Vec<(u64, bool, usize)> = Vec::new();
-    for (start, end, seg) in ranges {
-        if start < end {
-            events.push((start, true, seg));
-            events.push((end, false, seg));
-        }
+    let mut direct: Vec<Piece> = ranges
+        .filter(|&(start, end, _)| start < end)
+        .map(|(start, end, seg)| Piece { start, end, seg })
+        .collect();
+    direct.sort_unstable_by_key(|p| (p.start, p.seg));
+    // The usual case: no overlaps, the sorted ranges are the pieces.
+    if direct
+        .windows(2)
+        .all(|w| matches!(w, [a, b] if a.end <= b.start))
+    {
+        return direct;
+    }
+    let mut events: Vec<(u64, bool, usize)> = Vec::with_capacity(direct.len().saturating_mul(2));
+    for p in &direct {
+        events.push((p.start, true, p.seg));
+        events.push((p.end, false, p.seg));
     }
     events.sort_unstable_by_key(|&(at, _, _)| at);
     let mut active = std::collections::BTreeSet::new();
