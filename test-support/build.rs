@@ -9,7 +9,14 @@ fn main() {
     let exe = out.join("coroner-test-target");
     // -O0 and frame pointers: every debugger must unwind every thread of it.
     let status = Command::new(compiler.path())
-        .args(["-O0", "-g", "-fno-omit-frame-pointer", "-pthread", "-Wall", "-Wl,--build-id"])
+        .args([
+            "-O0",
+            "-g",
+            "-fno-omit-frame-pointer",
+            "-pthread",
+            "-Wall",
+            "-Wl,--build-id",
+        ])
         .arg(&src)
         .arg("-o")
         .arg(&exe)

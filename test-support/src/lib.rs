@@ -25,7 +25,13 @@ pub fn pattern_word(i: u64) -> u64 {
 /// Names of the functions the target's workers park in; worker `i` runs
 /// `PARK_FUNCTIONS[i % 8]`.
 pub const PARK_FUNCTIONS: [&str; 8] = [
-    "park_in_0", "park_in_1", "park_in_2", "park_in_3", "park_in_4", "park_in_5", "park_in_6",
+    "park_in_0",
+    "park_in_1",
+    "park_in_2",
+    "park_in_3",
+    "park_in_4",
+    "park_in_5",
+    "park_in_6",
     "park_in_7",
 ];
 
@@ -192,7 +198,9 @@ fn find_on_path(tool: &str) -> Option<PathBuf> {
 /// or `None` when it can (`core_pattern` is a plain file name, not a pipe).
 pub fn kernel_cores_unavailable() -> Option<String> {
     match std::fs::read_to_string("/proc/sys/kernel/core_pattern") {
-        Ok(p) if p.starts_with('|') => Some(format!("core_pattern pipes to a handler: {}", p.trim())),
+        Ok(p) if p.starts_with('|') => {
+            Some(format!("core_pattern pipes to a handler: {}", p.trim()))
+        }
         Ok(p) if p.contains('/') => Some(format!("core_pattern is a path elsewhere: {}", p.trim())),
         Ok(_) => None,
         Err(e) => Some(format!("cannot read /proc/sys/kernel/core_pattern: {e}")),
@@ -237,10 +245,16 @@ pub fn kernel_core(args: &[&str], dir: &Path) -> Option<KernelCore> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(path) = candidates.iter().find(|p| p.is_file()) {
-            return Some(KernelCore { path: path.clone(), ready });
+            return Some(KernelCore {
+                path: path.clone(),
+                ready,
+            });
         }
         if Instant::now() > deadline {
-            panic!("the kernel wrote no core in {} (status {status:?})", dir.display());
+            panic!(
+                "the kernel wrote no core in {} (status {status:?})",
+                dir.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
