@@ -137,3 +137,33 @@ pub fn capture_elf(
         warnings,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coroner_core_format::write::BytesAt;
+
+    #[test]
+    fn progress_counts_windows_up_to_the_total() {
+        let mut mem = BytesAt {
+            base: 0x1000,
+            bytes: vec![7u8; 0x5000],
+        };
+        let mut seen = Vec::new();
+        let mut cb = |done: u64, total: u64| seen.push((done, total));
+        let mut p = Progressing {
+            inner: &mut mem,
+            done: 0,
+            pending: 0,
+            total: 0x5000,
+            callback: &mut cb,
+        };
+        let mut out = Vec::new();
+        p.present_ranges(0x1000, 0x3000, &mut out).unwrap();
+        p.present_ranges(0x3000, 0x6000, &mut out).unwrap();
+        let mut buf = [0u8; 16];
+        assert_eq!(p.read_at(0x1000, &mut buf).unwrap(), 16);
+        p.flush();
+        assert_eq!(seen, [(0, 0x5000), (0x2000, 0x5000), (0x5000, 0x5000)]);
+    }
+}
