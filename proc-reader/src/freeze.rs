@@ -96,15 +96,19 @@ struct Tracee {
 /// ptrace ties a tracee to the tracing *thread*, so the guard is neither
 /// `Send` nor `Sync`: thaw it on the thread that froze.
 ///
-/// ```no_run
-/// use coroner_proc_reader::Process;
-/// let process = Process::open(1234)?;
+/// ```
+/// use coroner_proc_reader::{Process, StopKind};
+/// let mut child = std::process::Command::new("sleep").arg("10").spawn().unwrap();
+/// let process = Process::open(child.id())?;
 /// let frozen = process.freeze()?;
 /// for t in frozen.threads() {
+///     assert_eq!(t.stop, StopKind::Interrupted);
 ///     println!("{} {:?} sp={:#x}", t.tid, String::from_utf8_lossy(&t.name), t.regs.sp());
 /// }
 /// let thawed = frozen.thaw()?;
 /// println!("frozen for {:?}", thawed.frozen_for);
+/// # child.kill().unwrap();
+/// # child.wait().unwrap();
 /// # Ok::<(), coroner_proc_reader::Error>(())
 /// ```
 #[derive(Debug)]
