@@ -25,8 +25,10 @@ mkdir -p "$OUT"
 
 cargo build --release -q -p coroner
 cargo build --release -q -p coroner-capture --example mdw_dump
-COR=$PWD/target/release/coroner
-MDW=$PWD/target/release/examples/mdw_dump
+# Private copies: a rebuild elsewhere in the tree must not swap binaries mid-run.
+cp target/release/coroner target/release/examples/mdw_dump "$OUT/"
+COR=$OUT/coroner
+MDW=$OUT/mdw_dump
 TARGET=$OUT/coroner-bench-target
 cc -O0 -g -fno-omit-frame-pointer -pthread -Wl,--build-id test-support/helpers/target.c -o "$TARGET"
 
@@ -35,6 +37,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 
 echo "machine: $(nproc) cpus, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $(df -T "$OUT" | awk 'NR==2 {print $2 " on " $1}')"
 echo "command: bench/capture-vs-minidump-writer.sh $ROUNDS"
+echo "load before: $(cut -d" " -f1-3 /proc/loadavg)"
 for THREADS in 8 200; do
     READY=$OUT/ready.$THREADS
     "$TARGET" --threads "$THREADS" >"$READY" &
@@ -46,6 +49,7 @@ for THREADS in 8 200; do
     echo "== $THREADS worker threads (+ main): pid $TPID, $(awk '/VmRSS/ {print $2/1024 " MiB RSS"}' /proc/$TPID/status)"
     printf '%5s %10s %10s %10s %10s %10s\n' round "coroner s" "mdw s" "mdw+at s" "coroner B" "mdw B"
     : >"$OUT/c.t"; : >"$OUT/m.t"; : >"$OUT/a.t"; : >"$OUT/c.b"; : >"$OUT/m.b"
+    : >"$OUT/c.i"; : >"$OUT/m.i"; : >"$OUT/a.i"
     for round in $(seq "$ROUNDS"); do
         # Rotate the order so that no tool always runs first (or last).
         case $((round % 3)) in
@@ -59,8 +63,14 @@ for THREADS in 8 200; do
             t0=$(now)
             case $tool in
                 c) "$COR" capture "$TPID" --format minidump -o "$OUT/c.dmp" --json >"$OUT/c.json" ;;
-                m) "$MDW" "$TPID" "$OUT/m.dmp" >/dev/null ;;
-                a) "$MDW" "$TPID" "$OUT/a.dmp" --atomic >/dev/null ;;
+                m) "$MDW" "$TPID" "$OUT/m.dmp" >"$OUT/m.out" ;;
+                a) "$MDW" "$TPID" "$OUT/a.dmp" --atomic >"$OUT/a.out" ;;
+            esac
+            # In-process time (from the tool's own clock, without exec and
+            # dynamic loading): coroner's JSON wall_seconds, mdw_dump's first field.
+            case $tool in
+                c) python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["wall_seconds"])' "$OUT/c.json" >>"$OUT/c.i" ;;
+                *) cut -d' ' -f1 "$OUT/$tool.out" >>"$OUT/$tool.i" ;;
             esac
             t1=$(now)
             echo "$t1 - $t0" | bc -l >>"$OUT/$tool.t"
@@ -75,7 +85,9 @@ for THREADS in 8 200; do
     ratio() { echo "$1 / $2" | bc -l | awk '{printf "%.2f", $1}'; }
     echo "median wall: coroner $ct s; minidump-writer $mt s (fsync only), $at s (published like coroner: tmp + fsync + rename + dir fsync)"
     echo "  coroner/mdw $(ratio "$ct" "$mt"), coroner/mdw-atomic $(ratio "$ct" "$at") (target <= 1)"
+    ci=$(median <"$OUT/c.i"); mi=$(median <"$OUT/m.i"); ai=$(median <"$OUT/a.i")
+    echo "median in-process: coroner $ci s; minidump-writer $mi s, $ai s (atomic); coroner/mdw $(ratio "$ci" "$mi"), coroner/mdw-atomic $(ratio "$ci" "$ai")"
     echo "median size: coroner $cb B, minidump-writer $mb B, coroner/mdw $(ratio "$cb" "$mb") (target <= 1.5)"
     kill $TPID; wait $TPID 2>/dev/null || true
 done
-rm -f "$OUT"/c.dmp "$OUT"/m.dmp "$OUT"/a.dmp
+rm -f "$OUT"/c.dmp "$OUT"/m.dmp "$OUT"/a.dmp "$OUT"/coroner "$OUT"/mdw_dump
