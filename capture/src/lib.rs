@@ -1,4 +1,5 @@
-//! Capture live Linux processes as ELF cores, the way the kernel writes them.
+//! Capture live Linux processes as ELF cores (the way the kernel writes them)
+//! or minidumps, and convert between the two.
 //!
 //! Layers, each usable alone:
 //! - [`select`]: which memory of each mapping is dumped (the kernel's
@@ -9,10 +10,11 @@
 //!   proc-reader, and its memory as a source for the format writers.
 //! - [`elf`]: a snapshot as an ELF core (core-format's writer).
 //! - [`sink`]: where the bytes go (atomic, 0600, sparse file; or a stream).
-//! - [`inspect`]: a summary of an ELF core (ours, the kernel's, gdb's).
-//!
-//! A second output format (minidump) plugs in beside [`elf`], reusing
-//! [`live`], [`snapshot`], [`select`] and [`sink`].
+//! - [`inspect`]: a summary of an ELF core (ours, the kernel's, gdb's) or of
+//!   a minidump (ours, minidump-writer's, Breakpad's).
+//! - [`minidump`]: a live process as a minidump ([`capture_minidump`]), built
+//!   beside [`elf`] from the same [`live`], [`select`] and [`sink`].
+//! - [`convert`]: ELF core ↔ minidump.
 //!
 //! ```no_run
 //! use coroner_capture::{capture_elf, sink::Sink, CaptureOptions};
