@@ -382,3 +382,51 @@ fn inspect_of_a_minidump_writer_dump_lists_what_minidump_stackwalk_lists() {
         assert_eq!(ours.build_id.as_deref(), m["code_id"].as_str(), "{name}");
     }
 }
+
+/// A tiny deterministic generator for the mutation test.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+#[test]
+fn mutated_dumps_never_panic_inspect_or_convert() {
+    use coroner_capture::convert::{convert_bytes, DumpFormat};
+    let target = Target::spawn(&["--threads", "8", "--pattern-mib", "1", "--reserve-gib", "0"]);
+    let (_dir, minidump) = dump(&target, MemoryMode::Stacks, Selection::default());
+    // A small ELF core of the same process, through our own conversion.
+    let core = {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("core");
+        let sink = Sink::create(&path, false).unwrap();
+        convert_bytes(&minidump, Some(DumpFormat::Elf), MemoryMode::Stacks, sink).unwrap();
+        std::fs::read(&path).unwrap()
+    };
+    let mut rng = Lcg(0x5eed);
+    for original in [&minidump, &core] {
+        for round in 0..1000 {
+            let mut bytes = original.clone();
+            let n = 1 + rng.next() % 16;
+            for _ in 0..n {
+                let at = (rng.next() as usize) % bytes.len();
+                bytes[at] = rng.next() as u8;
+            }
+            if round % 10 == 0 {
+                bytes.truncate((rng.next() as usize) % bytes.len());
+            }
+            let _ = coroner_capture::minidump::inspect::summarise(&bytes);
+            let _ = coroner_capture::inspect::Summary::from_bytes(&bytes);
+            for to in [None, Some(DumpFormat::Elf), Some(DumpFormat::Minidump)] {
+                let sink = Sink::stream(std::io::sink());
+                let _ = convert_bytes(&bytes, to, MemoryMode::Full, sink);
+            }
+        }
+    }
+}
