@@ -398,35 +398,30 @@ impl Process {
     /// Work out which ptrace access check denies us: another tracer, missing
     /// CAP_SYS_PTRACE across users, or Yama's ptrace_scope.
     pub fn diagnose_permission(&self) -> PermissionReason {
-        if self.stat().is_ok_and(|s| s.flags & PF_KTHREAD != 0) {
-            return PermissionReason::KernelThread;
-        }
+        decide(&self.access_facts())
+    }
+
+    /// Gather what the kernel's ptrace access checks look at.
+    fn access_facts(&self) -> AccessFacts {
+        let kernel_thread = self.stat().is_ok_and(|s| s.flags & PF_KTHREAD != 0);
         let target = self.status().ok();
-        if let Some(t) = &target {
-            if t.tracer_pid != 0 {
-                let tracer_process = std::fs::read(proc_path(t.tracer_pid, "status"))
-                    .ok()
-                    .and_then(|d| parse_status(&d).ok())
-                    .map(|s| s.tgid);
-                let tracer_name =
-                    std::fs::read(proc_path(tracer_process.unwrap_or(t.tracer_pid), "comm"))
-                        .ok()
-                        .map(|n| String::from_utf8_lossy(&n).trim_end().to_owned());
-                return PermissionReason::AlreadyTraced {
-                    tracer_pid: t.tracer_pid,
-                    tracer_process,
-                    tracer_name,
-                };
-            }
-        }
+        let tracer_pid = target.as_ref().map_or(0, |t| t.tracer_pid);
+        let (tracer_process, tracer_name) = if tracer_pid != 0 {
+            let process = std::fs::read(proc_path(tracer_pid, "status"))
+                .ok()
+                .and_then(|d| parse_status(&d).ok())
+                .map(|s| s.tgid);
+            let name = std::fs::read(proc_path(process.unwrap_or(tracer_pid), "comm"))
+                .ok()
+                .map(|n| String::from_utf8_lossy(&n).trim_end().to_owned());
+            (process, name)
+        } else {
+            (None, None)
+        };
         let yama = std::fs::read("/proc/sys/kernel/yama/ptrace_scope")
             .ok()
             .and_then(|v| crate::parse::parse_u64(crate::parse::trim(&v), 10))
-            .and_then(|v| u8::try_from(v).ok())
-            .unwrap_or(0);
-        if yama >= 3 {
-            return PermissionReason::YamaPtraceScope { scope: yama };
-        }
+            .and_then(|v| u8::try_from(v).ok());
         let me = std::fs::read("/proc/self/status")
             .ok()
             .and_then(|d| parse_status(&d).ok());
@@ -434,29 +429,94 @@ impl Process {
             .as_ref()
             .and_then(|s| s.cap_eff)
             .is_some_and(|caps| caps & (1 << CAP_SYS_PTRACE) != 0);
-        let our_uid = sys::geteuid();
-        if !have_cap {
-            let target_uids = target
-                .as_ref()
-                .map_or([u32::MAX; 3], |t| [t.uid[0], t.uid[1], t.uid[2]]);
-            // The kernel also refuses non-dumpable processes; their /proc files
-            // then belong to root, which the uids alone don't show.
-            let owner_differs = std::fs::metadata(proc_path(self.pid, "")).is_ok_and(|m| {
-                use std::os::unix::fs::MetadataExt;
-                m.uid() != our_uid
-            });
-            if target_uids.iter().any(|&u| u != our_uid) || owner_differs {
-                return PermissionReason::MissingCapSysPtrace {
-                    our_uid,
-                    target_uids,
-                };
-            }
-            if yama >= 1 {
-                return PermissionReason::YamaPtraceScope { scope: yama };
-            }
+        // The kernel also refuses non-dumpable processes; their /proc files
+        // then belong to root, which the uids alone don't show.
+        let owner_uid = std::fs::metadata(proc_path(self.pid, "")).ok().map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.uid()
+        });
+        AccessFacts {
+            kernel_thread,
+            tracer_pid,
+            tracer_process,
+            tracer_name,
+            yama,
+            have_cap,
+            our_uid: sys::geteuid(),
+            target_uids: target.as_ref().map(|t| [t.uid[0], t.uid[1], t.uid[2]]),
+            owner_uid,
+            descendant: self.is_descendant_of(std::process::id()),
         }
-        PermissionReason::Unknown
     }
+
+    /// Whether `ancestor` is this process's parent, grandparent …
+    fn is_descendant_of(&self, ancestor: u32) -> bool {
+        let mut pid = self
+            .stat()
+            .map_or(0, |s| u32::try_from(s.ppid).unwrap_or(0));
+        // Bounded walk: pid chains are short, and a racing reparent must not loop.
+        for _ in 0..4096 {
+            if pid == ancestor {
+                return true;
+            }
+            if pid <= 1 {
+                return false;
+            }
+            pid = std::fs::read(proc_path(pid, "stat"))
+                .ok()
+                .and_then(|d| parse_stat(&d).ok())
+                .map_or(0, |s| u32::try_from(s.ppid).unwrap_or(0));
+        }
+        false
+    }
+}
+
+/// What decides a ptrace access check, gathered from /proc.
+#[derive(Debug, Clone, Default)]
+struct AccessFacts {
+    kernel_thread: bool,
+    tracer_pid: u32,
+    tracer_process: Option<u32>,
+    tracer_name: Option<String>,
+    yama: Option<u8>,
+    have_cap: bool,
+    our_uid: u32,
+    target_uids: Option<[u32; 3]>,
+    owner_uid: Option<u32>,
+    descendant: bool,
+}
+
+/// Which check refused us, in the order the kernel applies them that a user
+/// can do something about.
+fn decide(f: &AccessFacts) -> PermissionReason {
+    if f.kernel_thread {
+        return PermissionReason::KernelThread;
+    }
+    if f.tracer_pid != 0 {
+        return PermissionReason::AlreadyTraced {
+            tracer_pid: f.tracer_pid,
+            tracer_process: f.tracer_process,
+            tracer_name: f.tracer_name.clone(),
+        };
+    }
+    let yama = f.yama.unwrap_or(0);
+    if yama >= 3 {
+        return PermissionReason::YamaPtraceScope { scope: yama };
+    }
+    if !f.have_cap {
+        let target_uids = f.target_uids.unwrap_or([u32::MAX; 3]);
+        let owner_differs = f.owner_uid.is_some_and(|o| o != f.our_uid);
+        if target_uids.iter().any(|&u| u != f.our_uid) || owner_differs {
+            return PermissionReason::MissingCapSysPtrace {
+                our_uid: f.our_uid,
+                target_uids,
+            };
+        }
+        if yama >= 2 || (yama == 1 && !f.descendant) {
+            return PermissionReason::YamaPtraceScope { scope: yama };
+        }
+    }
+    PermissionReason::Unknown
 }
 
 /// `PF_KTHREAD` in the `flags` field of `stat`.
@@ -479,5 +539,108 @@ impl Process {
     /// A reader for the process's memory and pagemap.
     pub fn memory(&self) -> Result<crate::MemoryReader> {
         crate::MemoryReader::new(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same_user() -> AccessFacts {
+        AccessFacts {
+            our_uid: 1000,
+            target_uids: Some([1000; 3]),
+            owner_uid: Some(1000),
+            yama: Some(0),
+            ..AccessFacts::default()
+        }
+    }
+
+    #[test]
+    fn reasons_in_order() {
+        assert_eq!(decide(&same_user()), PermissionReason::Unknown);
+        let traced = AccessFacts {
+            tracer_pid: 7,
+            tracer_process: Some(5),
+            ..same_user()
+        };
+        assert!(matches!(
+            decide(&traced),
+            PermissionReason::AlreadyTraced {
+                tracer_pid: 7,
+                tracer_process: Some(5),
+                ..
+            }
+        ));
+        let kthread = AccessFacts {
+            kernel_thread: true,
+            ..traced
+        };
+        assert_eq!(decide(&kthread), PermissionReason::KernelThread);
+        let other = AccessFacts {
+            target_uids: Some([0, 0, 0]),
+            ..same_user()
+        };
+        assert!(matches!(
+            decide(&other),
+            PermissionReason::MissingCapSysPtrace {
+                our_uid: 1000,
+                target_uids: [0, 0, 0]
+            }
+        ));
+        let not_dumpable = AccessFacts {
+            owner_uid: Some(0),
+            ..same_user()
+        };
+        assert!(matches!(
+            decide(&not_dumpable),
+            PermissionReason::MissingCapSysPtrace { .. }
+        ));
+        let with_cap = AccessFacts {
+            have_cap: true,
+            ..other
+        };
+        assert_eq!(decide(&with_cap), PermissionReason::Unknown);
+    }
+
+    #[test]
+    fn yama_scopes() {
+        let scope = |yama, descendant, have_cap| {
+            decide(&AccessFacts {
+                yama: Some(yama),
+                descendant,
+                have_cap,
+                ..same_user()
+            })
+        };
+        assert_eq!(
+            scope(1, false, false),
+            PermissionReason::YamaPtraceScope { scope: 1 }
+        );
+        assert_eq!(
+            scope(1, true, false),
+            PermissionReason::Unknown,
+            "scope 1 lets a parent attach"
+        );
+        assert_eq!(
+            scope(1, false, true),
+            PermissionReason::Unknown,
+            "CAP_SYS_PTRACE passes scope 1"
+        );
+        assert_eq!(
+            scope(2, true, false),
+            PermissionReason::YamaPtraceScope { scope: 2 }
+        );
+        assert_eq!(scope(2, true, true), PermissionReason::Unknown);
+        assert_eq!(
+            scope(3, true, true),
+            PermissionReason::YamaPtraceScope { scope: 3 },
+            "scope 3 refuses everyone"
+        );
+        let msg = scope(1, false, false).to_string();
+        assert!(
+            msg.contains("ptrace_scope is 1") && msg.contains("PR_SET_PTRACER"),
+            "{msg}"
+        );
     }
 }
