@@ -7,6 +7,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(v) = parse_cgroup(data) {
         let bytes: usize = v.iter().map(|e| e.path.len()).sum();
         assert!(bytes <= data.len());
-        assert!(v.iter().all(|e| e.controllers.iter().all(|c| !c.is_empty())));
+        assert!(v
+            .iter()
+            .all(|e| e.controllers.iter().all(|c| !c.is_empty())));
     }
 });

@@ -10,7 +10,12 @@ fuzz_target!(|data: &[u8]| {
             for e in v {
                 assert_eq!(e.has_data(), e.present() || e.swapped());
                 assert_eq!(e.pfn().is_some(), e.present());
-                let _ = (e.file_or_shared(), e.exclusive(), e.soft_dirty(), e.uffd_wp());
+                let _ = (
+                    e.file_or_shared(),
+                    e.exclusive(),
+                    e.soft_dirty(),
+                    e.uffd_wp(),
+                );
             }
         }
         Err(_) => assert_ne!(data.len() % ENTRY_SIZE, 0),

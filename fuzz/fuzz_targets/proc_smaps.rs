@@ -10,7 +10,13 @@ fuzz_target!(|data: &[u8]| {
             assert!(m.has_smaps);
             let flags: Vec<&str> = m.vm_flags.iter().collect();
             assert!(flags.iter().all(|f| m.vm_flags.contains(f)));
-            let _ = (m.vm_flags.dont_dump(), m.vm_flags.io(), m.vm_flags.hugetlb(), m.rss, m.anonymous);
+            let _ = (
+                m.vm_flags.dont_dump(),
+                m.vm_flags.io(),
+                m.vm_flags.hugetlb(),
+                m.rss,
+                m.anonymous,
+            );
         }
         if let Ok(maps) = parse_maps(data) {
             let n = maps.len();
