@@ -506,3 +506,45 @@ fn process_whose_main_thread_exited_is_frozen_through_its_other_threads() {
         );
     }
 }
+
+#[test]
+fn freeze_failing_mid_way_leaves_nothing_attached() {
+    // A zero timeout makes the freeze give up while threads are still on
+    // their way into the stop: the error path must let every one of them go.
+    let target = Target::spawn(&[
+        "--threads",
+        "48",
+        "--pattern-mib",
+        "1",
+        "--reserve-gib",
+        "0",
+    ]);
+    let pid = target.pid();
+    let process = Process::open(pid).unwrap();
+    let mut opts = coroner_proc_reader::FreezeOptions::default();
+    opts.timeout = Duration::ZERO;
+    let mut timeouts = 0;
+    for _ in 0..50 {
+        match process.freeze_with(opts) {
+            Err(Error::FreezeTimeout { pid: p, tid, .. }) => {
+                assert_eq!(p, pid);
+                assert!(process.tasks().unwrap().contains(&tid));
+                timeouts += 1;
+            }
+            Err(other) => panic!("unexpected error {other:?}"),
+            Ok(frozen) => drop(frozen),
+        }
+        for tid in process.tasks().unwrap() {
+            let status = process.thread_status(tid).unwrap();
+            assert_eq!(status.tracer_pid, 0, "thread {tid} left attached");
+            assert_ne!(status.state, Some(b't'), "thread {tid} left stopped");
+        }
+    }
+    assert!(
+        timeouts > 0,
+        "no freeze of 49 threads finished within zero time? unlikely"
+    );
+    eprintln!("{timeouts} of 50 freezes timed out and were unwound");
+    // And a normal freeze works afterwards.
+    assert_eq!(process.freeze().unwrap().threads().len(), 49);
+}
