@@ -187,7 +187,18 @@ fn unprivileged_user_gets_missing_cap() {
         );
         return;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
+    // Run a copy from a world-readable place: the build tree may sit under
+    // a directory uid 65534 cannot enter.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let exe = dir.path().join("errors-test");
+    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = Command::new(&exe)
         .args([
             "--exact",
             "helper_unprivileged",
@@ -200,7 +211,7 @@ fn unprivileged_user_gets_missing_cap() {
         .gid(65534)
         .stdin(Stdio::null())
         .output()
-        .expect("run the test binary as uid 65534 (its path must be world-executable)");
+        .expect("run a copy of the test binary as uid 65534");
     let text = String::from_utf8_lossy(&out.stdout);
     let line = |op: &str| {
         text.lines()
