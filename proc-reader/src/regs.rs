@@ -92,7 +92,10 @@ pub(crate) fn read_registers(tid: u32) -> io::Result<Registers> {
     if n != raw.len() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("NT_PRSTATUS is {n} bytes, expected {}", raw.len()),
+            format!(
+                "NT_PRSTATUS is {n} bytes, expected {} (a 32-bit process? only 64-bit targets are supported)",
+                raw.len()
+            ),
         ));
     }
     let mut gp = [0u64; GP_REG_COUNT];
