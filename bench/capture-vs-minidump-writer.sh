@@ -66,14 +66,14 @@ for THREADS in 8 200; do
                 m) "$MDW" "$TPID" "$OUT/m.dmp" >"$OUT/m.out" ;;
                 a) "$MDW" "$TPID" "$OUT/a.dmp" --atomic >"$OUT/a.out" ;;
             esac
+            t1=$(now)
+            echo "$t1 - $t0" | bc -l >>"$OUT/$tool.t"
             # In-process time (from the tool's own clock, without exec and
             # dynamic loading): coroner's JSON wall_seconds, mdw_dump's first field.
             case $tool in
                 c) python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["wall_seconds"])' "$OUT/c.json" >>"$OUT/c.i" ;;
                 *) cut -d' ' -f1 "$OUT/$tool.out" >>"$OUT/$tool.i" ;;
             esac
-            t1=$(now)
-            echo "$t1 - $t0" | bc -l >>"$OUT/$tool.t"
         done
         stat -c %s "$OUT/c.dmp" >>"$OUT/c.b"
         stat -c %s "$OUT/m.dmp" >>"$OUT/m.b"
