@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 pub mod convert;
+mod direct;
 pub mod elf;
 pub mod inspect;
 pub mod live;
