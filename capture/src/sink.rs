@@ -10,6 +10,12 @@
 //! the sink is dropped without `finish` (error, panic), the temporary file is
 //! removed and the destination is untouched.
 //!
+//! Data goes to the file with `O_DIRECT` where the filesystem allows it:
+//! two small aligned staging buffers and a writer thread, so the disk works
+//! while the target is being read and the page cache does not grow by the
+//! size of the dump (see `direct.rs`); elsewhere it goes through the page
+//! cache ([`Sink::create_buffered`] forces that).
+//!
 //! A [`Sink`] over a stream (stdout, a pipe, a compressor) writes holes as zeros.
 
 use std::fs::{File, OpenOptions};
