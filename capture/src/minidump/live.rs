@@ -15,7 +15,7 @@ use super::build::{
     build_model, context_from_linux, Arch, DumpInput, DumpMemory, MappingInput, ThreadInput,
 };
 use super::{MemoryMode, ZeroHoles};
-use crate::live::{self, LiveMemory};
+use crate::live::LiveMemory;
 use crate::select::Reason;
 use crate::sink::Sink;
 use crate::snapshot::{self, ProcessInfo, Snapshot};
@@ -187,17 +187,57 @@ struct Unfrozen {
 
 fn read_unfrozen(process: &Process, arch: Arch) -> Result<Unfrozen, CaptureError> {
     let pid = process.pid();
-    let info = live::process_info(process)?;
+    // Each file once: the raw bytes go into the Linux streams, the parsed
+    // values into the process facts the selection needs.
     let stat = process.stat()?;
+    let cmdline = process.read_file("cmdline").unwrap_or_default();
+    let auxv_raw = process.auxv_raw().ok();
+    let auxv: Vec<(u64, u64)> = auxv_raw
+        .as_deref()
+        .unwrap_or_default()
+        .chunks_exact(16)
+        .map(|kv| {
+            let word = |b: &[u8]| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8]));
+            (word(&kv[..8]), word(&kv[8..]))
+        })
+        .take_while(|(k, _)| *k != 0)
+        .collect();
+    // AT_PAGESZ.
+    let page_size = auxv
+        .iter()
+        .find(|(k, _)| *k == 6)
+        .map(|(_, v)| *v)
+        .filter(|p| p.is_power_of_two())
+        .unwrap_or(4096);
+    let coredump_filter = process
+        .coredump_filter()
+        .map(|f| f.0)
+        .unwrap_or(crate::select::DEFAULT_FILTER);
+    let u = |v: i32| u32::try_from(v).unwrap_or(0);
+    let info = ProcessInfo {
+        pid,
+        ppid: u(stat.ppid),
+        pgrp: u(stat.pgrp),
+        sid: u(stat.session),
+        state: stat.state,
+        nice: i8::try_from(stat.nice).unwrap_or(0),
+        flags: u64::from(stat.flags),
+        comm: stat.comm.clone(),
+        cmdline: cmdline.clone(),
+        auxv,
+        coredump_filter,
+        page_size,
+        ..ProcessInfo::default()
+    };
     let cpuinfo = read_text("/proc/cpuinfo");
     let system_info = host_system_info(arch, cpuinfo.as_deref().unwrap_or_default());
     let linux = LinuxStreams {
         cpu_info: cpuinfo,
         proc_status: process.read_file("status").ok(),
         lsb_release: read_text("/etc/lsb-release").or_else(|| read_text("/etc/os-release")),
-        cmd_line: Some(info.cmdline.clone()),
+        cmd_line: Some(cmdline),
         environ: process.environ_raw().ok(),
-        auxv: process.auxv_raw().ok(),
+        auxv: auxv_raw,
         maps: None,
         dso_debug: None,
     };
