@@ -311,7 +311,13 @@ fn elf_to_minidump(
     let model =
         build_model(input, &mut memory, mode).map_err(|e| bad(format!("reading the core: {e}")))?;
     let layout = Layout::plan(&model)?;
-    layout.write(&mut memory, ZeroHoles::new(sink))?;
+    let mut out = ZeroHoles::new(sink);
+    layout.write(&mut memory, &mut out)?;
+    out.finish()
+        .map_err(|source| coroner_minidump_format::WriteError::Io {
+            offset: layout.size(),
+            source,
+        })?;
     Ok((
         model.threads.len(),
         model.memory_list.len() + model.memory64_list.len(),

@@ -282,10 +282,15 @@ impl Sink {
                 if let Some(mut d) = fo.direct.take() {
                     d.finish().map_err(io_err("write", &fo.tmp))?;
                 }
-                // A trailing hole still counts towards the length.
-                fo.file
-                    .set_len(total)
-                    .map_err(io_err("set length of", &fo.tmp))?;
+                // A trailing hole still counts towards the length. Only when
+                // the length is off: ext4 starts a journal transaction on every
+                // truncate, even one that keeps the size (measured 0.15–15 ms).
+                let len = fo.file.metadata().map_err(io_err("stat", &fo.tmp))?.len();
+                if len != total {
+                    fo.file
+                        .set_len(total)
+                        .map_err(io_err("set length of", &fo.tmp))?;
+                }
                 fo.file.sync_all().map_err(io_err("fsync", &fo.tmp))?;
                 let allocated = fo
                     .file

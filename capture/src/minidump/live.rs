@@ -1,7 +1,7 @@
 //! Live capture as a minidump: the same freeze / snapshot / thaw sequence as
 //! the ELF capture, with the minidump model built by [`super::build`].
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -394,12 +394,13 @@ pub fn capture_minidump(
         };
         let mut out = BufWriter::with_capacity(1 << 20, ZeroHoles::new(&mut sink));
         layout.write(&mut source, &mut out)?;
-        out.flush()
+        out.into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(ZeroHoles::finish)
             .map_err(|source| coroner_minidump_format::WriteError::Io {
                 offset: layout.size(),
                 source,
             })?;
-        drop(out);
         Ok::<_, CaptureError>((snap, model, source.done))
     })();
     let thawed = frozen.thaw();
