@@ -48,6 +48,13 @@ pub enum DumpFormat {
 
 impl DumpFormat {
     /// Recognise a dump by its first bytes.
+    ///
+    /// ```
+    /// use coroner_capture::convert::DumpFormat;
+    /// assert_eq!(DumpFormat::detect(b"MDMP\x93\xa7"), Some(DumpFormat::Minidump));
+    /// assert_eq!(DumpFormat::detect(b"\x7fELF\x02"), Some(DumpFormat::Elf));
+    /// assert_eq!(DumpFormat::detect(b"PK"), None);
+    /// ```
     pub fn detect(head: &[u8]) -> Option<DumpFormat> {
         if head.starts_with(b"\x7fELF") {
             Some(DumpFormat::Elf)

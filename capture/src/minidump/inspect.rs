@@ -34,6 +34,22 @@ fn covered(a: Range<u64>, dumped: &[Range<u64>]) -> u64 {
 }
 
 /// Summarise the minidump in `data`.
+///
+/// ```
+/// use coroner_minidump_format::model::{Model, MiscInfo, SystemInfo, Thread};
+/// use coroner_minidump_format::write::NoMemory;
+/// let model = Model {
+///     system_info: Some(SystemInfo::linux_amd64(2, "Linux")),
+///     misc_info: Some(MiscInfo::process(42, 0, 0, 0)),
+///     threads: vec![Thread { thread_id: 42, ..Thread::default() }],
+///     ..Model::default()
+/// };
+/// let mut bytes = Vec::new();
+/// model.write(&mut NoMemory, &mut bytes).unwrap();
+/// let s = coroner_capture::minidump::inspect::summarise(&bytes).unwrap();
+/// assert_eq!((s.format, s.machine.as_str(), s.process.pid), ("minidump", "x86_64", Some(42)));
+/// assert_eq!(s.threads[0].tid, 42);
+/// ```
 pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
     let dump = read::parse(data)?;
     let mut s = Summary {

@@ -36,6 +36,12 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Which memory a minidump holds.
+///
+/// ```
+/// use coroner_capture::MemoryMode;
+/// assert_eq!("full".parse::<MemoryMode>().unwrap(), MemoryMode::Full);
+/// assert_eq!(MemoryMode::default().to_string(), "stacks");
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum MemoryMode {
     /// Thread stacks and the bytes around each thread's pc (small; what
