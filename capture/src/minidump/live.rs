@@ -88,13 +88,8 @@ pub(crate) fn host_system_info(arch: Arch, cpuinfo: &[u8]) -> SystemInfo {
         Arch::X86_64 => SystemInfo::linux_amd64(cpus, &csd),
         Arch::Aarch64 => SystemInfo::linux_arm64(cpus, &csd),
     };
-    let mut nums = release
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<u32>().unwrap_or(0));
-    si.major_version = nums.next().unwrap_or(0);
-    si.minor_version = nums.next().unwrap_or(0);
-    si.build_number = nums.next().unwrap_or(0);
+    // The version numbers stay 0, as Breakpad and minidump-writer leave them
+    // on Linux: readers take the kernel release from the CSD string.
     if arch == Arch::X86_64 {
         let num = |k: &str| {
             cpuinfo_field(&text, k)
