@@ -336,8 +336,7 @@ pub fn build_model(
             {
                 let a = pc.saturating_sub(PC_WINDOW).max(m.start);
                 let b = pc.saturating_add(PC_WINDOW).min(m.end);
-                let present = memory.present(a, b)?;
-                pc_windows.extend(present.into_iter().filter(|r| r.start < r.end));
+                pc_windows.push(a..b);
             }
         }
         threads.push(Thread {
@@ -360,7 +359,13 @@ pub fn build_model(
     // stack is a MemoryList range shares that copy; one whose stack overlaps
     // another's (two threads on one mapping) gets its own copy besides.
     let stacks_sorted = merge(stacks);
-    let windows = subtract(merge(pc_windows), &stacks_sorted);
+    // Threads waiting in the same place share a window: ask pagemap once
+    // per merged window, not once per thread.
+    let mut windows = Vec::new();
+    for w in merge(pc_windows) {
+        windows.extend(memory.present(w.start, w.end)?);
+    }
+    let windows = subtract(merge(windows), &stacks_sorted);
     let mut bulk = Vec::new();
     for m in &input.mappings {
         if m.excluded || m.dump_len == 0 {
