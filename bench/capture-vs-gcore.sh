@@ -8,10 +8,12 @@
 #
 # Usage: bench/capture-vs-gcore.sh [ROUNDS] [OUTDIR]     (ROUNDS default 5)
 # Needs: root or CAP_SYS_PTRACE, gdb (gcore), /usr/bin/time, a C compiler,
-# ~4 GiB free in OUTDIR (default: a temporary directory under /var/tmp).
+# ~13 GiB free in OUTDIR (default: a temporary directory under /var/tmp).
 # Each capture is timed from start to exit (coroner's includes fsync and
-# rename; gcore does not fsync); a `sync` before each (not timed) keeps one
-# tool's writeback from slowing the other.
+# rename; gcore does not fsync). Each tool deletes its own previous output
+# just before its own run, followed by a `sync` (not timed): deleting a
+# 10 GiB gcore file on a `discard` mount keeps the disk busy for many
+# seconds, and that cost belongs to the tool that wrote it.
 # Targets: coroner median wall ≥ 10× shorter than gcore's; coroner peak RSS
 # ≤ 16 MiB; coroner's allocated disk ≤ 1.1 × the non-zero data (1 GiB).
 set -euo pipefail
@@ -43,8 +45,8 @@ results=$OUT/results.tsv
 echo "machine: $(nproc) cpus, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $(df -T "$OUT" | awk 'NR==2 {print $2 " on " $1}')"
 echo "workload: pid $TPID, $(awk '/VmRSS/ {print $2/1024 " MiB RSS"}' /proc/$TPID/status), $(awk '/VmSize/ {print $2/1048576 " GiB virtual"}' /proc/$TPID/status)"
 for round in $(seq "$ROUNDS"); do
-    rm -f "$OUT/bench.core"
-    sync  # settle writeback of the previous round (not timed)
+    rm -f "$OUT/bench.core"   # coroner's own previous output
+    sync                      # settle writeback (not timed)
     t0=$(now)
     /usr/bin/time -f '%M' -o "$OUT/time.txt" "$COR" capture "$TPID" -o "$OUT/bench.core" --json >"$OUT/coroner.json"
     t1=$(now)
@@ -52,16 +54,14 @@ for round in $(seq "$ROUNDS"); do
     cor_alloc=$(( $(stat -c '%b * %B' "$OUT/bench.core") ))
     cor_size=$(stat -c %s "$OUT/bench.core")
     frozen=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["frozen_seconds"])' "$OUT/coroner.json")
-    rm -f "$OUT/bench.core"
 
-    rm -f "$OUT"/gcore.*
+    rm -f "$OUT"/gcore.*      # gcore's own previous output
     sync
     t2=$(now)
     gcore -o "$OUT/gcore" "$TPID" >/dev/null 2>&1
     t3=$(now)
     g_alloc=$(( $(stat -c '%b * %B' "$OUT/gcore.$TPID") ))
     g_size=$(stat -c %s "$OUT/gcore.$TPID")
-    rm -f "$OUT"/gcore.*
 
     kill -0 "$TPID" || { echo "workload died" >&2; exit 1; }
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" \
