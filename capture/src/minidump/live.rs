@@ -276,6 +276,7 @@ pub fn capture_minidump(
     // What needs no freeze (smaps above all: the slowest /proc file by far)
     // is read on a second thread while this one freezes the target; ptrace
     // ties the tracees to the freezing thread, so that one stays here.
+    let freeze_started = Instant::now();
     let (unfrozen, frozen) = std::thread::scope(|scope| {
         let reader = scope.spawn(|| read_unfrozen(&process, arch));
         let frozen = process.freeze_with(freeze);
@@ -398,11 +399,22 @@ pub fn capture_minidump(
             })?;
         Ok::<_, CaptureError>((snap, model, source.done))
     })();
+    // Thaw first, whatever happened. A write error ends the capture; a thaw
+    // error does not lose the (complete) dump but is reported loudly (as the
+    // ELF capture does).
     let thawed = frozen.thaw();
     let (snap, model, read) = written?;
-    let thawed = thawed?;
-    let report = sink.finish()?;
     let mut warnings = Vec::new();
+    let frozen_for = match thawed {
+        Ok(t) => t.frozen_for,
+        Err(e) => {
+            warnings.push(format!(
+                "resuming the target: {e}; check that process {pid} is running"
+            ));
+            freeze_started.elapsed()
+        }
+    };
+    let report = sink.finish()?;
     let without_stack = model.threads.iter().filter(|t| t.stack.is_none()).count();
     if without_stack > 0 {
         warnings.push(format!(
@@ -431,7 +443,7 @@ pub fn capture_minidump(
         bytes_allocated: report.bytes_allocated,
         memory_bytes_read: read,
         wall: started.elapsed(),
-        frozen: thawed.frozen_for,
+        frozen: frozen_for,
         warnings,
     })
 }
