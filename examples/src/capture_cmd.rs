@@ -95,7 +95,10 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
         });
         // A stacks-only minidump is small: the page cache beats direct I/O's
         // writer thread and staging buffers there (0.8 ms of 3.8 measured).
-        if args.format == Format::Minidump && args.memory == coroner_capture::MemoryMode::Stacks {
+        if args.page_cache
+            || (args.format == Format::Minidump
+                && args.memory == coroner_capture::MemoryMode::Stacks)
+        {
             Sink::create_buffered(&path, args.force)
         } else {
             Sink::create(&path, args.force)

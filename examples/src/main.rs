@@ -90,6 +90,11 @@ pub struct CaptureArgs {
     /// Replace an existing output file.
     #[arg(long)]
     pub force: bool,
+    /// Write through the page cache instead of with direct I/O: the target
+    /// is resumed before the data reaches the disk (better on slow disks
+    /// with free memory), at the cost of page cache as large as the dump.
+    #[arg(long)]
+    pub page_cache: bool,
     /// Print one JSON summary object on stdout (no progress bar).
     #[arg(long)]
     pub json: bool,

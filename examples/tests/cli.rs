@@ -387,3 +387,34 @@ fn the_targets_own_coredump_filter_decides_unless_overridden() {
     // The pattern's mapping (possibly merged with a neighbour) is dumped whole.
     assert!(filesz_at(&std::fs::read(&over).unwrap(), pattern) >= target.ready.u64("pattern_len"));
 }
+
+#[test]
+fn page_cache_output_holds_the_same_core_as_direct_io() {
+    let target = Target::spawn(&SMALL);
+    let dir = tempfile::tempdir().unwrap();
+    let (direct, cached) = (dir.path().join("direct"), dir.path().join("cached"));
+    assert!(capture_to(&target, &direct, &[]).status.success());
+    let o = capture_to(&target, &cached, &["--page-cache"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (a, b) = (
+        std::fs::read(&direct).unwrap(),
+        std::fs::read(&cached).unwrap(),
+    );
+    let (pa, pb) = (
+        coroner_core_format::parse(&a).unwrap(),
+        coroner_core_format::parse(&b).unwrap(),
+    );
+    let segs = |c: &coroner_core_format::Core<'_>| {
+        c.segments()
+            .map(|s| (s.vaddr(), s.memsz(), s.filesz(), s.offset()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(segs(&pa), segs(&pb));
+    let pattern = target.ready.u64("pattern");
+    for core in [&pa, &pb] {
+        let mut word = [0u8; 8];
+        core.read_memory(pattern + 8 * 77, &mut word).unwrap();
+        assert_eq!(u64::from_le_bytes(word), pattern_word(77));
+    }
+    assert_eq!(std::fs::metadata(&cached).unwrap().mode() & 0o777, 0o600);
+}
