@@ -7,6 +7,7 @@
 # MAP_NORESERVE reservation.
 #
 # Usage: bench/capture-vs-gcore.sh [ROUNDS] [OUTDIR]     (ROUNDS default 5)
+#        CORONER_ARGS=--page-cache bench/capture-vs-gcore.sh  (extra capture options)
 # Needs: root or CAP_SYS_PTRACE, gdb (gcore), /usr/bin/time, a C compiler,
 # ~13 GiB free in OUTDIR (default: a temporary directory under /var/tmp).
 # Each capture is timed from start to exit (coroner's includes fsync and
@@ -48,7 +49,7 @@ for round in $(seq "$ROUNDS"); do
     rm -f "$OUT/bench.core"   # coroner's own previous output
     sync                      # settle writeback (not timed)
     t0=$(now)
-    /usr/bin/time -f '%M' -o "$OUT/time.txt" "$COR" capture "$TPID" -o "$OUT/bench.core" --json >"$OUT/coroner.json"
+    /usr/bin/time -f '%M' -o "$OUT/time.txt" "$COR" capture "$TPID" -o "$OUT/bench.core" --json ${CORONER_ARGS:-} >"$OUT/coroner.json"
     t1=$(now)
     rss_kib=$(tail -1 "$OUT/time.txt")
     cor_alloc=$(( $(stat -c '%b * %B' "$OUT/bench.core") ))
