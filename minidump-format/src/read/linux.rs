@@ -101,17 +101,15 @@ pub struct LinkMaps<'a> {
 impl Iterator for LinkMaps<'_> {
     type Item = Result<model::LinkMap, ReadError>;
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        let item = self.inner.next()?.and_then(|m| {
-            Ok(model::LinkMap {
-                addr: m.addr,
-                name: read_string(self.data, m.name.into())?,
-                ld: m.ld,
-            })
-        });
-        self.failed = item.is_err();
-        Some(item)
+        let data = self.data;
+        super::until_error(&mut self.failed, || {
+            Some(self.inner.next()?.and_then(|m| {
+                Ok(model::LinkMap {
+                    addr: m.addr,
+                    name: read_string(data, m.name.into())?,
+                    ld: m.ld,
+                })
+            }))
+        })
     }
 }

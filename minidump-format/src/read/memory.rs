@@ -52,15 +52,12 @@ pub struct MemoryList<'a> {
 
 impl<'a> MemoryList<'a> {
     pub(crate) fn new(data: &'a [u8], stream: Stream<'a>) -> Result<Self, ReadError> {
-        let count: u32 = read_at(stream.data, "MINIDUMP_MEMORY_LIST count", 0)
-            .map_err(|e| super::exception::rebase(e, stream.offset()))?;
-        let table = Table::new(
+        let table = Table::counted(
             data,
+            stream,
+            "MINIDUMP_MEMORY_LIST count",
             "MINIDUMP_MEMORY_DESCRIPTOR",
-            stream.offset().saturating_add(4),
-            count.into(),
             DESCRIPTOR_SIZE,
-            stream.end(),
         )?;
         Ok(MemoryList { data, table })
     }
@@ -101,25 +98,18 @@ pub struct MemoryIter<'a> {
 impl<'a> Iterator for MemoryIter<'a> {
     type Item = Result<MemoryRegion<'a>, ReadError>;
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        let item = self.inner.next()?.and_then(|d| {
-            let offset = u64::from(d.memory.rva);
-            let bytes = bytes_at(
-                self.data,
-                "MemoryList range",
-                offset,
-                d.memory.data_size.into(),
-            )?;
-            Ok(MemoryRegion {
-                start: d.start_of_memory_range,
-                offset,
-                bytes,
-            })
-        });
-        self.failed = item.is_err();
-        Some(item)
+        let data = self.data;
+        super::until_error(&mut self.failed, || {
+            Some(self.inner.next()?.and_then(|d| {
+                let offset = u64::from(d.memory.rva);
+                let bytes = bytes_at(data, "MemoryList range", offset, d.memory.data_size.into())?;
+                Ok(MemoryRegion {
+                    start: d.start_of_memory_range,
+                    offset,
+                    bytes,
+                })
+            }))
+        })
     }
 }
 
@@ -210,21 +200,19 @@ pub struct Memory64Iter<'a> {
 impl<'a> Iterator for Memory64Iter<'a> {
     type Item = Result<MemoryRegion<'a>, ReadError>;
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        let item = self.inner.next()?.and_then(|d| {
-            let offset = self.offset;
-            let bytes = bytes_at(self.data, "Memory64List range", offset, d.data_size)?;
-            self.offset = offset.saturating_add(d.data_size);
-            Ok(MemoryRegion {
-                start: d.start_of_memory_range,
-                offset,
-                bytes,
-            })
-        });
-        self.failed = item.is_err();
-        Some(item)
+        let data = self.data;
+        super::until_error(&mut self.failed, || {
+            Some(self.inner.next()?.and_then(|d| {
+                let offset = self.offset;
+                let bytes = bytes_at(data, "Memory64List range", offset, d.data_size)?;
+                self.offset = offset.saturating_add(d.data_size);
+                Ok(MemoryRegion {
+                    start: d.start_of_memory_range,
+                    offset,
+                    bytes,
+                })
+            }))
+        })
     }
 }
 
@@ -300,32 +288,16 @@ impl<'a> Memory<'a> {
     /// first so sequential reads of a Memory64List are linear overall.
     fn find(&mut self, addr: u64) -> Result<Option<MemoryRegion<'a>>, ReadError> {
         if let Some(cursor) = &self.cursor {
-            let mut it = cursor.clone();
-            loop {
-                let here = it.clone();
-                match it.next() {
-                    Some(Ok(r)) if r.contains(addr) => {
-                        self.cursor = Some(here);
-                        return Ok(Some(r));
-                    }
-                    Some(Ok(_)) => {}
-                    Some(Err(_)) | None => break,
-                }
+            // An error after the cursor is reported by the full scan below.
+            if let Ok(Some((r, here))) = seek(cursor.clone(), addr) {
+                self.cursor = Some(here);
+                return Ok(Some(r));
             }
         }
         if let Some(list64) = &self.list64 {
-            let mut it = list64.iter();
-            loop {
-                let here = it.clone();
-                match it.next() {
-                    Some(Ok(r)) if r.contains(addr) => {
-                        self.cursor = Some(here);
-                        return Ok(Some(r));
-                    }
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => return Err(e),
-                    None => break,
-                }
+            if let Some((r, here)) = seek(list64.iter(), addr)? {
+                self.cursor = Some(here);
+                return Ok(Some(r));
             }
         }
         if let Some(list) = &self.list {
@@ -337,6 +309,23 @@ impl<'a> Memory<'a> {
             }
         }
         Ok(None)
+    }
+}
+
+/// Advance `it` to the region holding `addr`: that region, with an iterator
+/// that yields it next.
+fn seek<'a>(
+    mut it: Memory64Iter<'a>,
+    addr: u64,
+) -> Result<Option<(MemoryRegion<'a>, Memory64Iter<'a>)>, ReadError> {
+    loop {
+        let here = it.clone();
+        match it.next() {
+            Some(Ok(r)) if r.contains(addr) => return Ok(Some((r, here))),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e),
+            None => return Ok(None),
+        }
     }
 }
 

@@ -61,6 +61,20 @@ pub use table::{Table, TableIter};
 pub use thread::{Thread, ThreadIter, ThreadList};
 pub use thread_names::{ThreadNameIter, ThreadNames};
 
+/// One step of a lazy iterator that stops after its first error: once an
+/// item was an error (`failed`), `next` is not called again.
+fn until_error<T>(
+    failed: &mut bool,
+    next: impl FnOnce() -> Option<Result<T, ReadError>>,
+) -> Option<Result<T, ReadError>> {
+    if *failed {
+        return None;
+    }
+    let item = next()?;
+    *failed = item.is_err();
+    Some(item)
+}
+
 /// Parse a minidump held in a byte slice. Same as [`Minidump::new`].
 pub fn parse(data: &[u8]) -> Result<Minidump<&[u8]>, ReadError> {
     Minidump::new(data)

@@ -1,6 +1,6 @@
 use scroll::{Pread, LE};
 
-use super::{bytes_at, read_at, read_string, Stream, Table, TableIter};
+use super::{bytes_at, read_string, Stream, Table, TableIter};
 use crate::error::ReadError;
 use crate::model;
 use crate::raw::{self, MINIDUMP_MODULE};
@@ -35,15 +35,12 @@ pub struct ModuleList<'a> {
 
 impl<'a> ModuleList<'a> {
     pub(crate) fn new(data: &'a [u8], stream: Stream<'a>) -> Result<Self, ReadError> {
-        let count: u32 = read_at(stream.data, "MINIDUMP_MODULE_LIST count", 0)
-            .map_err(|e| super::exception::rebase(e, stream.offset()))?;
-        let table = Table::new(
+        let table = Table::counted(
             data,
+            stream,
+            "MINIDUMP_MODULE_LIST count",
             "MINIDUMP_MODULE",
-            stream.offset().saturating_add(4),
-            count.into(),
             MODULE_SIZE,
-            stream.end(),
         )?;
         Ok(ModuleList { data, table })
     }

@@ -3,7 +3,7 @@ use std::marker::PhantomData;
 use scroll::ctx::{SizeWith, TryFromCtx};
 use scroll::{Endian, LE};
 
-use super::{len64, read_at};
+use super::{len64, read_at, Stream};
 use crate::error::ReadError;
 
 /// A checked array of fixed-size records in the file: `count` entries of
@@ -68,6 +68,27 @@ where
         })
     }
 
+    /// The table of a list stream that starts with a `u32` entry count
+    /// (`count_what`) followed by the entries (`what`, `stride` bytes each).
+    pub(crate) fn counted(
+        data: &'a [u8],
+        stream: Stream<'a>,
+        count_what: &'static str,
+        what: &'static str,
+        stride: u64,
+    ) -> Result<Self, ReadError> {
+        let count: u32 = read_at(stream.data, count_what, 0)
+            .map_err(|e| super::exception::rebase(e, stream.offset()))?;
+        Table::new(
+            data,
+            what,
+            stream.offset().saturating_add(4),
+            count.into(),
+            stride,
+            stream.end(),
+        )
+    }
+
     /// Number of entries.
     pub fn len(&self) -> u64 {
         self.count
@@ -122,13 +143,11 @@ where
     type Item = Result<T, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        let item = self.table.get(self.next)?;
-        self.next = self.next.saturating_add(1);
-        self.failed = item.is_err();
-        Some(item)
+        super::until_error(&mut self.failed, || {
+            let item = self.table.get(self.next)?;
+            self.next = self.next.saturating_add(1);
+            Some(item)
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -1,4 +1,4 @@
-use super::{bytes_at, read_at, read_context, Stream, Table, TableIter};
+use super::{bytes_at, read_context, Stream, Table, TableIter};
 use crate::error::ReadError;
 use crate::model::{self, Context, MemoryRange};
 use crate::raw::MINIDUMP_THREAD;
@@ -27,15 +27,12 @@ pub struct ThreadList<'a> {
 
 impl<'a> ThreadList<'a> {
     pub(crate) fn new(data: &'a [u8], stream: Stream<'a>) -> Result<Self, ReadError> {
-        let count: u32 = read_at(stream.data, "MINIDUMP_THREAD_LIST count", 0)
-            .map_err(|e| super::exception::rebase(e, stream.offset()))?;
-        let table = Table::new(
+        let table = Table::counted(
             data,
+            stream,
+            "MINIDUMP_THREAD_LIST count",
             "MINIDUMP_THREAD",
-            stream.offset().saturating_add(4),
-            count.into(),
             THREAD_SIZE,
-            stream.end(),
         )?;
         Ok(ThreadList { data, table })
     }

@@ -1,4 +1,4 @@
-use super::{read_at, read_string, Stream, Table, TableIter};
+use super::{read_string, Stream, Table, TableIter};
 use crate::error::ReadError;
 use crate::raw::MINIDUMP_THREAD_NAME;
 
@@ -11,15 +11,12 @@ pub struct ThreadNames<'a> {
 
 impl<'a> ThreadNames<'a> {
     pub(crate) fn new(data: &'a [u8], stream: Stream<'a>) -> Result<Self, ReadError> {
-        let count: u32 = read_at(stream.data, "MINIDUMP_THREAD_NAME_LIST count", 0)
-            .map_err(|e| super::exception::rebase(e, stream.offset()))?;
-        let table = Table::new(
+        let table = Table::counted(
             data,
+            stream,
+            "MINIDUMP_THREAD_NAME_LIST count",
             "MINIDUMP_THREAD_NAME",
-            stream.offset().saturating_add(4),
-            count.into(),
             12,
-            stream.end(),
         )?;
         Ok(ThreadNames { data, table })
     }
@@ -55,14 +52,13 @@ pub struct ThreadNameIter<'a> {
 impl Iterator for ThreadNameIter<'_> {
     type Item = Result<(u32, String), ReadError>;
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        let item = self
-            .inner
-            .next()?
-            .and_then(|e| Ok((e.thread_id, read_string(self.data, e.rva_of_thread_name)?)));
-        self.failed = item.is_err();
-        Some(item)
+        let data = self.data;
+        super::until_error(&mut self.failed, || {
+            Some(
+                self.inner
+                    .next()?
+                    .and_then(|e| Ok((e.thread_id, read_string(data, e.rva_of_thread_name)?))),
+            )
+        })
     }
 }

@@ -6,8 +6,9 @@ use std::io;
 
 use coroner_minidump_format::model::*;
 use coroner_minidump_format::raw::{self, MINIDUMP_MEMORY_INFO, MINIDUMP_STREAM_TYPE as ST};
+use coroner_minidump_format::read::MemoryRegion;
 use coroner_minidump_format::write::MemorySource;
-use coroner_minidump_format::Minidump;
+use coroner_minidump_format::{Minidump, ReadError};
 use proptest::prelude::*;
 
 pub const PAGE: u64 = 4096;
@@ -426,15 +427,24 @@ pub fn model() -> impl Strategy<Value = Model> {
     })
 }
 
+/// Every entry of one of our list streams (none when the stream is absent),
+/// or the first read error as text.
+fn entries<L, I, T>(
+    list: Result<Option<L>, ReadError>,
+    iter: impl FnOnce(L) -> I,
+) -> Result<Vec<T>, String>
+where
+    I: Iterator<Item = Result<T, ReadError>>,
+{
+    match list.map_err(|e| e.to_string())? {
+        Some(l) => iter(l).collect::<Result<_, _>>().map_err(|e| e.to_string()),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// Check every memory range of `dump` against the synthetic source.
 pub fn check_memory(dump: &Minidump<&[u8]>, model: &Model, src: &Synthetic) -> Result<(), String> {
-    let list: Vec<_> = match dump.memory_list().map_err(|e| e.to_string())? {
-        Some(l) => l
-            .iter()
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?,
-        None => Vec::new(),
-    };
+    let list: Vec<_> = entries(dump.memory_list(), |l| l.iter())?;
     if list.len() != model.memory_list.len() {
         return Err(format!(
             "MemoryList has {} ranges, model {}",
@@ -445,13 +455,7 @@ pub fn check_memory(dump: &Minidump<&[u8]>, model: &Model, src: &Synthetic) -> R
     for r in &list {
         src.check(r.start, r.bytes)?;
     }
-    let list64: Vec<_> = match dump.memory64_list().map_err(|e| e.to_string())? {
-        Some(l) => l
-            .iter()
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?,
-        None => Vec::new(),
-    };
+    let list64: Vec<_> = entries(dump.memory64_list(), |l| l.iter())?;
     for r in &list64 {
         src.check(r.start, r.bytes)?;
     }
@@ -537,6 +541,29 @@ fn rm_context_matches(ours: &Context, theirs: &minidump::MinidumpContext) -> Res
     }
 }
 
+fn same_count(what: &str, ours: usize, theirs: usize) -> Result<(), String> {
+    if ours != theirs {
+        return Err(format!("{what}: ours {ours}, minidump {theirs}"));
+    }
+    Ok(())
+}
+
+/// Our memory ranges against the `minidump` crate's, in file order: as
+/// many, and each at the same address with the same bytes.
+fn same_ranges<D>(
+    what: &str,
+    ours: &[MemoryRegion],
+    theirs: &[&minidump::MinidumpMemoryBase<D>],
+) -> Result<(), String> {
+    same_count(&format!("{what} ranges"), ours.len(), theirs.len())?;
+    for (a, b) in ours.iter().zip(theirs) {
+        if a.start != b.base_address || a.bytes.len() as u64 != b.size || a.bytes != b.bytes {
+            return Err(format!("{what} range at {:#x} differs", a.start));
+        }
+    }
+    Ok(())
+}
+
 /// Parse `bytes` with rust-minidump's `minidump` crate and check it agrees
 /// with our reader on threads, contexts, modules and code ids, memory,
 /// system info, exception, misc info, thread names, memory info and the Linux
@@ -599,52 +626,18 @@ pub fn cross_check(bytes: &[u8]) -> Result<(), String> {
 
     // Memory (in file order; rust-minidump's by-address map drops overlaps).
     let their_list = theirs.get_stream::<MinidumpMemoryList>().ok();
-    let our_list: Vec<_> = match ours.memory_list().map_err(|e| e.to_string())? {
-        Some(l) => l
-            .iter()
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?,
-        None => Vec::new(),
-    };
+    let our_list: Vec<_> = entries(ours.memory_list(), |l| l.iter())?;
     // rust-minidump skips empty MemoryList entries as corrupt.
     let our_list: Vec<_> = our_list
         .into_iter()
         .filter(|r| !r.bytes.is_empty())
         .collect();
     let their_regions: Vec<_> = their_list.iter().flat_map(|l| l.iter()).collect();
-    if their_regions.len() != our_list.len() {
-        return Err(format!(
-            "MemoryList: ours {} ranges, minidump {}",
-            our_list.len(),
-            their_regions.len()
-        ));
-    }
-    for (a, b) in our_list.iter().zip(&their_regions) {
-        if a.start != b.base_address || a.bytes != b.bytes {
-            return Err(format!("MemoryList range at {:#x} differs", a.start));
-        }
-    }
+    same_ranges("MemoryList", &our_list, &their_regions)?;
     let their64 = theirs.get_stream::<MinidumpMemory64List>().ok();
-    let our64: Vec<_> = match ours.memory64_list().map_err(|e| e.to_string())? {
-        Some(l) => l
-            .iter()
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?,
-        None => Vec::new(),
-    };
+    let our64: Vec<_> = entries(ours.memory64_list(), |l| l.iter())?;
     let their64: Vec<_> = their64.iter().flat_map(|l| l.iter()).collect();
-    if their64.len() != our64.len() {
-        return Err(format!(
-            "Memory64List: ours {} ranges, minidump {}",
-            our64.len(),
-            their64.len()
-        ));
-    }
-    for (a, b) in our64.iter().zip(&their64) {
-        if a.start != b.base_address || a.bytes.len() as u64 != b.size || a.bytes != b.bytes {
-            return Err(format!("Memory64List range at {:#x} differs", a.start));
-        }
-    }
+    same_ranges("Memory64List", &our64, &their64)?;
 
     // Threads, stacks and contexts.
     let unified = theirs.get_memory().unwrap_or_default();
@@ -653,20 +646,8 @@ pub fn cross_check(bytes: &[u8]) -> Result<(), String> {
         .iter()
         .flat_map(|l| l.threads.iter())
         .collect();
-    let our_threads: Vec<_> = match ours.threads().map_err(|e| e.to_string())? {
-        Some(l) => l
-            .iter()
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?,
-        None => Vec::new(),
-    };
-    if our_threads.len() != their_threads.len() {
-        return Err(format!(
-            "threads: ours {}, minidump {}",
-            our_threads.len(),
-            their_threads.len()
-        ));
-    }
+    let our_threads: Vec<_> = entries(ours.threads(), |l| l.iter())?;
+    same_count("threads", our_threads.len(), their_threads.len())?;
     for (a, b) in our_threads.iter().zip(&their_threads) {
         if a.thread_id() != b.raw.thread_id {
             return Err("thread ids differ".into());
@@ -712,13 +693,7 @@ pub fn cross_check(bytes: &[u8]) -> Result<(), String> {
         .iter()
         .filter(|m| m.size != 0 && m.base.checked_add(m.size.into()).is_some())
         .collect();
-    if their_modules.len() != our_modules.len() {
-        return Err(format!(
-            "modules: ours {}, minidump {}",
-            our_modules.len(),
-            their_modules.len()
-        ));
-    }
+    same_count("modules", our_modules.len(), their_modules.len())?;
     for (a, b) in our_modules.iter().zip(&their_modules) {
         if a.base != b.base_address() || u64::from(a.size) != b.size() || a.name != b.code_file() {
             return Err(format!("module {} differs from {}", a.name, b.code_file()));
