@@ -348,50 +348,33 @@ impl Process {
     pub(crate) fn classify(&self, err: io::Error, op: &'static str, name: &str) -> Error {
         let path = proc_path(self.pid, name);
         let pid = self.pid;
-        match err.raw_os_error() {
-            Some(libc::ESRCH | libc::ENOENT) => match self.zombie() {
-                None => Error::ProcessGone {
+        let code = err.raw_os_error();
+        let denied = matches!(code, Some(libc::EPERM | libc::EACCES));
+        if denied || matches!(code, Some(libc::ESRCH | libc::ENOENT)) {
+            // Either can mean the process has gone, or become a zombie, meanwhile.
+            let zombie = self.zombie();
+            if zombie != Some(false) {
+                return Error::ProcessGone {
                     pid,
                     path,
-                    zombie: false,
-                },
-                Some(true) => Error::ProcessGone {
-                    pid,
-                    path,
-                    zombie: true,
-                },
-                Some(false) => Error::Io {
-                    pid,
-                    path,
-                    op,
-                    source: err,
-                },
-            },
-            Some(libc::EPERM | libc::EACCES) => match self.zombie() {
-                None => Error::ProcessGone {
-                    pid,
-                    path,
-                    zombie: false,
-                },
-                Some(true) => Error::ProcessGone {
-                    pid,
-                    path,
-                    zombie: true,
-                },
-                Some(false) => Error::PermissionDenied {
-                    pid,
-                    path,
-                    op,
-                    reason: self.diagnose_permission(),
-                    source: err,
-                },
-            },
-            _ => Error::Io {
+                    zombie: zombie.is_some(),
+                };
+            }
+        }
+        if denied {
+            return Error::PermissionDenied {
                 pid,
                 path,
                 op,
+                reason: self.diagnose_permission(),
                 source: err,
-            },
+            };
+        }
+        Error::Io {
+            pid,
+            path,
+            op,
+            source: err,
         }
     }
 

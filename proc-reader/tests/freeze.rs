@@ -89,6 +89,25 @@ fn spawn_holder(pid: u32) -> Holder {
     holder
 }
 
+/// Send `signal` (named as kill(1) takes it, without the dash) to `pid`.
+fn kill(signal: &str, pid: u32) {
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -{signal} {pid}");
+}
+
+/// Poll `done` every few milliseconds until it holds; fail with `what` once
+/// `limit` has passed.
+fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 fn heartbeat(path: &std::path::Path) -> u64 {
     for _ in 0..100 {
         if let Some(v) = std::fs::read_to_string(path)
@@ -118,11 +137,11 @@ fn capturer_death_lets_target_run_20_times() {
     ]);
     let pid = target.pid();
     // The target creates the file only after READY.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::fs::read_to_string(&hb).map_or(true, |s| s.trim().parse::<u64>().is_err()) {
-        assert!(Instant::now() < deadline, "heartbeat file never appeared");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(
+        Duration::from_secs(10),
+        "heartbeat file never appeared",
+        || std::fs::read_to_string(&hb).is_ok_and(|s| s.trim().parse::<u64>().is_ok()),
+    );
     let mut worst = Duration::ZERO;
     for round in 0..20 {
         let mut holder = spawn_holder(pid);
@@ -290,11 +309,7 @@ fn signal_sent_while_frozen_is_delivered_after_thaw() {
     let pid = target.pid();
     let process = Process::open(pid).unwrap();
     let frozen = process.freeze().unwrap();
-    let sent = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    kill("TERM", pid);
     std::thread::sleep(Duration::from_millis(200));
     // Held, with SIGTERM pending for the process rather than lost or acted on.
     assert_eq!(proc_state(pid), Some('t'));
@@ -378,22 +393,15 @@ fn sigkill_while_frozen_leaves_nothing_to_reap() {
     let pid = target.pid();
     let process = Process::open(pid).unwrap();
     let frozen = process.freeze().unwrap();
-    let sent = Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    kill("KILL", pid);
     // Thawing a process that died meanwhile is not an error; the dead
     // threads, our tracees, are reaped so the parent can reap the process.
     frozen.thaw().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(1);
-    while target.is_running() {
-        assert!(
-            Instant::now() < deadline,
-            "killed target still not reapable"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(
+        Duration::from_secs(1),
+        "killed target still not reapable",
+        || !target.is_running(),
+    );
     assert!(process.status().unwrap_err().is_gone());
 }
 
@@ -401,16 +409,12 @@ fn sigkill_while_frozen_leaves_nothing_to_reap() {
 fn job_control_stopped_target_stays_stopped() {
     let target = Target::spawn(&["--threads", "2", "--pattern-mib", "1", "--reserve-gib", "0"]);
     let pid = target.pid();
-    assert!(Command::new("kill")
-        .args(["-STOP", &pid.to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while proc_state(pid) != Some('T') {
-        assert!(Instant::now() < deadline, "SIGSTOP did not stop the target");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    kill("STOP", pid);
+    wait_until(
+        Duration::from_secs(5),
+        "SIGSTOP did not stop the target",
+        || proc_state(pid) == Some('T'),
+    );
     let process = Process::open(pid).unwrap();
     let frozen = process.freeze().unwrap();
     assert_eq!(frozen.threads().len(), 3);
@@ -430,19 +434,12 @@ fn job_control_stopped_target_stays_stopped() {
         Some('T'),
         "still stopped as it was before we came"
     );
-    assert!(Command::new("kill")
-        .args(["-CONT", &pid.to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while matches!(proc_state(pid), Some('t' | 'T')) {
-        assert!(
-            Instant::now() < deadline,
-            "SIGCONT did not resume the target"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    kill("CONT", pid);
+    wait_until(
+        Duration::from_secs(5),
+        "SIGCONT did not resume the target",
+        || !matches!(proc_state(pid), Some('t' | 'T')),
+    );
 }
 
 #[test]
@@ -467,11 +464,9 @@ fn process_whose_main_thread_exited_is_frozen_through_its_other_threads() {
         "0",
     ]);
     let pid = target.pid();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while proc_state(pid) != Some('Z') {
-        assert!(Instant::now() < deadline, "main thread never exited");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_until(Duration::from_secs(5), "main thread never exited", || {
+        proc_state(pid) == Some('Z')
+    });
     let process = Process::open(pid).unwrap();
     assert_eq!(process.zombie(), Some(false), "alive in its other threads");
     // Address-space files come through a live thread.
