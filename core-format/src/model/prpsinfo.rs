@@ -1,4 +1,4 @@
-use scroll::{Pread, Pwrite};
+use scroll::Pwrite;
 
 use crate::{raw, ReadError};
 
@@ -94,13 +94,7 @@ impl PrPsInfo {
     /// Decode a `NT_PRPSINFO` descriptor (at least 136 bytes).
     pub fn parse(desc: &[u8], note_offset: u64) -> Result<PrPsInfo, ReadError> {
         let r: raw::elf_prpsinfo =
-            desc.pread_with(0, scroll::LE)
-                .map_err(|_| ReadError::BadDescSize {
-                    n_type: raw::NT_PRPSINFO,
-                    offset: note_offset,
-                    expected: raw::PRPSINFO_SIZE as u64,
-                    actual: desc.len() as u64,
-                })?;
+            super::read_desc(desc, raw::NT_PRPSINFO, note_offset, raw::PRPSINFO_SIZE)?;
         Ok(PrPsInfo {
             state: r.pr_state,
             sname: r.pr_sname,

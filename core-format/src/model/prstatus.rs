@@ -1,4 +1,4 @@
-use scroll::{Pread, Pwrite};
+use scroll::Pwrite;
 
 use crate::{raw, Machine, ReadError, Registers};
 
@@ -81,33 +81,27 @@ impl PrStatus {
         desc: &[u8],
         note_offset: u64,
     ) -> Result<raw::elf_prstatus_common, ReadError> {
-        desc.pread_with(0, scroll::LE)
-            .map_err(|_| ReadError::BadDescSize {
-                n_type: raw::NT_PRSTATUS,
-                offset: note_offset,
-                expected: raw::PRSTATUS_COMMON_SIZE as u64,
-                actual: desc.len() as u64,
-            })
+        super::read_desc(
+            desc,
+            raw::NT_PRSTATUS,
+            note_offset,
+            raw::PRSTATUS_COMMON_SIZE,
+        )
     }
 
     /// Decode a `NT_PRSTATUS` descriptor of `machine` (at least 336 bytes on
     /// x86_64, 392 on aarch64).
     pub fn parse(machine: Machine, desc: &[u8], note_offset: u64) -> Result<PrStatus, ReadError> {
-        let short = || ReadError::BadDescSize {
-            n_type: raw::NT_PRSTATUS,
-            offset: note_offset,
-            expected: machine.prstatus_size() as u64,
-            actual: desc.len() as u64,
-        };
+        let expected = machine.prstatus_size();
         let (common, regs, fpvalid) = match machine {
             Machine::X86_64 => {
                 let r: raw::elf_prstatus_x86_64 =
-                    desc.pread_with(0, scroll::LE).map_err(|_| short())?;
+                    super::read_desc(desc, raw::NT_PRSTATUS, note_offset, expected)?;
                 (r.common, Registers::X86_64(r.pr_reg), r.pr_fpvalid)
             }
             Machine::Aarch64 => {
                 let r: raw::elf_prstatus_aarch64 =
-                    desc.pread_with(0, scroll::LE).map_err(|_| short())?;
+                    super::read_desc(desc, raw::NT_PRSTATUS, note_offset, expected)?;
                 (r.common, Registers::Aarch64(r.pr_reg), r.pr_fpvalid)
             }
         };
