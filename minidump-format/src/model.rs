@@ -333,6 +333,7 @@ pub struct Module {
 
 /// A module's CodeView record.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CodeView {
     /// Breakpad's "BpEL" record: the ELF build id (`NT_GNU_BUILD_ID`).
     Elf {

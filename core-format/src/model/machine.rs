@@ -3,6 +3,7 @@ use crate::raw;
 /// The architectures whose registers this crate decodes and encodes,
 /// identified by `e_machine`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Machine {
     /// `EM_X86_64` (62).
     X86_64,

@@ -18,6 +18,7 @@ pub type Aarch64Regs = raw::user_pt_regs;
 /// assert_eq!(words[16], 0x401000); // rip is index 16
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Registers {
     /// x86_64.
     X86_64(X86_64Regs),

@@ -38,6 +38,7 @@ impl Default for WriteOptions {
 
 /// What a write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct WriteStats {
     /// Size of the file produced.
     pub file_size: u64,

@@ -89,6 +89,7 @@ pub struct Module<'a> {
 
 /// A module's CodeView record, borrowed from the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CodeView<'a> {
     /// "BpEL": an ELF build id.
     Elf {
