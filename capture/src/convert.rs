@@ -419,7 +419,8 @@ fn minidump_to_elf(data: &[u8], sink: &mut Sink) -> Result<(usize, usize), Captu
                 fp.extend([0u8; 8]);
                 (w, Some(fp))
             }
-            Context::Other(_) => continue,
+            // Contexts of other architectures (and any added later) have no ELF mapping here.
+            _ => continue,
         };
         let regs = Registers::from_words(machine, &words)
             .ok_or_else(|| bad(format!("thread {}: registers", t.thread_id())))?;

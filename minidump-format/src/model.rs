@@ -98,6 +98,7 @@ pub struct Thread {
 
 /// A thread's CPU registers.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Context {
     /// x86-64.
     Amd64(Box<CONTEXT_AMD64>),
