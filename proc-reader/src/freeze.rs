@@ -320,7 +320,7 @@ impl<'p> Frozen<'p> {
                 StopKind::Signal { .. } => sys::ptrace_getsiginfo(tid).ok(),
                 _ => None,
             };
-            let name = self.process.thread_name(tid)?;
+            let name = thread_name(self.process, tid)?;
             let (stat, status) = if opts.thread_files {
                 (
                     self.process.thread_stat(tid).ok(),
@@ -407,6 +407,29 @@ impl<'p> Frozen<'p> {
         reap(dying, Duration::from_secs(1));
         first_err.map_or(Ok(()), Err)
     }
+}
+
+/// A thread's `comm` without the newline, in one `read`: the kernel prints
+/// at most 15 bytes and a newline, and answers a read at offset 0 whole.
+/// (Cheaper than [`Process::thread_name`]'s general file read, which matters
+/// while the target is held: three system calls per thread instead of six.)
+fn thread_name(process: &Process, tid: u32) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let name = format!("task/{tid}/comm");
+    let mut file = std::fs::File::from(process.open_file(&name, libc::O_RDONLY)?);
+    let mut buf = [0u8; 64];
+    let n = loop {
+        match file.read(&mut buf) {
+            Ok(n) => break n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(process.classify(e, "read", &name)),
+        }
+    };
+    let mut comm = buf.get(..n).unwrap_or_default().to_vec();
+    if comm.last() == Some(&b'\n') {
+        comm.pop();
+    }
+    Ok(comm)
 }
 
 /// Detach one thread. `Ok(false)` when it was no longer in a stop: it was

@@ -114,12 +114,28 @@ pub(crate) fn read_registers(tid: u32) -> io::Result<Registers> {
     })
 }
 
+/// Size of the `NT_X86_XSTATE` register set, learnt from the first reply (0:
+/// not yet known). The kernel fixes it at boot (the largest XSAVE layout the
+/// CPU and kernel enable, the same for every task) and replies with
+/// `min(buffer, size)`, so once known every thread is read into a buffer of
+/// exactly that size: no 64 KiB buffer zeroed, faulted in and kept per thread.
+#[cfg(target_arch = "x86_64")]
+static XSTATE_SIZE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 #[cfg(target_arch = "x86_64")]
 fn read_xstate(tid: u32) -> io::Result<Option<Vec<u8>>> {
-    let mut buf = vec![0u8; XSTATE_MAX];
+    use std::sync::atomic::Ordering;
+    let known = XSTATE_SIZE.load(Ordering::Relaxed);
+    let mut buf = vec![0u8; if known == 0 { XSTATE_MAX } else { known }];
     match sys::ptrace_getregset(tid, NT_X86_XSTATE, &mut buf) {
         Ok(n) => {
             buf.truncate(n);
+            // Only a reply to the full-size buffer tells the real size; the
+            // kernel takes buffer lengths in multiples of 8 bytes.
+            if known == 0 && n > 0 && n < XSTATE_MAX && n % 8 == 0 {
+                buf.shrink_to_fit();
+                XSTATE_SIZE.store(n, Ordering::Relaxed);
+            }
             Ok(Some(buf))
         }
         // No XSAVE on this CPU/kernel.
@@ -132,4 +148,34 @@ fn read_xstate(tid: u32) -> io::Result<Option<Vec<u8>>> {
 fn read_xstate(_tid: u32) -> io::Result<Option<Vec<u8>>> {
     let _ = XSTATE_MAX;
     Ok(None)
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::{NT_X86_XSTATE, XSTATE_MAX};
+    use crate::{sys, Process};
+    use coroner_test_support::Target;
+
+    /// Every thread's XSAVE area, whether read by the thread that taught
+    /// the size or with an exact buffer afterwards (in this freeze and the
+    /// next), is the whole set: what a 64 KiB buffer gets, byte for byte.
+    #[test]
+    fn xstate_read_whole_with_an_exact_buffer() {
+        let target = Target::spawn(&["--threads", "4"]);
+        let process = Process::open(target.pid()).unwrap();
+        for _ in 0..2 {
+            let frozen = process.freeze().unwrap();
+            assert_eq!(frozen.threads().len(), 5);
+            for t in frozen.threads() {
+                let xs = t.regs.xstate.as_ref().expect("x86_64 kernels give XSTATE");
+                assert_eq!(xs.len(), xs.capacity(), "no oversized buffer kept");
+                let mut full = vec![0u8; XSTATE_MAX];
+                let n = sys::ptrace_getregset(t.tid, NT_X86_XSTATE, &mut full).unwrap();
+                assert!(n < XSTATE_MAX);
+                assert_eq!(xs.len(), n, "thread {}", t.tid);
+                assert_eq!(xs[..], full[..n], "thread {}", t.tid);
+            }
+            frozen.thaw().unwrap();
+        }
+    }
 }

@@ -4,12 +4,13 @@
 use std::io::{self, BufWriter};
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use coroner_minidump_format::model::{Exception, LinuxStreams, MiscInfo, Model, SystemInfo};
 use coroner_minidump_format::write::{Layout, MemorySource};
-use coroner_proc_reader::parse::maps::{join_maps_smaps, parse_maps};
-use coroner_proc_reader::{FreezeOptions, Process, StopKind};
+use coroner_proc_reader::parse::maps::{join_maps_smaps, parse_maps, parse_smaps};
+use coroner_proc_reader::{FreezeOptions, Frozen, Process, StopKind};
 
 use super::build::{
     build_model, context_from_linux, Arch, DumpInput, DumpMemory, MappingInput, ThreadInput,
@@ -170,23 +171,33 @@ pub(crate) fn mapping_inputs(snap: &Snapshot, all: bool) -> Vec<MappingInput> {
         .collect()
 }
 
-/// What a minidump capture reads without the target frozen.
-struct Unfrozen {
+/// The small `/proc` files a minidump capture reads once each (all but
+/// `smaps` and the frozen threads). They may be read before or during the
+/// freeze, by whichever thread is free first.
+#[derive(Clone)]
+struct Facts {
     info: ProcessInfo,
-    /// The mappings with smaps figures, joined later to `maps` read frozen.
-    smaps: Vec<coroner_proc_reader::Mapping>,
     linux: LinuxStreams,
     misc: MiscInfo,
     system_info: SystemInfo,
 }
 
-fn read_unfrozen(process: &Process, arch: Arch) -> Result<Unfrozen, CaptureError> {
+fn read_facts(process: &Process, arch: Arch) -> Result<Facts, CaptureError> {
     let pid = process.pid();
     // Each file once: the raw bytes go into the Linux streams, the parsed
     // values into the process facts the selection needs.
     let stat = process.stat()?;
+    // The address-space files straight from `/proc/<pid>/` unless the main
+    // thread has exited with others still running (its own are empty then;
+    // proc-reader's getters find a live thread's, at the cost of reading
+    // `stat` again for each).
+    let main_alive = !stat.is_zombie() || stat.num_threads <= 1;
     let cmdline = process.read_file("cmdline").unwrap_or_default();
-    let auxv_raw = process.auxv_raw().ok();
+    let auxv_raw = if main_alive {
+        process.read_file("auxv").ok()
+    } else {
+        process.auxv_raw().ok()
+    };
     let auxv: Vec<(u64, u64)> = auxv_raw
         .as_deref()
         .unwrap_or_default()
@@ -231,7 +242,11 @@ fn read_unfrozen(process: &Process, arch: Arch) -> Result<Unfrozen, CaptureError
         proc_status: process.read_file("status").ok(),
         lsb_release: read_text("/etc/lsb-release").or_else(|| read_text("/etc/os-release")),
         cmd_line: Some(cmdline),
-        environ: process.environ_raw().ok(),
+        environ: if main_alive {
+            process.read_file("environ").ok()
+        } else {
+            process.environ_raw().ok()
+        },
         auxv: auxv_raw,
         maps: None,
         dso_debug: None,
@@ -242,13 +257,167 @@ fn read_unfrozen(process: &Process, arch: Arch) -> Result<Unfrozen, CaptureError
         u32::try_from(stat.utime / 100).unwrap_or(u32::MAX),
         u32::try_from(stat.stime / 100).unwrap_or(u32::MAX),
     );
-    let smaps = process.mappings()?;
-    Ok(Unfrozen {
+    Ok(Facts {
         info,
-        smaps,
         linux,
         misc,
         system_info,
+    })
+}
+
+/// `/proc/<pid>/smaps`, parsed. Read straight from `/proc/<pid>/` first: it
+/// is empty only when the main thread has exited with others still running,
+/// and then [`Process::mappings`] reads a live thread's (after reading `stat`
+/// to find out, which costs every other capture a file read).
+fn read_smaps(process: &Process) -> Result<Vec<coroner_proc_reader::Mapping>, CaptureError> {
+    let direct = process
+        .read_file("smaps")
+        .ok()
+        .and_then(|raw| parse_smaps(&raw).ok());
+    match direct {
+        Some(m) if !m.is_empty() => Ok(m),
+        _ => Ok(process.mappings()?),
+    }
+}
+
+/// `/proc/<pid>/maps`, raw and parsed (read while frozen).
+fn read_maps(
+    process: &Process,
+) -> Result<(Vec<u8>, Vec<coroner_proc_reader::Mapping>), CaptureError> {
+    let maps = process.read_file("maps")?;
+    let listed = parse_maps(&maps).map_err(|e| CaptureError::Unsupported {
+        what: format!("/proc/{}/maps: {e}", process.pid()),
+    })?;
+    Ok((maps, listed))
+}
+
+/// Whether the mapping at `addr` starts with the ELF magic, each address
+/// read from the target once per capture.
+fn starts_with_elf(cache: &mut Vec<(u64, bool)>, memory: &mut LiveMemory, addr: u64) -> bool {
+    if let Some(&(_, elf)) = cache.iter().find(|(a, _)| *a == addr) {
+        return elf;
+    }
+    let elf = memory.starts_with_elf(addr);
+    cache.push((addr, elf));
+    elf
+}
+
+/// A planned minidump: the selection it was planned from and the model.
+struct Planned {
+    snap: Snapshot,
+    mappings: Vec<MappingInput>,
+    model: Model,
+}
+
+/// Whether a stacks-only model planned from `a` is the one `b` gives: every
+/// input but `dump_len` (which only `heap` and `full` use) is the same, above
+/// all `excluded`, which is where MADV_DONTDUMP from `smaps` comes in.
+fn same_stacks_plan(a: &[MappingInput], b: &[MappingInput]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(a, b)| {
+            (a.start, a.end, a.read, a.write, a.exec, a.shared)
+                == (b.start, b.end, b.read, b.write, b.exec, b.shared)
+                && (a.offset, a.inode, &a.path, a.excluded, &a.file)
+                    == (b.offset, b.inode, &b.path, b.excluded, &b.file)
+        })
+}
+
+/// Select the mappings (`listed` from `maps`, joined to `smaps`) and build
+/// the minidump model of the frozen threads.
+#[allow(clippy::too_many_arguments)]
+fn plan(
+    frozen: &Frozen<'_>,
+    facts: &Facts,
+    maps: &[u8],
+    listed: &[coroner_proc_reader::Mapping],
+    smaps: &[coroner_proc_reader::Mapping],
+    options: &CaptureOptions,
+    memory: &mut LiveMemory,
+    elf_cache: &mut Vec<(u64, bool)>,
+    mode: MemoryMode,
+    arch: Arch,
+) -> Result<Planned, CaptureError> {
+    let pid = facts.info.pid;
+    let info = facts.info.clone();
+    let page = info.page_size;
+    let filter = info.coredump_filter;
+    let mappings = snapshot::select(
+        join_maps_smaps(listed.to_vec(), smaps),
+        &options.selection,
+        filter,
+        page,
+        |addr| starts_with_elf(elf_cache, memory, addr),
+    );
+    let snap = Snapshot {
+        process: info,
+        threads: Vec::new(),
+        mappings,
+    };
+    let mut threads = Vec::new();
+    let mut exception = None;
+    for t in frozen.threads() {
+        let fp = (!t.regs.fp.is_empty()).then_some(t.regs.fp.as_slice());
+        let context =
+            context_from_linux(arch, &t.regs.gp, fp).ok_or_else(|| CaptureError::Unsupported {
+                what: format!("thread {}: registers", t.tid),
+            })?;
+        if let (StopKind::Signal { signal }, None) = (t.stop, &exception) {
+            let si = t.siginfo.unwrap_or([0; 128]);
+            let word = |o: usize| i32::from_le_bytes(si[o..o + 4].try_into().unwrap_or([0; 4]));
+            // SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV carry si_addr.
+            let address = if matches!(signal, 4 | 5 | 7 | 8 | 11) {
+                u64::from_le_bytes(si[16..24].try_into().unwrap_or([0; 8]))
+            } else {
+                0
+            };
+            exception = Some(Exception {
+                thread_id: t.tid,
+                code: u32::try_from(signal).unwrap_or(0),
+                flags: u32::from_ne_bytes(word(8).to_ne_bytes()),
+                address,
+                context: Some(context.clone()),
+                ..Exception::default()
+            });
+        }
+        threads.push(ThreadInput {
+            tid: t.tid,
+            name: (!t.name.is_empty()).then(|| String::from_utf8_lossy(&t.name).into_owned()),
+            context,
+        });
+    }
+    let exception = exception.unwrap_or_else(|| {
+        let mut e = Exception::dump_requested(pid);
+        e.context = threads
+            .iter()
+            .find(|t| t.tid == pid)
+            .map(|t| t.context.clone());
+        e
+    });
+    let mut model = Model {
+        time_date_stamp: now_secs(),
+        system_info: Some(facts.system_info.clone()),
+        misc_info: Some(facts.misc.clone()),
+        exception: Some(exception),
+        linux: facts.linux.clone(),
+        ..Model::default()
+    };
+    model.linux.maps = Some(maps.to_vec());
+    let mappings = mapping_inputs(&snap, options.selection.all);
+    let input = DumpInput {
+        arch,
+        threads,
+        mappings: mappings.clone(),
+        auxv: snap.process.auxv.clone(),
+        page_size: snap.process.page_size,
+        model,
+    };
+    let model = build_model(input, memory, mode).map_err(|e| CaptureError::Unsupported {
+        what: format!("reading the process while planning the minidump: {e}"),
+    })?;
+    Ok(Planned {
+        snap,
+        mappings,
+        model,
     })
 }
 
@@ -268,113 +437,130 @@ pub fn capture_minidump(
         what: "this CPU architecture".into(),
     })?;
     let process = Process::open(pid)?;
-    let mut memory = LiveMemory::open(&process)?;
     // Per-thread stat/status files are not needed for a minidump (they
     // cost two opens per thread while the target is stopped).
     let mut freeze = FreezeOptions::default();
     freeze.thread_files = false;
-    // What needs no freeze (smaps above all: the slowest /proc file by far)
-    // is read on a second thread while this one freezes the target; ptrace
-    // ties the tracees to the freezing thread, so that one stays here.
+    // `smaps` (the slowest /proc file by far: the kernel walks every
+    // resident page, and only it has the MADV_DONTDUMP flag) is read on a
+    // second thread from the start, beside the freeze; ptrace ties the
+    // tracees to the freezing thread, so that one stays here. The small
+    // files go to whichever thread is free first: this one when the freeze
+    // is over before smaps (few threads), the other when smaps is (many).
+    // While smaps is still being read, this thread plans a stacks-only dump
+    // from `maps` alone; the plan is kept only if smaps changes nothing in
+    // it (no DONTDUMP mapping holds a stack, a pc or a module header), and
+    // is made again otherwise. Nothing is written before that check.
     let freeze_started = Instant::now();
-    let (unfrozen, frozen) = std::thread::scope(|scope| {
-        let reader = scope.spawn(|| read_unfrozen(&process, arch));
+    let claimed = AtomicBool::new(false);
+    let mut elf_cache = Vec::new();
+    let (smaps, facts, mut memory, frozen, early) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let smaps = read_smaps(&process);
+            let facts = (!claimed.swap(true, Ordering::AcqRel)).then(|| read_facts(&process, arch));
+            (smaps, facts)
+        });
+        // (On an error the scope still waits for the reader.)
+        let mut memory = LiveMemory::open(&process)?;
         let frozen = process.freeze_with(freeze);
-        let unfrozen = reader
+        let mut facts = None;
+        let mut early = None;
+        if let Ok(frozen) = &frozen {
+            if !claimed.swap(true, Ordering::AcqRel) {
+                let read = read_facts(&process, arch);
+                if let (Ok(f), MemoryMode::Stacks) = (&read, mode) {
+                    early = Some(read_maps(&process).and_then(|(maps, listed)| {
+                        let planned = plan(
+                            frozen,
+                            f,
+                            &maps,
+                            &listed,
+                            &[],
+                            options,
+                            &mut memory,
+                            &mut elf_cache,
+                            mode,
+                            arch,
+                        )?;
+                        Ok((maps, listed, planned))
+                    }));
+                }
+                facts = Some(read);
+            }
+        }
+        let (smaps, theirs) = reader
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (unfrozen, frozen)
-    });
+        Ok::<_, CaptureError>((smaps, facts.or(theirs), memory, frozen, early))
+    })?;
     let frozen = frozen?;
     // An error here drops `frozen`, which thaws the target.
-    let Unfrozen {
-        info,
-        smaps,
-        linux,
-        misc,
-        system_info,
-    } = unfrozen?;
     let written = (|| {
-        let maps = process.read_file("maps")?;
-        let listed = parse_maps(&maps).map_err(|e| CaptureError::Unsupported {
-            what: format!("/proc/{pid}/maps: {e}"),
-        })?;
-        let page = info.page_size;
-        let filter = info.coredump_filter;
-        let mappings = snapshot::select(
-            join_maps_smaps(listed, &smaps),
-            &options.selection,
-            filter,
-            page,
-            |addr| memory.starts_with_elf(addr),
-        );
-        let snap = Snapshot {
-            process: info,
-            threads: Vec::new(),
-            mappings,
-        };
-        let mut threads = Vec::new();
-        let mut exception = None;
-        for t in frozen.threads() {
-            let fp = (!t.regs.fp.is_empty()).then_some(t.regs.fp.as_slice());
-            let context = context_from_linux(arch, &t.regs.gp, fp).ok_or_else(|| {
-                CaptureError::Unsupported {
-                    what: format!("thread {}: registers", t.tid),
-                }
-            })?;
-            if let (StopKind::Signal { signal }, None) = (t.stop, &exception) {
-                let si = t.siginfo.unwrap_or([0; 128]);
-                let word = |o: usize| i32::from_le_bytes(si[o..o + 4].try_into().unwrap_or([0; 4]));
-                // SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV carry si_addr.
-                let address = if matches!(signal, 4 | 5 | 7 | 8 | 11) {
-                    u64::from_le_bytes(si[16..24].try_into().unwrap_or([0; 8]))
-                } else {
-                    0
-                };
-                exception = Some(Exception {
-                    thread_id: t.tid,
-                    code: u32::try_from(signal).unwrap_or(0),
-                    flags: u32::from_ne_bytes(word(8).to_ne_bytes()),
-                    address,
-                    context: Some(context.clone()),
-                    ..Exception::default()
-                });
+        let smaps = smaps?;
+        let facts = facts.ok_or_else(|| CaptureError::Unsupported {
+            what: format!("/proc/{pid}: the process files were not read"),
+        })??;
+        let (maps, listed, early) = match early {
+            Some(e) => {
+                let (maps, listed, planned) = e?;
+                (maps, listed, Some(planned))
             }
-            threads.push(ThreadInput {
-                tid: t.tid,
-                name: (!t.name.is_empty()).then(|| String::from_utf8_lossy(&t.name).into_owned()),
-                context,
-            });
-        }
-        let exception = exception.unwrap_or_else(|| {
-            let mut e = Exception::dump_requested(pid);
-            e.context = threads
-                .iter()
-                .find(|t| t.tid == pid)
-                .map(|t| t.context.clone());
-            e
-        });
-        let mut model = Model {
-            time_date_stamp: now_secs(),
-            system_info: Some(system_info),
-            misc_info: Some(misc),
-            exception: Some(exception),
-            linux,
-            ..Model::default()
+            None => {
+                let (maps, listed) = read_maps(&process)?;
+                (maps, listed, None)
+            }
         };
-        model.linux.maps = Some(maps);
-        let input = DumpInput {
-            arch,
-            threads,
-            mappings: mapping_inputs(&snap, options.selection.all),
-            auxv: snap.process.auxv.clone(),
-            page_size: snap.process.page_size,
-            model,
+        let planned = match early {
+            // Only the selection can tell: the same mapping inputs give
+            // the same model.
+            Some(p) => {
+                let snap = Snapshot {
+                    process: p.snap.process.clone(),
+                    threads: Vec::new(),
+                    mappings: snapshot::select(
+                        join_maps_smaps(listed.clone(), &smaps),
+                        &options.selection,
+                        facts.info.coredump_filter,
+                        facts.info.page_size,
+                        |addr| starts_with_elf(&mut elf_cache, &mut memory, addr),
+                    ),
+                };
+                let real = mapping_inputs(&snap, options.selection.all);
+                if same_stacks_plan(&p.mappings, &real) {
+                    Planned {
+                        snap,
+                        mappings: real,
+                        model: p.model,
+                    }
+                } else {
+                    plan(
+                        &frozen,
+                        &facts,
+                        &maps,
+                        &listed,
+                        &smaps,
+                        options,
+                        &mut memory,
+                        &mut elf_cache,
+                        mode,
+                        arch,
+                    )?
+                }
+            }
+            None => plan(
+                &frozen,
+                &facts,
+                &maps,
+                &listed,
+                &smaps,
+                options,
+                &mut memory,
+                &mut elf_cache,
+                mode,
+                arch,
+            )?,
         };
-        let model =
-            build_model(input, &mut memory, mode).map_err(|e| CaptureError::Unsupported {
-                what: format!("reading the process while planning the minidump: {e}"),
-            })?;
+        let Planned { snap, model, .. } = planned;
         let layout = Layout::plan(&model)?;
         let total: u64 = model
             .memory_list
@@ -388,7 +574,10 @@ pub fn capture_minidump(
             total,
             callback: progress,
         };
-        let mut out = BufWriter::with_capacity(1 << 20, ZeroHoles::new(&mut sink));
+        // A buffer no larger than the dump (a stacks-only one is often
+        // ~100 KiB): a 1 MiB buffer is a fresh mapping to fault in and unmap.
+        let buffer = usize::try_from(layout.size().min(1 << 20)).unwrap_or(1 << 20);
+        let mut out = BufWriter::with_capacity(buffer.max(4096), ZeroHoles::new(&mut sink));
         layout.write(&mut source, &mut out)?;
         out.into_inner()
             .map_err(|e| e.into_error())
@@ -446,4 +635,39 @@ pub fn capture_minidump(
         frozen: frozen_for,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(start: u64, path: &str) -> MappingInput {
+        MappingInput {
+            start,
+            end: start + 0x1000,
+            read: true,
+            write: true,
+            path: path.into(),
+            dump_len: 0x1000,
+            ..MappingInput::default()
+        }
+    }
+
+    /// The plan made from `maps` alone is kept only when smaps changes
+    /// nothing a stacks-only dump depends on: a DONTDUMP flag (`excluded`)
+    /// or any other field but `dump_len` sends it back to be made again.
+    #[test]
+    fn a_plan_from_maps_alone_is_kept_only_when_smaps_changes_nothing_it_uses() {
+        let early = vec![mapping(0x1000, "[stack]"), mapping(0x3000, "")];
+        let mut same = early.clone();
+        same[1].dump_len = 0;
+        assert!(same_stacks_plan(&early, &same));
+        let mut dontdump = early.clone();
+        dontdump[0].excluded = true;
+        assert!(!same_stacks_plan(&early, &dontdump));
+        let mut moved = early.clone();
+        moved[1].end += 0x1000;
+        assert!(!same_stacks_plan(&early, &moved));
+        assert!(!same_stacks_plan(&early, &early[..1]));
+    }
 }
