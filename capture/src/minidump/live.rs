@@ -1,7 +1,7 @@
 //! Live capture as a minidump: the same freeze / snapshot / thaw sequence as
 //! the ELF capture, with the minidump model built by [`super::build`].
 
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -421,6 +421,34 @@ fn plan(
     })
 }
 
+/// The whole minidump of `model` serialised in memory, with its memory read
+/// from the (frozen) target: the bytes and how many bytes of memory were
+/// read. Used while `smaps` is still being read, so that only one `write`
+/// is left once it confirms the plan; the bytes go nowhere else unless it
+/// does (they may hold MADV_DONTDUMP memory otherwise, and are dropped).
+fn serialize(
+    model: &Model,
+    memory: &mut LiveMemory,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(Vec<u8>, u64), CaptureError> {
+    let layout = Layout::plan(model)?;
+    let total: u64 = model
+        .memory_list
+        .iter()
+        .chain(&model.memory64_list)
+        .map(|r| r.size)
+        .sum();
+    let mut source = Counting {
+        inner: memory,
+        done: 0,
+        total,
+        callback: progress,
+    };
+    let mut bytes = Vec::with_capacity(usize::try_from(layout.size()).unwrap_or(0));
+    layout.write(&mut source, &mut bytes)?;
+    Ok((bytes, source.done))
+}
+
 /// Capture process `pid` as a minidump into `sink` and finish the sink
 /// (fsync + rename for a file). `options.selection` applies to the memory
 /// of `heap` and `full`, and exclusions to everything; `progress(done,
@@ -450,7 +478,9 @@ pub fn capture_minidump(
     // While smaps is still being read, this thread plans a stacks-only dump
     // from `maps` alone; the plan is kept only if smaps changes nothing in
     // it (no DONTDUMP mapping holds a stack, a pc or a module header), and
-    // is made again otherwise. Nothing is written before that check.
+    // is made again otherwise. The planned dump (memory included) is also
+    // serialised in memory meanwhile; nothing reaches the sink before that
+    // check, and the bytes are dropped unwritten if it fails.
     let freeze_started = Instant::now();
     let claimed = AtomicBool::new(false);
     let mut elf_cache = Vec::new();
@@ -482,7 +512,8 @@ pub fn capture_minidump(
                             mode,
                             arch,
                         )?;
-                        Ok((maps, listed, planned))
+                        let bytes = serialize(&planned.model, &mut memory, &mut *progress)?;
+                        Ok((maps, listed, planned, bytes))
                     }));
                 }
                 facts = Some(read);
@@ -502,18 +533,18 @@ pub fn capture_minidump(
         })??;
         let (maps, listed, early) = match early {
             Some(e) => {
-                let (maps, listed, planned) = e?;
-                (maps, listed, Some(planned))
+                let (maps, listed, planned, bytes) = e?;
+                (maps, listed, Some((planned, bytes)))
             }
             None => {
                 let (maps, listed) = read_maps(&process)?;
                 (maps, listed, None)
             }
         };
-        let planned = match early {
+        let (planned, prebuilt) = match early {
             // Only the selection can tell: the same mapping inputs give
             // the same model.
-            Some(p) => {
+            Some((p, bytes)) => {
                 let snap = Snapshot {
                     process: p.snap.process.clone(),
                     threads: Vec::new(),
@@ -527,13 +558,16 @@ pub fn capture_minidump(
                 };
                 let real = mapping_inputs(&snap, options.selection.all);
                 if same_stacks_plan(&p.mappings, &real) {
-                    Planned {
-                        snap,
-                        mappings: real,
-                        model: p.model,
-                    }
+                    (
+                        Planned {
+                            snap,
+                            mappings: real,
+                            model: p.model,
+                        },
+                        Some(bytes),
+                    )
                 } else {
-                    plan(
+                    let planned = plan(
                         &frozen,
                         &facts,
                         &maps,
@@ -544,23 +578,37 @@ pub fn capture_minidump(
                         &mut elf_cache,
                         mode,
                         arch,
-                    )?
+                    )?;
+                    (planned, None)
                 }
             }
-            None => plan(
-                &frozen,
-                &facts,
-                &maps,
-                &listed,
-                &smaps,
-                options,
-                &mut memory,
-                &mut elf_cache,
-                mode,
-                arch,
-            )?,
+            None => (
+                plan(
+                    &frozen,
+                    &facts,
+                    &maps,
+                    &listed,
+                    &smaps,
+                    options,
+                    &mut memory,
+                    &mut elf_cache,
+                    mode,
+                    arch,
+                )?,
+                None,
+            ),
         };
         let Planned { snap, model, .. } = planned;
+        if let Some((bytes, read)) = prebuilt {
+            let mut out = ZeroHoles::new(&mut sink);
+            out.write_all(&bytes)
+                .and_then(|()| out.finish())
+                .map_err(|source| coroner_minidump_format::WriteError::Io {
+                    offset: bytes.len() as u64,
+                    source,
+                })?;
+            return Ok::<_, CaptureError>((snap, model, read));
+        }
         let layout = Layout::plan(&model)?;
         let total: u64 = model
             .memory_list
