@@ -159,7 +159,7 @@ impl MappingInput {
         self.start <= addr && addr < self.end
     }
 
-    fn is_file(&self) -> bool {
+    pub(crate) fn is_file(&self) -> bool {
         self.inode != 0 || self.path.starts_with('/')
     }
 

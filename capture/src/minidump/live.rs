@@ -309,16 +309,33 @@ struct Planned {
     model: Model,
 }
 
-/// Whether a stacks-only model planned from `a` is the one `b` gives: every
-/// input but `dump_len` (which only `heap` and `full` use) is the same, above
-/// all `excluded`, which is where MADV_DONTDUMP from `smaps` comes in.
-fn same_stacks_plan(a: &[MappingInput], b: &[MappingInput]) -> bool {
-    a.len() == b.len()
-        && a.iter().zip(b).all(|(a, b)| {
-            (a.start, a.end, a.read, a.write, a.exec, a.shared)
+/// Whether the stacks-only `model` planned from `early` (mappings from
+/// `maps` alone) is the one `real` (joined to `smaps`) gives. Every input
+/// but `dump_len` (which only `heap` and `full` use) must be the same, except
+/// that smaps may mark mappings MADV_DONTDUMP (`excluded`) that the model
+/// does not use: anonymous ones (a module's header and build-id are read
+/// from file mappings) that hold none of its memory ranges. A stack or pc
+/// window in such a mapping is a memory range, so it sends the plan back
+/// to be made again, as does any other difference.
+fn plan_still_holds(early: &[MappingInput], real: &[MappingInput], model: &Model) -> bool {
+    let ranges: Vec<(u64, u64)> = model
+        .memory_list
+        .iter()
+        .chain(&model.memory64_list)
+        .chain(model.threads.iter().filter_map(|t| t.stack.as_ref()))
+        .map(|r| (r.start, r.start.saturating_add(r.size)))
+        .collect();
+    early.len() == real.len()
+        && early.iter().zip(real).all(|(a, b)| {
+            let same = (a.start, a.end, a.read, a.write, a.exec, a.shared)
                 == (b.start, b.end, b.read, b.write, b.exec, b.shared)
-                && (a.offset, a.inode, &a.path, a.excluded, &a.file)
-                    == (b.offset, b.inode, &b.path, b.excluded, &b.file)
+                && (a.offset, a.inode, &a.path, &a.file) == (b.offset, b.inode, &b.path, &b.file);
+            let unused = || {
+                !a.is_file()
+                    && a.file.is_none()
+                    && !ranges.iter().any(|&(s, e)| s < a.end && a.start < e)
+            };
+            same && (a.excluded == b.excluded || (!a.excluded && b.excluded && unused()))
         })
 }
 
@@ -557,7 +574,7 @@ pub fn capture_minidump(
                     ),
                 };
                 let real = mapping_inputs(&snap, options.selection.all);
-                if same_stacks_plan(&p.mappings, &real) {
+                if plan_still_holds(&p.mappings, &real, &p.model) {
                     (
                         Planned {
                             snap,
@@ -702,20 +719,69 @@ mod tests {
     }
 
     /// The plan made from `maps` alone is kept only when smaps changes
-    /// nothing a stacks-only dump depends on: a DONTDUMP flag (`excluded`)
-    /// or any other field but `dump_len` sends it back to be made again.
+    /// nothing a stacks-only dump depends on: `dump_len` may change, and a
+    /// DONTDUMP flag (`excluded`) may appear on an anonymous mapping that
+    /// holds none of the model's memory; any other difference, a newly
+    /// excluded mapping the model has memory from, or a file mapping, sends
+    /// it back to be made again.
     #[test]
     fn a_plan_from_maps_alone_is_kept_only_when_smaps_changes_nothing_it_uses() {
-        let early = vec![mapping(0x1000, "[stack]"), mapping(0x3000, "")];
+        use coroner_minidump_format::model::{MemoryRange, Thread};
+        let early = vec![
+            mapping(0x1000, "[stack]"),
+            mapping(0x3000, ""),
+            MappingInput {
+                inode: 7,
+                file: Some(PathBuf::from("/proc/1/map_files/5000-6000")),
+                ..mapping(0x5000, "/usr/lib/libx.so")
+            },
+        ];
+        let mut model = Model {
+            memory_list: vec![MemoryRange {
+                start: 0x1800,
+                size: 0x100,
+            }],
+            ..Model::default()
+        };
+        assert!(plan_still_holds(&early, &early, &model));
         let mut same = early.clone();
         same[1].dump_len = 0;
-        assert!(same_stacks_plan(&early, &same));
+        assert!(plan_still_holds(&early, &same, &model));
+        // DONTDUMP on the unused anonymous mapping: kept.
+        let mut unused = early.clone();
+        unused[1].excluded = true;
+        assert!(plan_still_holds(&early, &unused, &model));
+        // ... but not once the model holds memory from it, as a range or
+        // as a thread's stack.
+        let mut holding = model.clone();
+        holding.memory_list.push(MemoryRange {
+            start: 0x3ff0,
+            size: 0x20,
+        });
+        assert!(!plan_still_holds(&early, &unused, &holding));
+        let mut stack = model.clone();
+        stack.threads.push(Thread {
+            stack: Some(MemoryRange {
+                start: 0x3000,
+                size: 0x10,
+            }),
+            ..Thread::default()
+        });
+        assert!(!plan_still_holds(&early, &unused, &stack));
+        // DONTDUMP where the model has memory (the stack), on a file
+        // mapping (module header, build-id), or a flag that went away.
         let mut dontdump = early.clone();
         dontdump[0].excluded = true;
-        assert!(!same_stacks_plan(&early, &dontdump));
+        assert!(!plan_still_holds(&early, &dontdump, &model));
+        let mut module = early.clone();
+        module[2].excluded = true;
+        assert!(!plan_still_holds(&early, &module, &model));
+        assert!(!plan_still_holds(&unused, &early, &model));
         let mut moved = early.clone();
         moved[1].end += 0x1000;
-        assert!(!same_stacks_plan(&early, &moved));
-        assert!(!same_stacks_plan(&early, &early[..1]));
+        assert!(!plan_still_holds(&early, &moved, &model));
+        assert!(!plan_still_holds(&early, &early[..1], &model));
+        model.memory_list.clear();
+        assert!(plan_still_holds(&early, &unused, &model));
     }
 }
