@@ -617,14 +617,8 @@ pub fn capture_minidump(
         };
         let Planned { snap, model, .. } = planned;
         if let Some((bytes, read)) = prebuilt {
-            let mut out = ZeroHoles::new(&mut sink);
-            out.write_all(&bytes)
-                .and_then(|()| out.finish())
-                .map_err(|source| coroner_minidump_format::WriteError::Io {
-                    offset: bytes.len() as u64,
-                    source,
-                })?;
-            return Ok::<_, CaptureError>((snap, model, read));
+            // Everything is read: written after the thaw, below.
+            return Ok::<_, CaptureError>((snap, model, read, Some(bytes)));
         }
         let layout = Layout::plan(&model)?;
         let total: u64 = model
@@ -651,13 +645,24 @@ pub fn capture_minidump(
                 offset: layout.size(),
                 source,
             })?;
-        Ok::<_, CaptureError>((snap, model, source.done))
+        Ok::<_, CaptureError>((snap, model, source.done, None))
     })();
     // Thaw first, whatever happened. A write error ends the capture; a thaw
     // error does not lose the (complete) dump but is reported loudly (as the
-    // ELF capture does).
+    // ELF capture does). A dump already serialised in memory (stacks only,
+    // plan confirmed by smaps) reaches the file after the thaw: the target
+    // is not kept stopped for the write.
     let thawed = frozen.thaw();
-    let (snap, model, read) = written?;
+    let (snap, model, read, serialized) = written?;
+    if let Some(bytes) = serialized {
+        let mut out = ZeroHoles::new(&mut sink);
+        out.write_all(&bytes)
+            .and_then(|()| out.finish())
+            .map_err(|source| coroner_minidump_format::WriteError::Io {
+                offset: bytes.len() as u64,
+                source,
+            })?;
+    }
     let mut warnings = Vec::new();
     let frozen_for = match thawed {
         Ok(t) => t.frozen_for,
