@@ -151,7 +151,10 @@ impl Process {
     pub fn read_file(&self, name: &str) -> Result<Vec<u8>> {
         let fd = self.open_file(name, libc::O_RDONLY)?;
         let mut file = std::fs::File::from(fd);
-        let mut out = Vec::new();
+        // /proc files report size 0, so an empty Vec makes std probe with
+        // 32-byte reads and grow from there (eight reads for `status`).
+        // Most of them fit in a page: start with one.
+        let mut out = Vec::with_capacity(4096);
         file.read_to_end(&mut out)
             .map_err(|e| self.classify(e, "read", name))?;
         Ok(out)
