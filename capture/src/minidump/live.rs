@@ -558,47 +558,33 @@ pub fn capture_minidump(
                 (maps, listed, None)
             }
         };
-        let (planned, prebuilt) = match early {
-            // Only the selection can tell: the same mapping inputs give
-            // the same model.
-            Some((p, bytes)) => {
-                let snap = Snapshot {
-                    process: p.snap.process.clone(),
-                    threads: Vec::new(),
-                    mappings: snapshot::select(
-                        join_maps_smaps(listed.clone(), &smaps),
-                        &options.selection,
-                        facts.info.coredump_filter,
-                        facts.info.page_size,
-                        |addr| starts_with_elf(&mut elf_cache, &mut memory, addr),
-                    ),
+        // The early plan (from `maps` alone) is kept only when the selection
+        // with smaps gives the same mapping inputs: the same inputs give the
+        // same model. Otherwise plan again, now with smaps.
+        let kept = early.and_then(|(p, bytes)| {
+            let snap = Snapshot {
+                process: p.snap.process.clone(),
+                threads: Vec::new(),
+                mappings: snapshot::select(
+                    join_maps_smaps(listed.clone(), &smaps),
+                    &options.selection,
+                    facts.info.coredump_filter,
+                    facts.info.page_size,
+                    |addr| starts_with_elf(&mut elf_cache, &mut memory, addr),
+                ),
+            };
+            let real = mapping_inputs(&snap, options.selection.all);
+            plan_still_holds(&p.mappings, &real, &p.model).then(|| {
+                let planned = Planned {
+                    snap,
+                    mappings: real,
+                    model: p.model,
                 };
-                let real = mapping_inputs(&snap, options.selection.all);
-                if plan_still_holds(&p.mappings, &real, &p.model) {
-                    (
-                        Planned {
-                            snap,
-                            mappings: real,
-                            model: p.model,
-                        },
-                        Some(bytes),
-                    )
-                } else {
-                    let planned = plan(
-                        &frozen,
-                        &facts,
-                        &maps,
-                        &listed,
-                        &smaps,
-                        options,
-                        &mut memory,
-                        &mut elf_cache,
-                        mode,
-                        arch,
-                    )?;
-                    (planned, None)
-                }
-            }
+                (planned, bytes)
+            })
+        });
+        let (planned, prebuilt) = match kept {
+            Some((planned, bytes)) => (planned, Some(bytes)),
             None => (
                 plan(
                     &frozen,
