@@ -8,14 +8,13 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
 
+mod common;
+
+use common::{assert_gdb_read_libc, coroner, inspect_json, run_ok};
 use coroner_test_support::{kernel_core, oracle, target_path, Target, PARK_FUNCTIONS};
 use serde_json::Value;
 
 const TARGET_ARGS: [&str; 6] = ["--threads", "8", "--pattern-mib", "4", "--reserve-gib", "1"];
-
-fn coroner() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_coroner"))
-}
 
 fn run(mut cmd: Command) -> (bool, String, String) {
     let out = cmd.output().unwrap();
@@ -24,13 +23,6 @@ fn run(mut cmd: Command) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn run_ok(cmd: Command) -> String {
-    let shown = format!("{cmd:?}");
-    let (ok, out, err) = run(cmd);
-    assert!(ok, "{shown} failed:\n{out}{err}");
-    out
 }
 
 /// `coroner capture PID --format minidump -o PATH --json [extra]`.
@@ -136,14 +128,6 @@ fn tids(pid: u32) -> BTreeSet<u64> {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_str().unwrap().parse().unwrap())
         .collect()
-}
-
-fn inspect_json(file: &Path) -> Value {
-    let mut cmd = coroner();
-    cmd.arg("inspect").arg(file).arg("--json");
-    let v: Value = serde_json::from_str(&run_ok(cmd)).unwrap();
-    assert_eq!(v["schema"], "coroner-inspect/1");
-    v
 }
 
 #[test]
@@ -282,11 +266,7 @@ fn full_minidump_converted_to_elf_gives_gdb_backtraces() {
         );
     }
     assert!(text.contains(" in main "), "{text}");
-    let libc = text
-        .lines()
-        .find(|l| l.contains("libc.so"))
-        .unwrap_or_else(|| panic!("no libc in:\n{text}"));
-    assert!(libc.contains("Yes"), "libc symbols not read: {libc}");
+    assert_gdb_read_libc(&text);
 }
 
 #[test]

@@ -3,19 +3,18 @@
 //! kernel wrote for the same program.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
+mod common;
+
+use common::{assert_gdb_read_libc, coroner, inspect_json, run_ok, run_tool};
 use coroner_test_support::{
     kernel_core, oracle, pattern_word, target_path, Target, PARK_FUNCTIONS,
 };
 use serde_json::Value;
 
 const TARGET_ARGS: [&str; 2] = ["--threads", "8"];
-
-fn coroner() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_coroner"))
-}
 
 /// A running target and our core of it.
 struct Captured {
@@ -29,37 +28,19 @@ fn capture_target() -> Captured {
     let target = Target::spawn(&TARGET_ARGS);
     let dir = tempfile::tempdir().unwrap();
     let core = dir.path().join(format!("core.{}", target.pid()));
-    let out = coroner()
-        .arg("capture")
+    let mut cmd = coroner();
+    cmd.arg("capture")
         .arg(target.pid().to_string())
         .arg("-o")
         .arg(&core)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "capture failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+        .arg("--json");
+    let json: Value = serde_json::from_str(&run_ok(cmd)).expect("one JSON object on stdout");
     Captured {
         target,
         _dir: dir,
         core,
         json,
     }
-}
-
-fn run_tool(mut cmd: Command) -> String {
-    let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
-    text
 }
 
 /// Every worker's backtrace reaches its park function: each of the 8 names
@@ -170,11 +151,7 @@ fn gdb_shows_all_threads_reaching_their_park_functions_and_finds_libc() {
         text.contains("main_heartbeat"),
         "main thread backtrace:\n{text}"
     );
-    let libc = text
-        .lines()
-        .find(|l| l.contains("libc.so"))
-        .unwrap_or_else(|| panic!("no libc in:\n{text}"));
-    assert!(libc.contains("Yes"), "libc symbols not read: {libc}");
+    assert_gdb_read_libc(&text);
 }
 
 #[test]
@@ -213,23 +190,6 @@ fn eu_stack_shows_all_threads_reaching_their_park_functions() {
     let threads = text.lines().filter(|l| l.starts_with("TID ")).count();
     assert_eq!(threads, 9, "eu-stack threads:\n{text}");
     assert_park_frames("eu-stack", &text);
-}
-
-fn inspect_json(core: &Path) -> Value {
-    let out = coroner()
-        .arg("inspect")
-        .arg(core)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "inspect failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["schema"], "coroner-inspect/1");
-    v
 }
 
 /// A mapping independent of where ASLR put it: (path, perms, size, dumped).

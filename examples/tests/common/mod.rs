@@ -1,0 +1,56 @@
+//! Helpers shared by the CLI's integration tests (each test binary uses a
+//! different subset of them).
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The `coroner` binary under test.
+pub fn coroner() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_coroner"))
+}
+
+/// Run `cmd`, require success, and return its stdout.
+pub fn run_ok(mut cmd: Command) -> String {
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Run an external tool, require success, and return stdout and stderr
+/// together (debuggers print part of what we check on stderr).
+pub fn run_tool(mut cmd: Command) -> String {
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+/// `coroner inspect FILE --json`, checked to be of the documented schema.
+pub fn inspect_json(file: &Path) -> Value {
+    let mut cmd = coroner();
+    cmd.arg("inspect").arg(file).arg("--json");
+    let v: Value = serde_json::from_str(&run_ok(cmd)).unwrap();
+    assert_eq!(v["schema"], "coroner-inspect/1");
+    v
+}
+
+/// gdb's `info sharedlibrary` output lists libc with its symbols read.
+pub fn assert_gdb_read_libc(text: &str) {
+    let libc = text
+        .lines()
+        .find(|l| l.contains("libc.so"))
+        .unwrap_or_else(|| panic!("no libc in:\n{text}"));
+    assert!(libc.contains("Yes"), "libc symbols not read: {libc}");
+}
