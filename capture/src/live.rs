@@ -3,6 +3,7 @@
 
 use std::io;
 use std::ops::Range;
+use std::time::{Duration, Instant};
 
 use coroner_core_format::write::MemorySource;
 use coroner_proc_reader::{Frozen, MemoryReader, Process};
@@ -37,6 +38,26 @@ impl LiveMemory {
     pub fn starts_with_elf(&mut self, addr: u64) -> bool {
         let mut magic = [0u8; 4];
         matches!(self.reader.read_at(addr, &mut magic), Ok(4)) && magic == *b"\x7fELF"
+    }
+}
+
+/// How long the target was held, from the outcome of thawing it. A thaw
+/// error does not lose a complete dump: it becomes a warning that says what
+/// to check, and the time is measured from `freeze_started` instead.
+pub(crate) fn frozen_time(
+    thawed: Result<coroner_proc_reader::Thawed, coroner_proc_reader::Error>,
+    pid: u32,
+    freeze_started: Instant,
+    warnings: &mut Vec<String>,
+) -> Duration {
+    match thawed {
+        Ok(t) => t.frozen_for,
+        Err(e) => {
+            warnings.push(format!(
+                "resuming the target: {e}; check that process {pid} is running"
+            ));
+            freeze_started.elapsed()
+        }
     }
 }
 

@@ -109,15 +109,7 @@ pub fn capture_elf(
     let thawed = frozen.thaw();
     let (snap, stats) = written?;
     let mut warnings = Vec::new();
-    let frozen_for = match thawed {
-        Ok(t) => t.frozen_for,
-        Err(e) => {
-            warnings.push(format!(
-                "resuming the target: {e}; check that process {pid} is running"
-            ));
-            freeze_started.elapsed()
-        }
-    };
+    let frozen_for = live::frozen_time(thawed, pid, freeze_started, &mut warnings);
 
     let report = sink.finish()?;
     if snap.threads.iter().any(|t| t.fp_regs.is_none()) {

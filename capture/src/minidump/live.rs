@@ -16,7 +16,7 @@ use super::build::{
     build_model, context_from_linux, Arch, DumpInput, DumpMemory, MappingInput, ThreadInput,
 };
 use super::{MemoryMode, ZeroHoles};
-use crate::live::LiveMemory;
+use crate::live::{self, LiveMemory};
 use crate::select::Reason;
 use crate::sink::Sink;
 use crate::snapshot::{self, ProcessInfo, Snapshot};
@@ -650,15 +650,7 @@ pub fn capture_minidump(
             })?;
     }
     let mut warnings = Vec::new();
-    let frozen_for = match thawed {
-        Ok(t) => t.frozen_for,
-        Err(e) => {
-            warnings.push(format!(
-                "resuming the target: {e}; check that process {pid} is running"
-            ));
-            freeze_started.elapsed()
-        }
-    };
+    let frozen_for = live::frozen_time(thawed, pid, freeze_started, &mut warnings);
     let report = sink.finish()?;
     let without_stack = model.threads.iter().filter(|t| t.stack.is_none()).count();
     if without_stack > 0 {
