@@ -160,13 +160,51 @@ impl Process {
         Ok(out)
     }
 
+    /// The bytes of a per-address-space file (`maps`, `auxv`, `environ` …)
+    /// and the path they came from. The process's own file is read first;
+    /// only when that fails or comes back empty, as it does once the main
+    /// thread has exited while others run on, is a live thread's copy looked
+    /// for (see [`Process::mm_file`]), so the common case costs one read.
+    /// Without a live thread to read through, the first outcome stands.
+    fn read_mm_file(&self, name: &str) -> Result<(String, Vec<u8>)> {
+        let own = self.read_file(name);
+        if own.as_ref().is_ok_and(|data| !data.is_empty()) {
+            return own.map(|data| (name.to_owned(), data));
+        }
+        let path = self.mm_file(name);
+        if path == name {
+            return own.map(|data| (path, data));
+        }
+        let data = self.read_file(&path)?;
+        Ok((path, data))
+    }
+
     fn parsed<T>(
         &self,
         name: &str,
         parse: impl FnOnce(&[u8]) -> Result<T, ParseError>,
     ) -> Result<T> {
         let data = self.read_file(name)?;
-        parse(&data).map_err(|source| Error::Parse {
+        self.parse_as(name, &data, parse)
+    }
+
+    /// [`Process::parsed`] for a per-address-space file.
+    fn parsed_mm<T>(
+        &self,
+        name: &str,
+        parse: impl FnOnce(&[u8]) -> Result<T, ParseError>,
+    ) -> Result<T> {
+        let (path, data) = self.read_mm_file(name)?;
+        self.parse_as(&path, &data, parse)
+    }
+
+    fn parse_as<T>(
+        &self,
+        name: &str,
+        data: &[u8],
+        parse: impl FnOnce(&[u8]) -> Result<T, ParseError>,
+    ) -> Result<T> {
+        parse(data).map_err(|source| Error::Parse {
             pid: self.pid,
             path: proc_path(self.pid, name),
             source,
@@ -185,7 +223,7 @@ impl Process {
 
     /// The arguments from `/proc/<pid>/cmdline` (empty for kernel threads and zombies).
     pub fn cmdline(&self) -> Result<Vec<Vec<u8>>> {
-        Ok(parse_cmdline(&self.read_file(&self.mm_file("cmdline"))?)
+        Ok(parse_cmdline(&self.read_mm_file("cmdline")?.1)
             .into_iter()
             .map(<[u8]>::to_vec)
             .collect())
@@ -193,7 +231,7 @@ impl Process {
 
     /// The raw bytes of `/proc/<pid>/environ` (NUL-separated `NAME=value`).
     pub fn environ_raw(&self) -> Result<Vec<u8>> {
-        self.read_file(&self.mm_file("environ"))
+        self.read_mm_file("environ").map(|(_, data)| data)
     }
 
     /// The environment as `(name, value)` pairs.
@@ -207,12 +245,12 @@ impl Process {
 
     /// The raw bytes of `/proc/<pid>/auxv`, including the `AT_NULL` terminator.
     pub fn auxv_raw(&self) -> Result<Vec<u8>> {
-        self.read_file(&self.mm_file("auxv"))
+        self.read_mm_file("auxv").map(|(_, data)| data)
     }
 
     /// The auxiliary vector without the `AT_NULL` terminator.
     pub fn auxv(&self) -> Result<Vec<AuxvEntry>> {
-        self.parsed(&self.mm_file("auxv"), parse_auxv)
+        self.parsed_mm("auxv", parse_auxv)
     }
 
     /// The executable (`/proc/<pid>/exe`), possibly ending in ` (deleted)`.
@@ -249,7 +287,7 @@ impl Process {
 
     /// `/proc/<pid>/coredump_filter`.
     pub fn coredump_filter(&self) -> Result<CoredumpFilter> {
-        self.parsed(&self.mm_file("coredump_filter"), parse_coredump_filter)
+        self.parsed_mm("coredump_filter", parse_coredump_filter)
     }
 
     /// The pid as the process sees it in its own pid namespace (last `NSpid`
@@ -262,14 +300,14 @@ impl Process {
     /// The mapping list from `/proc/<pid>/maps` alone (fast; no VmFlags or
     /// page counts).
     pub fn maps(&self) -> Result<Vec<Mapping>> {
-        self.parsed(&self.mm_file("maps"), parse_maps)
+        self.parsed_mm("maps", parse_maps)
     }
 
     /// The mapping list with VmFlags, Rss, Anonymous and friends from
     /// `/proc/<pid>/smaps` (a superset of `maps`, read in one pass so the two
     /// cannot disagree).
     pub fn mappings(&self) -> Result<Vec<Mapping>> {
-        self.parsed(&self.mm_file("smaps"), parse_smaps)
+        self.parsed_mm("smaps", parse_smaps)
     }
 
     /// The thread ids listed in `/proc/<pid>/task`, sorted.
