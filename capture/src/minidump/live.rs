@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use coroner_minidump_format::model::{Exception, LinuxStreams, MiscInfo, Model, SystemInfo};
 use coroner_minidump_format::write::{Layout, MemorySource};
-use coroner_proc_reader::parse::maps::{join_maps_smaps, parse_maps, parse_smaps};
+use coroner_proc_reader::parse::maps::{join_maps_smaps, parse_maps};
 use coroner_proc_reader::{FreezeOptions, Frozen, Process, StopKind};
 
 use super::build::{
@@ -187,17 +187,8 @@ fn read_facts(process: &Process, arch: Arch) -> Result<Facts, CaptureError> {
     // Each file once: the raw bytes go into the Linux streams, the parsed
     // values into the process facts the selection needs.
     let stat = process.stat()?;
-    // The address-space files straight from `/proc/<pid>/` unless the main
-    // thread has exited with others still running (its own are empty then;
-    // proc-reader's getters find a live thread's, at the cost of reading
-    // `stat` again for each).
-    let main_alive = !stat.is_zombie() || stat.num_threads <= 1;
     let cmdline = process.read_file("cmdline").unwrap_or_default();
-    let auxv_raw = if main_alive {
-        process.read_file("auxv").ok()
-    } else {
-        process.auxv_raw().ok()
-    };
+    let auxv_raw = process.auxv_raw().ok();
     let auxv: Vec<(u64, u64)> = auxv_raw
         .as_deref()
         .unwrap_or_default()
@@ -242,11 +233,7 @@ fn read_facts(process: &Process, arch: Arch) -> Result<Facts, CaptureError> {
         proc_status: process.read_file("status").ok(),
         lsb_release: read_text("/etc/lsb-release").or_else(|| read_text("/etc/os-release")),
         cmd_line: Some(cmdline),
-        environ: if main_alive {
-            process.read_file("environ").ok()
-        } else {
-            process.environ_raw().ok()
-        },
+        environ: process.environ_raw().ok(),
         auxv: auxv_raw,
         maps: None,
         dso_debug: None,
@@ -263,21 +250,6 @@ fn read_facts(process: &Process, arch: Arch) -> Result<Facts, CaptureError> {
         misc,
         system_info,
     })
-}
-
-/// `/proc/<pid>/smaps`, parsed. Read straight from `/proc/<pid>/` first: it
-/// is empty only when the main thread has exited with others still running,
-/// and then [`Process::mappings`] reads a live thread's (after reading `stat`
-/// to find out, which costs every other capture a file read).
-fn read_smaps(process: &Process) -> Result<Vec<coroner_proc_reader::Mapping>, CaptureError> {
-    let direct = process
-        .read_file("smaps")
-        .ok()
-        .and_then(|raw| parse_smaps(&raw).ok());
-    match direct {
-        Some(m) if !m.is_empty() => Ok(m),
-        _ => Ok(process.mappings()?),
-    }
 }
 
 /// `/proc/<pid>/maps`, raw and parsed (read while frozen).
@@ -503,7 +475,7 @@ pub fn capture_minidump(
     let mut elf_cache = Vec::new();
     let (smaps, facts, mut memory, frozen, early) = std::thread::scope(|scope| {
         let reader = scope.spawn(|| {
-            let smaps = read_smaps(&process);
+            let smaps = process.mappings().map_err(CaptureError::from);
             let facts = (!claimed.swap(true, Ordering::AcqRel)).then(|| read_facts(&process, arch));
             (smaps, facts)
         });
