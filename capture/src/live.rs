@@ -105,23 +105,9 @@ impl MemorySource for LiveMemory {
     }
 }
 
-fn page_size() -> u64 {
-    // The auxv of our own process says it; 4 KiB everywhere we run otherwise.
-    std::fs::read("/proc/self/auxv")
-        .ok()
-        .and_then(|a| {
-            a.chunks_exact(16).find_map(|kv| {
-                let k = u64::from_ne_bytes(kv[..8].try_into().ok()?);
-                (k == 6).then(|| u64::from_ne_bytes(kv[8..].try_into().unwrap_or([0; 8])))
-            })
-        })
-        .filter(|p| p.is_power_of_two())
-        .unwrap_or(4096)
-}
-
 fn ticks_to_us(ticks: u64) -> u64 {
-    // USER_HZ is 100 on every Linux ABI.
-    ticks.saturating_mul(10_000)
+    let hz = coroner_proc_reader::clock_ticks_per_second().max(1);
+    ticks.saturating_mul(1_000_000) / hz
 }
 
 /// Process-wide facts that need no freeze (read before freezing to keep the
@@ -155,7 +141,7 @@ pub fn process_info(process: &Process) -> Result<ProcessInfo, CaptureError> {
         cmdline,
         auxv,
         coredump_filter,
-        page_size: page_size(),
+        page_size: coroner_proc_reader::page_size(),
     })
 }
 

@@ -132,7 +132,8 @@ fn create_time(start_ticks: u64) -> u32 {
             })
         })
         .unwrap_or(0);
-    u32::try_from(btime.saturating_add(start_ticks / 100)).unwrap_or(u32::MAX)
+    let hz = coroner_proc_reader::clock_ticks_per_second().max(1);
+    u32::try_from(btime.saturating_add(start_ticks / hz)).unwrap_or(u32::MAX)
 }
 
 fn now_secs() -> u32 {
@@ -238,11 +239,13 @@ fn read_facts(process: &Process, arch: Arch) -> Result<Facts, CaptureError> {
         maps: None,
         dso_debug: None,
     };
+    // MiscInfo times are whole seconds.
+    let hz = coroner_proc_reader::clock_ticks_per_second().max(1);
     let misc = MiscInfo::process(
         pid,
         create_time(stat.start_time),
-        u32::try_from(stat.utime / 100).unwrap_or(u32::MAX),
-        u32::try_from(stat.stime / 100).unwrap_or(u32::MAX),
+        u32::try_from(stat.utime / hz).unwrap_or(u32::MAX),
+        u32::try_from(stat.stime / hz).unwrap_or(u32::MAX),
     );
     Ok(Facts {
         info,
