@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use coroner_minidump_format::model::{Exception, LinuxStreams, MiscInfo, Model, SystemInfo};
 use coroner_minidump_format::write::{Layout, MemorySource};
+use coroner_proc_reader::parse::auxv::parse_auxv;
 use coroner_proc_reader::parse::maps::{join_maps_smaps, parse_maps};
 use coroner_proc_reader::{FreezeOptions, Frozen, Process, StopKind};
 
@@ -190,15 +191,10 @@ fn read_facts(process: &Process, arch: Arch) -> Result<Facts, CaptureError> {
     let stat = process.stat()?;
     let cmdline = process.read_file("cmdline").unwrap_or_default();
     let auxv_raw = process.auxv_raw().ok();
-    let auxv: Vec<(u64, u64)> = auxv_raw
-        .as_deref()
+    let auxv: Vec<(u64, u64)> = parse_auxv(auxv_raw.as_deref().unwrap_or_default())
         .unwrap_or_default()
-        .chunks_exact(16)
-        .map(|kv| {
-            let word = |b: &[u8]| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8]));
-            (word(&kv[..8]), word(&kv[8..]))
-        })
-        .take_while(|(k, _)| *k != 0)
+        .into_iter()
+        .map(|e| (e.key, e.value))
         .collect();
     // AT_PAGESZ.
     let page_size = auxv
