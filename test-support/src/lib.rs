@@ -101,7 +101,24 @@ impl Target {
         let stdout = child.stdout.take().expect("piped stdout");
         let ready = read_ready(stdout, Duration::from_secs(30));
         match ready {
-            Some(ready) => Target { child, ready },
+            Some(ready) => {
+                let target = Target { child, ready };
+                // READY is printed by main() before it enters main_heartbeat(); a
+                // capture taken in between finds the main thread still inside
+                // write(), with no main_heartbeat frame. Wait until the loop runs.
+                if !args
+                    .iter()
+                    .any(|a| *a == "--crash" || *a == "--leader-exit")
+                {
+                    target.wait_for_heartbeat(Duration::from_secs(30));
+                }
+                // Workers bump the parked counter just before pause(); on a loaded
+                // machine one may not have got there when READY is printed.
+                if !args.iter().any(|a| *a == "--churn" || *a == "--sigstorm") {
+                    target.wait_until_all_threads_sleep(Duration::from_secs(30));
+                }
+                target
+            }
             None => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -113,6 +130,52 @@ impl Target {
     /// The target's pid.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Wait until every thread is in state `S` (blocked in pause() or nanosleep())
+    /// or, for an exited leader, `Z`.
+    fn wait_until_all_threads_sleep(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid()))
+                .expect("list the target's threads");
+            let all_sleeping = tasks.filter_map(Result::ok).all(|task| {
+                let tid = task.file_name().to_string_lossy().parse::<u32>();
+                // A leader that called pthread_exit() stays listed as a zombie.
+                tid.is_ok_and(|tid| matches!(thread_state(self.pid(), tid), Some('S' | 'Z')))
+            });
+            if all_sleeping {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "test target's threads never all went to sleep"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Wait until the main thread has bumped its heartbeat counter, i.e. is
+    /// inside `main_heartbeat()`'s loop. Panics after `timeout`.
+    fn wait_for_heartbeat(&self, timeout: Duration) {
+        use std::os::unix::fs::FileExt;
+        let address = self.ready.u64("heartbeat");
+        let mem = std::fs::File::open(format!("/proc/{}/mem", self.pid()))
+            .expect("open the target's /proc/PID/mem");
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut word = [0u8; 8];
+            mem.read_exact_at(&mut word, address)
+                .expect("read the target's heartbeat counter");
+            if u64::from_ne_bytes(word) > 0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "test target never entered main_heartbeat()"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// Whether the target is still running (not exited). Reaps it if it has.
@@ -131,6 +194,13 @@ impl Drop for Target {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The state letter of one thread from `/proc/<pid>/task/<tid>/stat`.
+fn thread_state(pid: u32, tid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.trim_start().chars().next()
 }
 
 /// The state letter of a process from `/proc/<pid>/stat`.
