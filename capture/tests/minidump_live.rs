@@ -242,6 +242,57 @@ fn the_minidump_crate_reads_every_stream_of_a_stacks_dump() {
     assert!(bytes.len() < 1 << 20, "{}", bytes.len());
 }
 
+/// `--all` lets a stacks-only capture skip smaps (only its DONTDUMP flag
+/// matters there). Where no stack or pc lies in a DONTDUMP mapping, the dump
+/// holds the same memory ranges, threads and modules as with smaps read.
+#[test]
+fn stacks_dumps_with_all_match_the_default_where_no_stack_is_dontdump() {
+    let target = Target::spawn(&["--threads", "8", "--pattern-mib", "4", "--reserve-gib", "1"]);
+    let all = Selection {
+        all: true,
+        ..Selection::default()
+    };
+    let (_d1, default) = dump(&target, MemoryMode::Stacks, Selection::default());
+    let (_d2, with_all) = dump(&target, MemoryMode::Stacks, all);
+    check_every_stream(&with_all, &target);
+    let view = |bytes: &[u8]| {
+        let md = Minidump::read(bytes).unwrap();
+        let ranges: Vec<(u64, u64)> = md
+            .get_stream::<MinidumpMemoryList>()
+            .unwrap()
+            .iter()
+            .map(|r| (r.base_address, r.size))
+            .collect();
+        let threads: Vec<(u32, Option<u64>)> = md
+            .get_stream::<MinidumpThreadList>()
+            .unwrap()
+            .threads
+            .iter()
+            .map(|t| {
+                (
+                    t.raw.thread_id,
+                    (t.raw.stack.memory.data_size > 0).then_some(t.raw.stack.start_of_memory_range),
+                )
+            })
+            .collect();
+        let modules: Vec<(String, Option<String>)> = md
+            .get_stream::<MinidumpModuleList>()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m.code_file().into_owned(),
+                    m.code_identifier().map(|c| c.to_string()),
+                )
+            })
+            .collect();
+        (ranges, threads, modules)
+    };
+    let (a, b) = (view(&default), view(&with_all));
+    assert!(!a.0.is_empty() && a.1.len() == 9 && !a.2.is_empty());
+    assert_eq!(a, b);
+}
+
 #[test]
 fn full_dumps_hold_the_pattern_in_a_memory64_list_but_never_dontdump_bytes() {
     let target = Target::spawn(&["--threads", "8", "--pattern-mib", "4", "--reserve-gib", "1"]);

@@ -4,7 +4,7 @@
 use std::io::{self, BufWriter, Write};
 use std::ops::Range;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::Instant;
 
 use coroner_minidump_format::model::{Exception, LinuxStreams, MiscInfo, Model, SystemInfo};
@@ -174,8 +174,8 @@ pub(crate) fn mapping_inputs(snap: &Snapshot, all: bool) -> Vec<MappingInput> {
 }
 
 /// The small `/proc` files a minidump capture reads once each (all but
-/// `smaps` and the frozen threads). They may be read before or during the
-/// freeze, by whichever thread is free first.
+/// `maps`, `smaps` and the frozen threads), read beside the freeze: they
+/// describe the process, not the layout of its memory.
 #[derive(Clone)]
 struct Facts {
     info: ProcessInfo,
@@ -457,65 +457,73 @@ pub fn capture_minidump(
     // cost two opens per thread while the target is stopped).
     let mut freeze = FreezeOptions::default();
     freeze.thread_files = false;
-    // `smaps` (the slowest /proc file by far: the kernel walks every
-    // resident page, and only it has the MADV_DONTDUMP flag) is read on a
-    // second thread from the start, beside the freeze; ptrace ties the
-    // tracees to the freezing thread, so that one stays here. The small
-    // files go to whichever thread is free first: this one when the freeze
-    // is over before smaps (few threads), the other when smaps is (many).
-    // While smaps is still being read, this thread plans a stacks-only dump
-    // from `maps` alone; the plan is kept only if smaps changes nothing in
-    // it (no DONTDUMP mapping holds a stack, a pc or a module header), and
-    // is made again otherwise. The planned dump (memory included) is also
-    // serialised in memory meanwhile; nothing reaches the sink before that
-    // check, and the bytes are dropped unwritten if it fails.
+    // Two threads share the work. This one freezes the target (ptrace ties
+    // the tracees to the thread that seized them), then plans a stacks-only
+    // dump from `maps` and serialises it in memory. The other reads the small
+    // /proc files during the freeze and then `smaps`, the slowest file by far
+    // (the kernel walks every resident page) and the only one with the
+    // MADV_DONTDUMP flag. It waits for the freeze first: read earlier, a
+    // mapping the target madvised meanwhile could show without that flag.
+    // The plan made from `maps` alone is kept only if smaps changes nothing
+    // in it (no DONTDUMP mapping holds a stack, a pc or a module header), and
+    // made again otherwise; nothing reaches the sink before that check, and
+    // the serialised bytes are dropped unwritten if it fails.
+    //
+    // With `--all`, a stacks-only dump needs nothing from smaps: DONTDUMP is
+    // not honoured, and the other flags and page counts decide only what
+    // `heap` and `full` add. The page walk is then skipped.
+    let need_smaps = !(options.selection.all && mode == MemoryMode::Stacks);
     let freeze_started = Instant::now();
-    let claimed = AtomicBool::new(false);
     let mut elf_cache = Vec::new();
+    let (facts_tx, facts_rx) = mpsc::channel();
+    let (frozen_tx, frozen_rx) = mpsc::channel::<bool>();
     let (smaps, facts, mut memory, frozen, early) = std::thread::scope(|scope| {
-        let reader = scope.spawn(|| {
-            let smaps = process.mappings().map_err(CaptureError::from);
-            let facts = (!claimed.swap(true, Ordering::AcqRel)).then(|| read_facts(&process, arch));
-            (smaps, facts)
-        });
-        // (On an error the scope still waits for the reader.)
-        let mut memory = LiveMemory::open(&process)?;
-        let frozen = process.freeze_with(freeze);
-        let mut facts = None;
-        let mut early = None;
-        if let Ok(frozen) = &frozen {
-            if !claimed.swap(true, Ordering::AcqRel) {
-                let read = read_facts(&process, arch);
-                if let (Ok(f), MemoryMode::Stacks) = (&read, mode) {
-                    early = Some(read_maps(&process).and_then(|(maps, listed)| {
-                        let planned = plan(
-                            frozen,
-                            f,
-                            &maps,
-                            &listed,
-                            &[],
-                            options,
-                            &mut memory,
-                            &mut elf_cache,
-                            mode,
-                            arch,
-                        )?;
-                        let bytes = serialize(&planned.model, &mut memory, &mut *progress)?;
-                        Ok((maps, listed, planned, bytes))
-                    }));
-                }
-                facts = Some(read);
+        let process = &process;
+        let reader = scope.spawn(move || {
+            // The receiver is gone only if the main thread failed first.
+            let _ = facts_tx.send(read_facts(process, arch));
+            match frozen_rx.recv() {
+                Ok(true) if need_smaps => Some(process.mappings().map_err(CaptureError::from)),
+                Ok(true) => Some(Ok(Vec::new())),
+                // The freeze failed: the capture ends with its error.
+                Ok(false) | Err(_) => None,
             }
+        });
+        // `frozen_tx` is dropped on an early return, which releases the reader.
+        let mut memory = LiveMemory::open(process)?;
+        let frozen = process.freeze_with(freeze);
+        let _ = frozen_tx.send(frozen.is_ok());
+        let facts = facts_rx.recv().ok();
+        let mut early = None;
+        if let (Ok(frozen), Some(Ok(f)), MemoryMode::Stacks) = (&frozen, &facts, mode) {
+            early = Some(read_maps(process).and_then(|(maps, listed)| {
+                let planned = plan(
+                    frozen,
+                    f,
+                    &maps,
+                    &listed,
+                    &[],
+                    options,
+                    &mut memory,
+                    &mut elf_cache,
+                    mode,
+                    arch,
+                )?;
+                let bytes = serialize(&planned.model, &mut memory, &mut *progress)?;
+                Ok((maps, listed, planned, bytes))
+            }));
         }
-        let (smaps, theirs) = reader
+        let smaps = reader
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        Ok::<_, CaptureError>((smaps, facts.or(theirs), memory, frozen, early))
+        Ok::<_, CaptureError>((smaps, facts, memory, frozen, early))
     })?;
     let frozen = frozen?;
     // An error here drops `frozen`, which thaws the target.
     let written = (|| {
-        let smaps = smaps?;
+        let smaps = smaps.ok_or_else(|| CaptureError::Unsupported {
+            what: format!("/proc/{pid}/smaps was not read"),
+        })??;
         let facts = facts.ok_or_else(|| CaptureError::Unsupported {
             what: format!("/proc/{pid}: the process files were not read"),
         })??;
