@@ -80,7 +80,9 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "MASK", value_parser = parse_mask, conflicts_with = "all")]
     pub filter: Option<u32>,
     /// Dump every readable mapping, including MADV_DONTDUMP memory the program
-    /// asked to keep out of dumps (may contain secrets).
+    /// asked to keep out of dumps (may contain secrets). A stacks-only
+    /// minidump then skips reading /proc/PID/smaps, whose cost grows with the
+    /// target's resident memory.
     #[arg(long)]
     pub all: bool,
     /// Leave out mappings overlapping START-END (hex) or whose path matches a
