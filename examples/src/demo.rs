@@ -87,10 +87,10 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
     drop(guard);
 
     println!();
-    crate::inspect_cmd::print_file(&path)
+    crate::inspect_cmd::print_file(&path, false)
         .map_err(|e| format!("inspecting {}: {e}", path.display()))?;
     println!();
-    crate::inspect_cmd::print_file(&dump_path)
+    crate::inspect_cmd::print_file(&dump_path, false)
         .map_err(|e| format!("inspecting {}: {e}", dump_path.display()))?;
     println!();
     println!(
@@ -104,7 +104,11 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
         exe.display(),
         path.display()
     );
-    println!("inspect:   {} inspect {}", exe.display(), path.display());
+    println!(
+        "inspect:   {} inspect {}   (lists every mapping)",
+        exe.display(),
+        path.display()
+    );
     println!(
         "(the sample process has been stopped; delete {} when done)",
         dir.display()

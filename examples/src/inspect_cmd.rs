@@ -193,7 +193,7 @@ pub fn run(args: &InspectArgs) -> Result<(), String> {
         println!("{json}");
         Ok(())
     } else {
-        print_file(&args.file)
+        print_file(&args.file, true)
     }
 }
 
@@ -205,8 +205,10 @@ fn mib(b: u64) -> String {
     }
 }
 
-/// Print the human-readable summary of `path` on stdout.
-pub fn print_file(path: &Path) -> Result<(), String> {
+/// Print the human-readable summary of `path` on stdout; the table of
+/// mappings only when `list_mappings` (the demo leaves it out: dozens of
+/// lines that bury the rest).
+pub fn print_file(path: &Path, list_mappings: bool) -> Result<(), String> {
     let s = Summary::from_file(path).map_err(|e| e.to_string())?;
     let p = &s.process;
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
@@ -250,16 +252,18 @@ pub fn print_file(path: &Path) -> Result<(), String> {
         mib(s.totals.bytes_dumped),
         mib(s.totals.bytes_mapped)
     );
-    for m in &s.mappings {
-        println!(
-            "  {:#014x}-{:#014x} {} {:>12} / {:<12} {}",
-            m.start,
-            m.end,
-            m.perms,
-            mib(m.dumped),
-            mib(m.total),
-            m.path.clone().unwrap_or_default()
-        );
+    if list_mappings {
+        for m in &s.mappings {
+            println!(
+                "  {:#014x}-{:#014x} {} {:>12} / {:<12} {}",
+                m.start,
+                m.end,
+                m.perms,
+                mib(m.dumped),
+                mib(m.total),
+                m.path.clone().unwrap_or_default()
+            );
+        }
     }
     println!(
         "modules  {} ({} with build-id)",

@@ -296,6 +296,12 @@ fn demo_captures_inspects_prints_a_gdb_command_and_stops_the_sample() {
     );
     assert!(out.contains("threads  5"), "{out}");
     assert!(out.contains("libc.so"), "{out}");
+    // The mapping table is left to `coroner inspect`, which the demo names.
+    assert!(
+        !out.lines().any(|l| l.starts_with("  0x") && l.contains("-0x")),
+        "{out}"
+    );
+    assert!(out.contains("lists every mapping"), "{out}");
     assert!(err.contains("sample still running: yes"), "{err}");
     // The printed gdb command works: every worker parks in its named function.
     if let Some(gdb) = coroner_test_support::oracle("gdb") {
