@@ -25,6 +25,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod backing;
 pub mod convert;
 mod direct;
 pub mod elf;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use coroner_core_format::write::MemorySource;
 use coroner_proc_reader::{Frozen, MemoryReader, Process};
 
+use crate::backing::{self, Backing, MappingBacking};
 use crate::select::Selection;
 use crate::snapshot::{self, ProcessInfo, Snapshot, ThreadState};
 use crate::CaptureError;
@@ -16,9 +17,16 @@ use crate::CaptureError;
 /// (`process_vm_readv` in large batches, `/proc/<pid>/mem` where that stops
 /// short, and `/proc/<pid>/pagemap` so that pages holding nothing are never
 /// read, which would fault the zero page into the target).
+///
+/// Which absent pages hold nothing depends on the mapping (see
+/// [`LiveMemory::set_mappings`]); until it is told the mappings, only the
+/// pages pagemap reports present or swapped count as data.
 #[derive(Debug)]
 pub struct LiveMemory {
     reader: MemoryReader,
+    process: Process,
+    mappings: Vec<MappingBacking>,
+    warnings: Vec<String>,
 }
 
 impl LiveMemory {
@@ -26,7 +34,50 @@ impl LiveMemory {
     pub fn open(process: &Process) -> Result<LiveMemory, CaptureError> {
         Ok(LiveMemory {
             reader: MemoryReader::new(process)?,
+            process: process.try_clone()?,
+            mappings: Vec::new(),
+            warnings: Vec::new(),
         })
+    }
+
+    /// The target's mappings (from `maps`, read while it is frozen), so that
+    /// [`MemorySource::present_ranges`] follows the kernel's core dump: pages
+    /// pagemap reports absent are holes in private anonymous memory only;
+    /// shared memory adds the pages its file holds (which other processes
+    /// may have written), and other mappings are read whole (file contents,
+    /// `[vdso]`).
+    pub fn set_mappings(&mut self, mappings: &[coroner_proc_reader::Mapping]) {
+        self.mappings = backing::classify(mappings);
+    }
+
+    /// What went wrong without ending the capture (shared memory whose file
+    /// could not be examined), once each; drained by the call.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// Pages of `start..end` that pagemap reports present or swapped,
+    /// appended to `out` in order, touching runs joined.
+    fn pagemap_ranges(
+        &mut self,
+        start: u64,
+        end: u64,
+        out: &mut Vec<Range<u64>>,
+    ) -> io::Result<()> {
+        let page = self.reader.page_size();
+        self.reader
+            .scan_pagemap(start, end, |addr, entry| {
+                if !entry.has_data() {
+                    return;
+                }
+                let a = addr.max(start);
+                let b = addr.saturating_add(page).min(end);
+                match out.last_mut() {
+                    Some(last) if last.end == a => last.end = b,
+                    _ => out.push(a..b),
+                }
+            })
+            .map_err(to_io)
     }
 
     /// The target's page size.
@@ -88,20 +139,46 @@ impl MemorySource for LiveMemory {
         end: u64,
         out: &mut Vec<Range<u64>>,
     ) -> io::Result<()> {
-        let page = self.reader.page_size();
-        self.reader
-            .scan_pagemap(start, end, |addr, entry| {
-                if !entry.has_data() {
-                    return;
+        if self.mappings.is_empty() {
+            return self.pagemap_ranges(start, end, out);
+        }
+        // Each mapping overlapping start..end by its backing; no pages
+        // outside the mappings.
+        let first = self.mappings.partition_point(|m| m.range.end <= start);
+        let mut found = Vec::new();
+        for i in first..self.mappings.len() {
+            let Some(m) = self.mappings.get(i) else { break };
+            if m.range.start >= end {
+                break;
+            }
+            let (a, b) = (start.max(m.range.start), end.min(m.range.end));
+            match m.backing {
+                Backing::Anonymous => self.pagemap_ranges(a, b, &mut found)?,
+                Backing::Everything => found.push(a..b),
+                Backing::Shared { .. } => {
+                    self.pagemap_ranges(a, b, &mut found)?;
+                    let (process, warnings) = (&self.process, &mut self.warnings);
+                    if let Some(m) = self.mappings.get_mut(i) {
+                        if let Some(data) = backing::shared_file_data(process, m, warnings) {
+                            found.extend(
+                                data.iter()
+                                    .map(|r| r.start.max(a)..r.end.min(b))
+                                    .filter(|r| r.start < r.end),
+                            );
+                        }
+                    }
                 }
-                let a = addr.max(start);
-                let b = addr.saturating_add(page).min(end);
-                match out.last_mut() {
-                    Some(last) if last.end == a => last.end = b,
-                    _ => out.push(a..b),
-                }
-            })
-            .map_err(to_io)
+            }
+        }
+        let merged = backing::merge(found);
+        // Join with what `out` already ends with, as the pagemap path does.
+        for r in merged {
+            match out.last_mut() {
+                Some(last) if last.end == r.start => last.end = r.end,
+                _ => out.push(r),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -173,6 +250,7 @@ pub fn snapshot(
     selection: &Selection,
 ) -> Result<Snapshot, CaptureError> {
     let mappings = frozen.process().mappings()?;
+    memory.set_mappings(&mappings);
     let page = info.page_size;
     let filter = info.coredump_filter;
     let mappings = snapshot::select(mappings, selection, filter, page, |addr| {

@@ -295,7 +295,16 @@ fn stacks_dumps_with_all_match_the_default_where_no_stack_is_dontdump() {
 
 #[test]
 fn full_dumps_hold_the_pattern_in_a_memory64_list_but_never_dontdump_bytes() {
-    let target = Target::spawn(&["--threads", "8", "--pattern-mib", "4", "--reserve-gib", "1"]);
+    let target = Target::spawn(&[
+        "--threads",
+        "8",
+        "--pattern-mib",
+        "4",
+        "--reserve-gib",
+        "1",
+        "--shared-kib",
+        "256",
+    ]);
     let pattern = target.ready.u64("pattern");
     let words = target.ready.u64("pattern_len") / 8;
     let (_dir, bytes) = dump(&target, MemoryMode::Full, Selection::default());
@@ -315,6 +324,12 @@ fn full_dumps_hold_the_pattern_in_a_memory64_list_but_never_dontdump_bytes() {
     assert!(
         !contains(&bytes, b"DONTDUMPDONTDUMP"),
         "MADV_DONTDUMP bytes in the dump"
+    );
+    // Shared memory only a child process wrote is there too.
+    let shared = target.ready.u64("shared");
+    assert_eq!(
+        word_at(&bytes, shared + 8),
+        Some(u64::from_le_bytes(*b"SHAREDMM"))
     );
     // The untouched 1 GiB reservation costs nothing.
     assert!(bytes.len() < 64 << 20, "{}", bytes.len());

@@ -298,7 +298,8 @@ fn demo_captures_inspects_prints_a_gdb_command_and_stops_the_sample() {
     assert!(out.contains("libc.so"), "{out}");
     // The mapping table is left to `coroner inspect`, which the demo names.
     assert!(
-        !out.lines().any(|l| l.starts_with("  0x") && l.contains("-0x")),
+        !out.lines()
+            .any(|l| l.starts_with("  0x") && l.contains("-0x")),
         "{out}"
     );
     assert!(out.contains("lists every mapping"), "{out}");

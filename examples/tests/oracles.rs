@@ -14,7 +14,9 @@ use coroner_test_support::{
 };
 use serde_json::Value;
 
-const TARGET_ARGS: [&str; 2] = ["--threads", "8"];
+/// The 8-thread helper, plus 256 KiB of shared memory that only a child
+/// process wrote (first half) and nobody touched (second half).
+const TARGET_ARGS: [&str; 4] = ["--threads", "8", "--shared-kib", "256"];
 
 /// A running target and our core of it.
 struct Captured {
@@ -146,6 +148,8 @@ fn gdb_shows_all_threads_reaching_their_park_functions_and_finds_libc() {
         .filter(|l| l.starts_with("Thread ") && l.contains("(LWP "))
         .count();
     assert_eq!(threads, 9, "gdb thread count:\n{text}");
+    // gdb reads the vDSO image from the core: complete, it raises no warning.
+    assert!(!text.contains("system-supplied DSO"), "{text}");
     assert_park_frames("gdb", &text);
     assert!(
         text.contains("main_heartbeat"),
@@ -271,6 +275,77 @@ fn kernel_core_and_our_core_list_the_same_threads_and_mappings() {
             .any(|(p, id)| p.contains("libc.so") && !id.is_empty()),
         "{:?}",
         mods(&ours)
+    );
+
+    // Contents the two processes share, byte for byte: the vDSO (the same
+    // kernel image in every process; pages the process never touched
+    // included), and the shared memory a child wrote, which neither process
+    // mapped itself (pagemap shows it absent; the kernel reads it anyway).
+    let (kbytes, obytes) = (
+        std::fs::read(&kcore.path).unwrap(),
+        std::fs::read(&c.core).unwrap(),
+    );
+    let (kparsed, oparsed) = (
+        coroner_core_format::parse(&kbytes[..]).unwrap(),
+        coroner_core_format::parse(&obytes[..]).unwrap(),
+    );
+    // The vDSO has no path in NT_FILE: find it by AT_SYSINFO_EHDR.
+    let vdso = |parsed: &coroner_core_format::read::Core<'_>| {
+        parsed
+            .auxv()
+            .unwrap()
+            .unwrap()
+            .flatten()
+            .find(|e| e.key == 33)
+            .map(|e| e.value)
+            .unwrap()
+    };
+    let contents = |parsed: &coroner_core_format::read::Core<'_>, v: &Value, path: &str| {
+        let m = v["mappings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| {
+                if path == "[vdso]" {
+                    m["start"] == vdso(parsed)
+                } else {
+                    m["path"] == path
+                }
+            })
+            .unwrap_or_else(|| panic!("no {path} mapping"));
+        let (start, end) = (m["start"].as_u64().unwrap(), m["end"].as_u64().unwrap());
+        let mut buf = vec![0u8; usize::try_from(end - start).unwrap()];
+        // A page in neither file reads as zeros, as a debugger shows it.
+        for (i, chunk) in buf.chunks_mut(4096).enumerate() {
+            let _ = parsed.read_memory(start + 4096 * i as u64, chunk);
+        }
+        buf
+    };
+    let kvdso = contents(&kparsed, &theirs, "[vdso]");
+    assert!(kvdso.starts_with(b"\x7fELF"));
+    assert!(
+        kvdso == contents(&oparsed, &ours, "[vdso]"),
+        "[vdso] bytes differ between the kernel's core and ours"
+    );
+    let shared = "/dev/zero (deleted)";
+    let kshared = contents(&kparsed, &theirs, shared);
+    let half = kshared.len() / 2;
+    assert!(kshared[..half].chunks(8).all(|w| w == b"SHAREDMM"));
+    assert!(kshared[half..].iter().all(|&b| b == 0));
+    assert!(
+        kshared == contents(&oparsed, &ours, shared),
+        "shared memory differs between the kernel's core and ours"
+    );
+    // Reading it did not make the kernel allocate the half nobody wrote.
+    let status = std::fs::read_to_string(format!("/proc/{}/status", c.target.pid())).unwrap();
+    let rss_shmem_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("RssShmem:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap();
+    assert!(
+        rss_shmem_kib <= 128,
+        "RssShmem {rss_shmem_kib} kB:\n{status}"
     );
 }
 

@@ -161,6 +161,10 @@ pub enum PermissionReason {
     /// None of the above applies: a Linux security module (SELinux,
     /// AppArmor), a seccomp filter or a user namespace boundary is likely.
     Unknown,
+    /// Opening a file under `/proc/<pid>/map_files/` needs CAP_SYS_ADMIN or
+    /// CAP_CHECKPOINT_RESTORE (in the initial user namespace), beyond ptrace
+    /// access.
+    MissingCapCheckpointRestore,
 }
 
 impl std::fmt::Display for PermissionReason {
@@ -206,6 +210,11 @@ impl std::fmt::Display for PermissionReason {
                 f,
                 "no other tracer, matching credentials and no Yama restriction were found; a security module \
                  (SELinux, AppArmor), a seccomp filter or a user-namespace boundary probably denies ptrace"
+            ),
+            PermissionReason::MissingCapCheckpointRestore => write!(
+                f,
+                "/proc/<pid>/map_files needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE besides ptrace access: \
+                 run as root, or grant one of them (setcap cap_checkpoint_restore+ep)"
             ),
         }
     }

@@ -40,6 +40,7 @@
 )]
 
 mod error;
+mod file_data;
 mod freeze;
 mod memory;
 pub mod parse;

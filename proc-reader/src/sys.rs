@@ -35,6 +35,32 @@ pub(crate) fn open(path: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// `lseek(fd, offset, whence)`: the new offset, or `None` when the kernel
+/// answers ENXIO (for `SEEK_DATA` / `SEEK_HOLE`: nothing at or after
+/// `offset`).
+pub(crate) fn lseek(
+    fd: BorrowedFd<'_>,
+    offset: u64,
+    whence: libc::c_int,
+) -> io::Result<Option<u64>> {
+    let offset =
+        libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: a plain system call on a descriptor borrowed for its duration;
+    // no memory is passed to the kernel.
+    let r = unsafe { libc::lseek(fd.as_raw_fd(), offset, whence) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        return if e.raw_os_error() == Some(libc::ENXIO) {
+            Ok(None)
+        } else {
+            Err(e)
+        };
+    }
+    u64::try_from(r)
+        .map(Some)
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
 /// `readlinkat(dir, name)`, growing the buffer until the target fits.
 pub(crate) fn readlinkat(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; 256];
@@ -286,4 +312,40 @@ pub(crate) fn page_size() -> u64 {
 /// Clock ticks per second for `stat` times.
 pub(crate) fn clock_ticks() -> u64 {
     sysconf(libc::_SC_CLK_TCK).unwrap_or(100)
+}
+
+/// Test helper: a fresh `MAP_SHARED` read-write mapping of `len` bytes, of
+/// `file` or anonymous, and `/proc/self/mem` opened for writing into it.
+#[cfg(test)]
+pub(crate) fn test_mmap_shared(file: Option<&std::fs::File>, len: u64) -> (u64, std::fs::File) {
+    let (flags, fd) = match file {
+        Some(f) => (libc::MAP_SHARED, f.as_raw_fd()),
+        None => (libc::MAP_SHARED | libc::MAP_ANONYMOUS, -1),
+    };
+    // SAFETY: a new mapping at an address the kernel chooses; it aliases no
+    // Rust object, and the test unmaps it with `test_munmap`.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            usize::try_from(len).unwrap(),
+            libc::PROT_READ | libc::PROT_WRITE,
+            flags,
+            fd,
+            0,
+        )
+    };
+    assert_ne!(p, libc::MAP_FAILED, "{}", io::Error::last_os_error());
+    let mem = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/proc/self/mem")
+        .unwrap();
+    (p as u64, mem)
+}
+
+/// Test helper: unmap what [`test_mmap_shared`] mapped.
+#[cfg(test)]
+pub(crate) fn test_munmap(addr: u64, len: u64) {
+    // SAFETY: `addr..addr + len` is a mapping this test made and no longer
+    // uses; nothing refers to it.
+    unsafe { libc::munmap(addr as *mut libc::c_void, usize::try_from(len).unwrap()) };
 }

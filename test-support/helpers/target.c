@@ -10,6 +10,9 @@
  *   --zero-mib N       anonymous region whose pages are touched with zeros (default 0)
  *   --dontdump-kib N   region filled with "DONTDUMP" and madvise(MADV_DONTDUMP) (default 1024)
  *   --reserve-gib N    untouched MAP_NORESERVE reservation (default 8, 0 = none)
+ *   --shared-kib N     shared anonymous region (default 0): a forked child fills
+ *                      its first half with "SHAREDMM" and exits; this process
+ *                      never touches it, and nobody touches the second half
  *   --heartbeat PATH   also write the heartbeat counter to PATH
  *   --churn N          N threads that create and join short-lived threads in a loop
  *   --sigstorm N       N threads named "sigstorm" that send themselves SIGURG
@@ -33,6 +36,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,7 +143,7 @@ static long arg_num(int argc, char **argv, int *i) {
 
 int main(int argc, char **argv) {
     long threads = 8, pattern_mib = 64, zero_mib = 0, dontdump_kib = 1024;
-    long reserve_gib = 8, churn = 0, sigstorm = 0;
+    long reserve_gib = 8, churn = 0, sigstorm = 0, shared_kib = 0;
     int crash = 0, leader_exit = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads")) threads = arg_num(argc, argv, &i);
@@ -148,6 +152,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--dontdump-kib")) dontdump_kib = arg_num(argc, argv, &i);
         else if (!strcmp(argv[i], "--reserve-gib")) reserve_gib = arg_num(argc, argv, &i);
         else if (!strcmp(argv[i], "--churn")) churn = arg_num(argc, argv, &i);
+        else if (!strcmp(argv[i], "--shared-kib")) shared_kib = arg_num(argc, argv, &i);
         else if (!strcmp(argv[i], "--sigstorm")) sigstorm = arg_num(argc, argv, &i);
         else if (!strcmp(argv[i], "--crash")) crash = 1;
         else if (!strcmp(argv[i], "--leader-exit")) leader_exit = 1;
@@ -188,6 +193,28 @@ int main(int argc, char **argv) {
         }
     }
 
+    /* Before any thread exists, so that fork() copies nothing but us. */
+    size_t shared_len = (size_t)shared_kib << 10;
+    char *shared = NULL;
+    if (shared_len) {
+        shared = mmap(NULL, shared_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (shared == MAP_FAILED) {
+            perror("mmap shared");
+            return 3;
+        }
+        pid_t child = fork();
+        if (child < 0) {
+            perror("fork");
+            return 3;
+        }
+        if (child == 0) {
+            for (size_t off = 0; off + 8 <= shared_len / 2; off += 8)
+                memcpy(shared + off, "SHAREDMM", 8);
+            _exit(0);
+        }
+        waitpid(child, NULL, 0);
+    }
+
     size_t reserve_len = (size_t)reserve_gib << 30;
     void *reserve = NULL;
     if (reserve_len)
@@ -223,9 +250,11 @@ int main(int argc, char **argv) {
     nanosleep(&settle, NULL);
 
     printf("READY pid=%d threads=%ld pattern=%p pattern_len=%zu zero=%p zero_len=%zu "
-           "dontdump=%p dontdump_len=%zu reserve=%p reserve_len=%zu heartbeat=%p\n",
+           "dontdump=%p dontdump_len=%zu reserve=%p reserve_len=%zu heartbeat=%p "
+           "shared=%p shared_len=%zu\n",
            (int)getpid(), threads, (void *)pattern, pattern_len, (void *)zero, zero_len,
-           (void *)dontdump, dontdump_len, reserve, reserve_len, (void *)&heartbeat);
+           (void *)dontdump, dontdump_len, reserve, reserve_len, (void *)&heartbeat,
+           (void *)shared, shared_len);
     fflush(stdout);
 
     if (crash) {

@@ -108,7 +108,7 @@ pub fn capture_elf(
     // error does not lose the (complete) dump but is reported loudly.
     let thawed = frozen.thaw();
     let (snap, stats) = written?;
-    let mut warnings = Vec::new();
+    let mut warnings = memory.take_warnings();
     let frozen_for = live::frozen_time(thawed, pid, freeze_started, &mut warnings);
 
     let report = sink.finish()?;

@@ -251,14 +251,17 @@ fn read_facts(process: &Process, arch: Arch) -> Result<Facts, CaptureError> {
     })
 }
 
-/// `/proc/<pid>/maps`, raw and parsed (read while frozen).
+/// `/proc/<pid>/maps`, raw and parsed (read while frozen), and given to
+/// `memory` so that it knows which absent pages hold data.
 fn read_maps(
     process: &Process,
+    memory: &mut LiveMemory,
 ) -> Result<(Vec<u8>, Vec<coroner_proc_reader::Mapping>), CaptureError> {
     let maps = process.read_file("maps")?;
     let listed = parse_maps(&maps).map_err(|e| CaptureError::Unsupported {
         what: format!("/proc/{}/maps: {e}", process.pid()),
     })?;
+    memory.set_mappings(&listed);
     Ok((maps, listed))
 }
 
@@ -496,7 +499,7 @@ pub fn capture_minidump(
         let facts = facts_rx.recv().ok();
         let mut early = None;
         if let (Ok(frozen), Some(Ok(f)), MemoryMode::Stacks) = (&frozen, &facts, mode) {
-            early = Some(read_maps(process).and_then(|(maps, listed)| {
+            early = Some(read_maps(process, &mut memory).and_then(|(maps, listed)| {
                 let planned = plan(
                     frozen,
                     f,
@@ -533,7 +536,7 @@ pub fn capture_minidump(
                 (maps, listed, Some((planned, bytes)))
             }
             None => {
-                let (maps, listed) = read_maps(&process)?;
+                let (maps, listed) = read_maps(&process, &mut memory)?;
                 (maps, listed, None)
             }
         };
@@ -628,7 +631,7 @@ pub fn capture_minidump(
                 source,
             })?;
     }
-    let mut warnings = Vec::new();
+    let mut warnings = memory.take_warnings();
     let frozen_for = live::frozen_time(thawed, pid, freeze_started, &mut warnings);
     let report = sink.finish()?;
     let without_stack = model.threads.iter().filter(|t| t.stack.is_none()).count();
