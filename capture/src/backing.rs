@@ -13,6 +13,10 @@
 //! - Everything else (private file mappings, `[vdso]`, `[vsyscall]` …): an
 //!   absent page still has contents (the file, the kernel's image) and is
 //!   read, as the kernel does.
+//! - hugetlb mappings: present pages only. Reading any other page would
+//!   take a huge page from the pool (the kernel's dump also skips pages its
+//!   hugetlbfs file does not hold; shared hugetlb pages only other processes
+//!   mapped are the one case we miss, as hugetlbfs has no `SEEK_DATA`).
 
 use std::ops::Range;
 
@@ -60,7 +64,11 @@ pub(crate) fn classify(mappings: &[Mapping]) -> Vec<MappingBacking> {
     mappings
         .iter()
         .map(|m| {
-            let backing = if m.perms.shared {
+            // smaps' `ht`; from maps alone, anonymous hugetlb memory's name.
+            let hugetlb = m.vm_flags.hugetlb() || m.path.starts_with(b"/anon_hugepage");
+            let backing = if hugetlb {
+                Backing::Anonymous
+            } else if m.perms.shared {
                 Backing::Shared {
                     file_offset: m.offset,
                     file_data: None,
@@ -137,6 +145,7 @@ mod tests {
 7f0000300000-7f0000400000 rw-s 00001000 00:05 77 /memfd:buf (deleted)
 7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0 [stack]
 7ffc00100000-7ffc00102000 r-xp 00000000 00:00 0 [vdso]
+7ffc00200000-7ffc00400000 rw-s 00000000 00:0f 4242 /anon_hugepage (deleted)
 ";
         let kinds: Vec<Backing> = classify(&parse_maps(maps).unwrap())
             .into_iter()
@@ -158,6 +167,7 @@ mod tests {
                 shared(0x1000),
                 Backing::Anonymous,
                 Backing::Everything,
+                Backing::Anonymous,
             ]
         );
     }
