@@ -396,3 +396,107 @@ fn inspect_reads_gcore_cores() {
         .expect("exe");
     assert!(exe["build_id"].is_string(), "{exe}");
 }
+
+/// Every page that both our core (`--filter 0x3f`, so file mappings too)
+/// and gdb's gcore of the same process hold has the same bytes: anonymous
+/// memory, file mappings, shared memory only a child process wrote, the
+/// vDSO. The one exception allowed is private writable memory the main
+/// thread writes as it runs on between the two captures (its heartbeat
+/// counter in the executable's data, its thread-local state), a handful of
+/// pages.
+#[test]
+fn our_core_holds_the_same_bytes_as_gcore_of_the_same_process() {
+    let Some(gcore) = oracle("gcore") else { return };
+    let target = Target::spawn(&[
+        "--threads",
+        "4",
+        "--pattern-mib",
+        "4",
+        "--reserve-gib",
+        "1",
+        "--shared-kib",
+        "256",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let ours = dir.path().join("ours.core");
+    let mut cmd = coroner();
+    cmd.arg("capture")
+        .arg(target.pid().to_string())
+        .args(["--filter", "0x3f", "-o"])
+        .arg(&ours);
+    run_ok(cmd);
+    let prefix = dir.path().join("gcore");
+    let out = Command::new(gcore)
+        .arg("-o")
+        .arg(&prefix)
+        .arg(target.pid().to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs = std::fs::read(dir.path().join(format!("gcore.{}", target.pid()))).unwrap();
+    let ours = std::fs::read(&ours).unwrap();
+    let theirs = coroner_core_format::parse(&theirs[..]).unwrap();
+    let ours = coroner_core_format::parse(&ours[..]).unwrap();
+    let ours = ours.memory_map().unwrap();
+
+    // /proc/PID/maps: (start, end, shared, inode, writable) of each mapping.
+    let maps: Vec<(u64, u64, bool, u64, bool)> =
+        std::fs::read_to_string(format!("/proc/{}/maps", target.pid()))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let (a, b) = f[0].split_once('-').unwrap();
+                let hex = |s: &str| u64::from_str_radix(s, 16).unwrap();
+                let (shared, writable) = (f[1].ends_with('s'), f[1].contains('w'));
+                (hex(a), hex(b), shared, f[4].parse().unwrap(), writable)
+            })
+            .collect();
+    let private_writable = |addr: u64| {
+        maps.iter()
+            .any(|&(s, e, shared, _, writable)| s <= addr && addr < e && !shared && writable)
+    };
+
+    let (mut compared, mut differing) = (0usize, Vec::new());
+    let mut kinds = std::collections::BTreeSet::new();
+    for seg in theirs.segments() {
+        for (i, page) in seg.data().chunks(4096).enumerate() {
+            let addr = seg.vaddr() + 4096 * i as u64;
+            let coroner_core_format::Memory::Present(mine) = ours.memory_at(addr) else {
+                continue;
+            };
+            let Some(mine) = mine.get(..page.len()) else {
+                continue;
+            };
+            compared += 1;
+            kinds.insert(
+                maps.iter()
+                    .find(|m| m.0 <= addr && addr < m.1)
+                    .map(|m| (m.2, m.3 != 0)),
+            );
+            if mine != page {
+                differing.push(addr);
+            }
+        }
+    }
+    assert!(compared > 1000, "only {compared} pages in both cores");
+    // Shared memory, file mappings and private anonymous memory were compared.
+    assert!(kinds.contains(&Some((true, true))), "{kinds:?}");
+    assert!(kinds.contains(&Some((false, true))), "{kinds:?}");
+    assert!(kinds.contains(&Some((false, false))), "{kinds:?}");
+    for &addr in &differing {
+        assert!(
+            private_writable(addr),
+            "page {addr:#x} differs and is not private writable memory"
+        );
+    }
+    assert!(
+        differing.len() <= 4,
+        "{} of {compared} pages differ: {differing:#x?}",
+        differing.len()
+    );
+}
