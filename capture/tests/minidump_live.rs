@@ -496,3 +496,89 @@ fn mutated_dumps_never_panic_inspect_or_convert() {
         }
     }
 }
+
+/// Every byte of a `--memory full` minidump that gdb's gcore of the same
+/// process also holds is the same, but for a few pages of private writable
+/// memory that change between the two: the running main thread's heartbeat,
+/// and glibc's per-thread state at the top of each thread's stack mapping,
+/// which gdb's attach (SIGSTOP to every thread) changes. See the ELF core's
+/// twin test in examples/tests/oracles.rs.
+#[test]
+fn full_minidump_memory_matches_gcore_of_the_same_process() {
+    let Some(gcore) = oracle("gcore") else { return };
+    let target = Target::spawn(&[
+        "--threads",
+        "8",
+        "--pattern-mib",
+        "4",
+        "--reserve-gib",
+        "1",
+        "--shared-kib",
+        "256",
+    ]);
+    let (dir, bytes) = dump(&target, MemoryMode::Full, Selection::default());
+    let prefix = dir.path().join("gcore");
+    let out = Command::new(gcore)
+        .arg("-o")
+        .arg(&prefix)
+        .arg(target.pid().to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let core = std::fs::read(dir.path().join(format!("gcore.{}", target.pid()))).unwrap();
+    let core = coroner_core_format::parse(&core[..]).unwrap();
+    let core = core.memory_map().unwrap();
+    let writable: Vec<(u64, u64)> = std::fs::read_to_string(format!("/proc/{}/maps", target.pid()))
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (a, b) = f[0].split_once('-')?;
+            let private_writable = f[1].contains('w') && f[1].ends_with('p');
+            private_writable.then(|| {
+                (
+                    u64::from_str_radix(a, 16).unwrap(),
+                    u64::from_str_radix(b, 16).unwrap(),
+                )
+            })
+        })
+        .collect();
+    let dump = coroner_minidump_format::parse(&bytes).unwrap();
+    let memory = dump.memory().unwrap();
+    let (mut compared, mut differing) = (0usize, Vec::new());
+    for region in memory.regions() {
+        let region = region.unwrap();
+        for (i, page) in region.bytes.chunks(4096).enumerate() {
+            let addr = region.start + 4096 * i as u64;
+            let coroner_core_format::Memory::Present(theirs) = core.memory_at(addr) else {
+                continue;
+            };
+            let Some(theirs) = theirs.get(..page.len()) else {
+                continue;
+            };
+            compared += 1;
+            if theirs != page {
+                differing.push(addr);
+            }
+        }
+    }
+    assert!(compared > 1000, "only {compared} pages in both");
+    for &addr in &differing {
+        assert!(
+            writable.iter().any(|&(s, e)| s <= addr && addr < e),
+            "page {addr:#x} differs and is not private writable memory"
+        );
+    }
+    // Stacks are in both memory lists: count each page once.
+    differing.sort_unstable();
+    differing.dedup();
+    assert!(
+        differing.len() <= 16,
+        "{} of {compared} pages differ: {differing:#x?}",
+        differing.len()
+    );
+}
