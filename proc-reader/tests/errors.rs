@@ -155,6 +155,13 @@ fn report_denials(pid: u32) {
                     r.as_ref().unwrap_err()
                 )
             }
+            Err(Error::PermissionDenied {
+                reason: PermissionReason::MissingCapCheckpointRestore,
+                ..
+            }) => format!(
+                "RESULT {op} missing-checkpoint-restore msg={}",
+                r.as_ref().unwrap_err()
+            ),
             Err(e) => format!("RESULT {op} other {e:?}"),
         };
         println!("{line}");
@@ -163,6 +170,15 @@ fn report_denials(pid: u32) {
     show("memory", process.memory().map(drop));
     show("exe", process.exe().map(drop));
     show("status", process.status().map(drop));
+    // map_files needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE even for our
+    // own mappings.
+    let me = Process::open(std::process::id()).unwrap();
+    let first = me.maps().unwrap().into_iter().next().unwrap();
+    show(
+        "map_files",
+        me.mapping_file_data(first.start, first.end, first.offset)
+            .map(drop),
+    );
 }
 
 #[test]
@@ -235,6 +251,9 @@ fn unprivileged_user_gets_missing_cap() {
         );
     }
     assert!(line("status").ends_with(" ok"), "status is world-readable");
+    let l = line("map_files");
+    assert!(l.contains("missing-checkpoint-restore"), "{l}");
+    assert!(l.contains("CAP_CHECKPOINT_RESTORE"), "{l}");
     // And the target was left alone.
     assert!(!matches!(proc_state(pid), Some('t' | 'T')));
 }
