@@ -397,8 +397,9 @@ fn inspect_reads_gcore_cores() {
     assert!(exe["build_id"].is_string(), "{exe}");
 }
 
-/// Every page that both our core (`--filter 0x3f`, so file mappings too)
-/// and gdb's gcore of the same process hold has the same bytes: anonymous
+/// The parked threads' registers are the same in our core and in gdb's
+/// gcore of the same process, and every page that both our core
+/// (`--filter 0x3f`, so file mappings too) and gcore hold has the same bytes: anonymous
 /// memory, file mappings, shared memory only a child process wrote, the
 /// vDSO. The one exception allowed is a handful of pages of private
 /// writable memory that change between the two captures: the running main
@@ -406,7 +407,7 @@ fn inspect_reads_gcore_cores() {
 /// per-thread state at the top of each thread's stack mapping, which gdb's
 /// attach (SIGSTOP to every thread) changes.
 #[test]
-fn our_core_holds_the_same_bytes_as_gcore_of_the_same_process() {
+fn our_core_holds_the_same_registers_and_bytes_as_gcore_of_the_same_process() {
     let Some(gcore) = oracle("gcore") else { return };
     let target = Target::spawn(&[
         "--threads",
@@ -441,8 +442,44 @@ fn our_core_holds_the_same_bytes_as_gcore_of_the_same_process() {
     let theirs = std::fs::read(dir.path().join(format!("gcore.{}", target.pid()))).unwrap();
     let ours = std::fs::read(&ours).unwrap();
     let theirs = coroner_core_format::parse(&theirs[..]).unwrap();
-    let ours = coroner_core_format::parse(&ours[..]).unwrap();
-    let ours = ours.memory_map().unwrap();
+    let ours_core = coroner_core_format::parse(&ours[..]).unwrap();
+
+    // Registers: every parked worker's general and x87/SSE registers are
+    // gdb's, to the bit (fs_base and gs_base included). The main thread
+    // runs on between the two captures and is left out.
+    let mut workers = 0;
+    for t in theirs.threads().map(Result::unwrap) {
+        if t.tid() == target.pid() {
+            continue;
+        }
+        let mine = ours_core
+            .threads()
+            .map(Result::unwrap)
+            .find(|m| m.tid() == t.tid())
+            .unwrap_or_else(|| panic!("thread {} missing from our core", t.tid()));
+        assert_eq!(
+            mine.registers().unwrap(),
+            t.registers().unwrap(),
+            "tid {}",
+            t.tid()
+        );
+        // The FXSAVE image but mxcsr_mask (bytes 28..32): gdb writes 0
+        // there, we and the kernel's own cores the CPU's mask.
+        let fxsave_without_mask = |f: Option<&[u8]>| {
+            let mut f = f.expect("NT_FPREGSET").to_vec();
+            f[28..32].fill(0);
+            f
+        };
+        assert!(
+            fxsave_without_mask(mine.fpregset().unwrap())
+                == fxsave_without_mask(t.fpregset().unwrap()),
+            "tid {}: FP registers differ",
+            t.tid()
+        );
+        workers += 1;
+    }
+    assert_eq!(workers, 4);
+    let ours = ours_core.memory_map().unwrap();
 
     // /proc/PID/maps: (start, end, shared, inode, writable) of each mapping.
     let maps: Vec<(u64, u64, bool, u64, bool)> =
