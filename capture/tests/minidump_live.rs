@@ -497,14 +497,15 @@ fn mutated_dumps_never_panic_inspect_or_convert() {
     }
 }
 
-/// Every byte of a `--memory full` minidump that gdb's gcore of the same
-/// process also holds is the same, but for a few pages of private writable
+/// The parked threads' contexts in a `--memory full` minidump hold the
+/// register values of gdb's gcore of the same process, and every byte of
+/// the minidump that gcore also holds is the same, but for a few pages of private writable
 /// memory that change between the two: the running main thread's heartbeat,
 /// and glibc's per-thread state at the top of each thread's stack mapping,
 /// which gdb's attach (SIGSTOP to every thread) changes. See the ELF core's
 /// twin test in examples/tests/oracles.rs.
 #[test]
-fn full_minidump_memory_matches_gcore_of_the_same_process() {
+fn full_minidump_registers_and_memory_match_gcore_of_the_same_process() {
     let Some(gcore) = oracle("gcore") else { return };
     let target = Target::spawn(&[
         "--threads",
@@ -531,6 +532,62 @@ fn full_minidump_memory_matches_gcore_of_the_same_process() {
     );
     let core = std::fs::read(dir.path().join(format!("gcore.{}", target.pid()))).unwrap();
     let core = coroner_core_format::parse(&core[..]).unwrap();
+
+    // Each parked worker's context holds gdb's register values (the main
+    // thread runs on between the two captures and is left out).
+    let dump = coroner_minidump_format::parse(&bytes).unwrap();
+    let mut workers = 0;
+    for t in dump.threads().unwrap().unwrap().iter().map(Result::unwrap) {
+        if t.thread_id() == target.pid() {
+            continue;
+        }
+        let Some(coroner_minidump_format::model::Context::Amd64(c)) = t.context().unwrap() else {
+            panic!("thread {}: no CONTEXT_AMD64", t.thread_id());
+        };
+        let theirs = core
+            .threads()
+            .map(Result::unwrap)
+            .find(|g| g.tid() == t.thread_id())
+            .unwrap_or_else(|| panic!("thread {} not in gcore's core", t.thread_id()));
+        let coroner_core_format::Registers::X86_64(g) = theirs.registers().unwrap() else {
+            panic!("gcore's core is not x86_64");
+        };
+        let ours = [
+            c.rax,
+            c.rbx,
+            c.rcx,
+            c.rdx,
+            c.rsi,
+            c.rdi,
+            c.rbp,
+            c.rsp,
+            c.r8,
+            c.r9,
+            c.r10,
+            c.r11,
+            c.r12,
+            c.r13,
+            c.r14,
+            c.r15,
+            c.rip,
+            u64::from(c.eflags),
+            u64::from(c.cs),
+            u64::from(c.ss),
+            u64::from(c.mx_csr),
+        ];
+        let mxcsr = theirs
+            .fpregset()
+            .unwrap()
+            .map(|f| u64::from(u32::from_le_bytes(f[24..28].try_into().unwrap())))
+            .unwrap();
+        let gdb = [
+            g.rax, g.rbx, g.rcx, g.rdx, g.rsi, g.rdi, g.rbp, g.rsp, g.r8, g.r9, g.r10, g.r11,
+            g.r12, g.r13, g.r14, g.r15, g.rip, g.eflags, g.cs, g.ss, mxcsr,
+        ];
+        assert_eq!(ours, gdb, "thread {}", t.thread_id());
+        workers += 1;
+    }
+    assert_eq!(workers, 8);
     let core = core.memory_map().unwrap();
     let writable: Vec<(u64, u64)> = std::fs::read_to_string(format!("/proc/{}/maps", target.pid()))
         .unwrap()
@@ -547,7 +604,6 @@ fn full_minidump_memory_matches_gcore_of_the_same_process() {
             })
         })
         .collect();
-    let dump = coroner_minidump_format::parse(&bytes).unwrap();
     let memory = dump.memory().unwrap();
     let (mut compared, mut differing) = (0usize, Vec::new());
     for region in memory.regions() {
