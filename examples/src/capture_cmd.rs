@@ -103,7 +103,7 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
         } else {
             Sink::create(&path, args.force)
         }
-        .map_err(|e| e.to_string())?
+        .map_err(|e| crate::error_text::describe(&e))?
     };
     let options = CaptureOptions {
         selection: Selection {
@@ -129,7 +129,7 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
         ),
     };
     bar.finish_and_clear();
-    let report = result.map_err(|e| e.to_string())?;
+    let report = result.map_err(|e| crate::error_text::describe(&e))?;
     for w in &report.warnings {
         eprintln!("coroner: warning: {w}");
     }
@@ -139,7 +139,7 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
             Format::Minidump => "minidump",
         };
         let json = serde_json::to_string(&CaptureJson::with_format(&report, format))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| crate::error_text::describe(&e))?;
         if to_stdout {
             eprintln!("{json}");
         } else {

@@ -48,13 +48,19 @@ fn name(f: DumpFormat) -> &'static str {
 
 /// Run the subcommand.
 pub fn run(args: &ConvertArgs) -> Result<(), String> {
-    let sink = Sink::create(&args.output, args.force).map_err(|e| e.to_string())?;
+    let sink =
+        Sink::create(&args.output, args.force).map_err(|e| crate::error_text::describe(&e))?;
     let to = args.to.map(|t| match t {
         ToFormat::Elf => DumpFormat::Elf,
         ToFormat::Minidump => DumpFormat::Minidump,
     });
-    let r = convert_file(&args.input, to, args.memory, sink)
-        .map_err(|e| format!("{}: {e}", args.input.display()))?;
+    let r = convert_file(&args.input, to, args.memory, sink).map_err(|e| {
+        format!(
+            "{}: {}",
+            args.input.display(),
+            crate::error_text::describe(&e)
+        )
+    })?;
     eprintln!(
         "coroner: wrote {} ({} from {}): {} threads, {} memory ranges, {} bytes ({} on disk)",
         args.output.display(),

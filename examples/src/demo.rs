@@ -53,12 +53,12 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
     };
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join(format!("core.{pid}"));
-    let sink = Sink::create(&path, false).map_err(|e| e.to_string())?;
+    let sink = Sink::create(&path, false).map_err(|e| crate::error_text::describe(&e))?;
     let report =
         coroner_capture::capture_elf(pid, sink, &CaptureOptions::default(), &mut |_, _| {})
             .map_err(|e| format!("capturing the sample: {e}"))?;
     let dump_path = dir.join(format!("{pid}.dmp"));
-    let sink = Sink::create(&dump_path, false).map_err(|e| e.to_string())?;
+    let sink = Sink::create(&dump_path, false).map_err(|e| crate::error_text::describe(&e))?;
     let dump_report = coroner_capture::capture_minidump(
         pid,
         sink,

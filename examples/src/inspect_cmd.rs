@@ -187,9 +187,9 @@ impl InspectJson {
 /// Run the subcommand.
 pub fn run(args: &InspectArgs) -> Result<(), String> {
     if args.json {
-        let s = Summary::from_file(&args.file).map_err(|e| e.to_string())?;
+        let s = Summary::from_file(&args.file).map_err(|e| crate::error_text::describe(&e))?;
         let json = serde_json::to_string_pretty(&InspectJson::new(&args.file, &s))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| crate::error_text::describe(&e))?;
         println!("{json}");
         Ok(())
     } else {
@@ -209,7 +209,7 @@ fn mib(b: u64) -> String {
 /// mappings only when `list_mappings` (the demo leaves it out: dozens of
 /// lines that bury the rest).
 pub fn print_file(path: &Path, list_mappings: bool) -> Result<(), String> {
-    let s = Summary::from_file(path).map_err(|e| e.to_string())?;
+    let s = Summary::from_file(path).map_err(|e| crate::error_text::describe(&e))?;
     let p = &s.process;
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
     println!(

@@ -12,6 +12,7 @@
 mod capture_cmd;
 mod convert_cmd;
 mod demo;
+mod error_text;
 mod inspect_cmd;
 mod sample;
 

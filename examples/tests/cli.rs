@@ -425,3 +425,55 @@ fn page_cache_output_holds_the_same_core_as_direct_io() {
     }
     assert_eq!(std::fs::metadata(&cached).unwrap().mode() & 0o777, 0o600);
 }
+
+/// A small tmpfs mounted for a test, unmounted on drop.
+struct SmallFs {
+    dir: tempfile::TempDir,
+}
+
+impl SmallFs {
+    /// Mount a `size` tmpfs, or say why not (needs root).
+    fn mount(size: &str) -> Result<SmallFs, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .map_err(|e| format!("running mount: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+        }
+        Ok(SmallFs { dir })
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+/// A full disk: the error names the cause and the fix, nothing partial is
+/// left in the directory, and the target runs on; for both formats.
+#[test]
+fn a_full_disk_is_named_with_its_fix_and_leaves_nothing_behind() {
+    let fs = match SmallFs::mount("256k") {
+        Ok(fs) => fs,
+        Err(why) => {
+            eprintln!("SKIP: cannot mount a small tmpfs to fill ({why}); needs root");
+            return;
+        }
+    };
+    let mut target = Target::spawn(&["--threads", "2", "--pattern-mib", "2", "--reserve-gib", "0"]);
+    for extra in [&[][..], &["--format", "minidump", "--memory", "full"][..]] {
+        let o = capture_to(&target, &fs.dir.path().join("out"), extra);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("No space left on device"), "{err}");
+        assert!(err.contains("write elsewhere with -o"), "{err}");
+        let left: Vec<_> = std::fs::read_dir(fs.dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{extra:?} left {left:?}");
+        assert!(target.is_running());
+        assert!(!matches!(target.state(), 't' | 'T'), "{}", target.state());
+    }
+}
