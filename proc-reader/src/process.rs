@@ -385,7 +385,9 @@ impl Process {
 
     /// Turn an OS error about `name` into the crate's error: ESRCH/ENOENT on
     /// a vanished process become [`Error::ProcessGone`], EPERM/EACCES become
-    /// [`Error::PermissionDenied`] with the reason diagnosed.
+    /// [`Error::PermissionDenied`] with the reason diagnosed, and any of them
+    /// on a kernel thread (whose address-space files answer ESRCH) a
+    /// [`PermissionReason::KernelThread`] denial.
     pub(crate) fn classify(&self, err: io::Error, op: &'static str, name: &str) -> Error {
         let path = proc_path(self.pid, name);
         let pid = self.pid;
@@ -399,6 +401,15 @@ impl Process {
                     pid,
                     path,
                     zombie: zombie.is_some(),
+                };
+            }
+            if self.stat().is_ok_and(|s| s.flags & PF_KTHREAD != 0) {
+                return Error::PermissionDenied {
+                    pid,
+                    path,
+                    op,
+                    reason: PermissionReason::KernelThread,
+                    source: err,
                 };
             }
         }

@@ -283,4 +283,18 @@ fn kernel_thread_is_refused_with_its_reason() {
         "{err:?}"
     );
     assert!(err.to_string().contains("kernel thread"));
+    // Reading its auxv (ESRCH from the kernel) says the same. (Its maps is
+    // just empty.)
+    for err in [p.auxv().unwrap_err()] {
+        assert!(
+            matches!(
+                err,
+                Error::PermissionDenied {
+                    reason: PermissionReason::KernelThread,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
 }
