@@ -296,4 +296,4 @@ fn kernel_thread_is_refused_with_its_reason() {
         ),
         "{err:?}"
     );
-}}
+}
