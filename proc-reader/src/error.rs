@@ -34,7 +34,7 @@ pub enum Error {
     #[error("process {pid} is gone ({}): {}", path.display(), if *zombie {
         "it has exited and is a zombie waiting for its parent to reap it"
     } else {
-        "it has exited"
+        "it has exited, or there never was one: check the pid (ps, pgrep)"
     })]
     ProcessGone {
         /// The process.
