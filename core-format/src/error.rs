@@ -38,7 +38,7 @@ pub enum ReadError {
         actual: u64,
     },
     /// A structure extends past the end of the file (or of its segment).
-    #[error("{what} at offset {offset:#x} needs {needed} bytes, only {available} available")]
+    #[error("{what} at offset {offset:#x} needs {needed} bytes, only {available} available (the file is cut short or corrupt: was it written or copied completely?)")]
     Truncated {
         /// What was being read.
         what: &'static str,

@@ -22,7 +22,7 @@ pub enum ReadError {
         actual: u32,
     },
     /// A structure or data block lies (partly) outside the file.
-    #[error("{what} at offset {offset:#x} needs {expected} bytes but the file has {actual} there")]
+    #[error("{what} at offset {offset:#x} needs {expected} bytes but the file has {actual} there (the file is cut short or corrupt: was it written or copied completely?)")]
     OutOfBounds {
         /// What was being read.
         what: &'static str,
