@@ -160,8 +160,14 @@ impl MemorySource for LiveMemory {
                     let (process, warnings) = (&self.process, &mut self.warnings);
                     if let Some(m) = self.mappings.get_mut(i) {
                         if let Some(data) = backing::shared_file_data(process, m, warnings) {
+                            // Sorted and disjoint: start at the first that
+                            // ends after `a` (a window is a small part of a
+                            // big mapping).
+                            let from = data.partition_point(|r| r.end <= a);
                             found.extend(
                                 data.iter()
+                                    .skip(from)
+                                    .take_while(|r| r.start < b)
                                     .map(|r| r.start.max(a)..r.end.min(b))
                                     .filter(|r| r.start < r.end),
                             );
