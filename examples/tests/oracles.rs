@@ -343,8 +343,10 @@ fn kernel_core_and_our_core_list_the_same_threads_and_mappings() {
         .find_map(|l| l.strip_prefix("RssShmem:"))
         .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
         .unwrap();
+    // 128 kB were written (and are mapped now); 256 would mean the untouched
+    // half was allocated too.
     assert!(
-        rss_shmem_kib <= 128,
+        rss_shmem_kib <= 192,
         "RssShmem {rss_shmem_kib} kB:\n{status}"
     );
 }
