@@ -28,16 +28,27 @@ pub(crate) enum Backing {
     /// Pages pagemap reports present or swapped.
     Anonymous,
     /// Those, and the pages the shared file holds (looked up when first
-    /// needed: `None` until then).
+    /// needed).
     Shared {
         /// The mapping's offset in its file.
         file_offset: u64,
-        /// What the file holds, as address ranges; `Some(None)` once the
-        /// lookup failed (no CAP_SYS_ADMIN / CAP_CHECKPOINT_RESTORE).
-        file_data: Option<Option<Vec<Range<u64>>>>,
+        /// What the file holds.
+        file_data: FileData,
     },
     /// Every page: read it (what cannot be read becomes a hole).
     Everything,
+}
+
+/// The pages a shared mapping's file holds, as address ranges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FileData {
+    /// Not looked up yet.
+    Unknown,
+    /// Sorted, disjoint address ranges.
+    Found(Vec<Range<u64>>),
+    /// The lookup failed (no CAP_SYS_ADMIN / CAP_CHECKPOINT_RESTORE, or a
+    /// file that cannot seek); only present pages are dumped.
+    Unavailable,
 }
 
 /// One mapping's address range and its [`Backing`].
@@ -71,7 +82,7 @@ pub(crate) fn classify(mappings: &[Mapping]) -> Vec<MappingBacking> {
             } else if m.perms.shared {
                 Backing::Shared {
                     file_offset: m.offset,
-                    file_data: None,
+                    file_data: FileData::Unknown,
                 }
             } else if m.inode == 0 && is_anonymous_path(&m.path) {
                 Backing::Anonymous
@@ -99,20 +110,23 @@ pub(crate) fn shared_file_data<'a>(
     else {
         return None;
     };
-    let looked_up = file_data.get_or_insert_with(|| {
-        match process.mapping_file_data(m.range.start, m.range.end, *file_offset) {
-            Ok(ranges) => Some(ranges),
+    if *file_data == FileData::Unknown {
+        *file_data = match process.mapping_file_data(m.range.start, m.range.end, *file_offset) {
+            Ok(ranges) => FileData::Found(ranges),
             Err(e) => {
                 warnings.push(format!(
                     "shared mapping {:#x}-{:#x}: only the pages the process itself has mapped \
                      are dumped, pages only other processes touched read as zeros ({e})",
                     m.range.start, m.range.end
                 ));
-                None
+                FileData::Unavailable
             }
-        }
-    });
-    looked_up.as_deref()
+        };
+    }
+    match file_data {
+        FileData::Found(ranges) => Some(ranges),
+        FileData::Unknown | FileData::Unavailable => None,
+    }
 }
 
 /// Sort and merge overlapping or touching ranges.
@@ -153,7 +167,7 @@ mod tests {
             .collect();
         let shared = |file_offset| Backing::Shared {
             file_offset,
-            file_data: None,
+            file_data: FileData::Unknown,
         };
         assert_eq!(
             kinds,
