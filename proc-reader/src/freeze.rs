@@ -220,15 +220,38 @@ impl<'p> Frozen<'p> {
             let attached_any = !seized.is_empty();
             frozen.wait_for_stops(deadline, &mut gone)?;
             if !attached_any {
-                // Every listed thread is attached and stopped, and stopped
-                // threads cannot create new ones: the set is final. Threads we
-                // hold that are no longer listed have exited (or belong to a
-                // recycled pid): let them go.
+                // No new thread in this listing. But the kernel's listing
+                // ends early when the thread it is at exits meanwhile
+                // (`next_tid` gives up on a dead task), so it can miss live
+                // threads after that one. The thread count cannot: the set
+                // is final when every thread the kernel counts is one we
+                // hold stopped (or the exited leader, which stays counted
+                // as a zombie and cannot be seized). Stopped threads create
+                // no new ones, and held ones cannot leave uncounted.
+                let stat = process.stat().ok();
+                let leader_zombie = stat.as_ref().is_some_and(|s| s.is_zombie())
+                    && !frozen.tracees.iter().any(|t| t.tid == pid);
+                let held = frozen.tracees.len().saturating_add(usize::from(leader_zombie));
+                let counted = stat.and_then(|s| usize::try_from(s.num_threads).ok());
+                if counted != Some(held) {
+                    if Instant::now() > deadline {
+                        return Err(Error::FreezeTimeout {
+                            pid,
+                            tid: pid,
+                            path: proc_path(pid, "task"),
+                            waited: deadline.saturating_duration_since(frozen.started),
+                        });
+                    }
+                    continue;
+                }
+                // Threads we hold that are no longer listed and whose /proc
+                // entry is gone have exited: let them go. (One that merely
+                // fell out of a cut-short listing stays held.)
                 let stale: Vec<u32> = frozen
                     .tracees
                     .iter()
                     .map(|t| t.tid)
-                    .filter(|t| !listed.contains(t))
+                    .filter(|t| !listed.contains(t) && process.thread_stat(*t).is_err())
                     .collect();
                 for tid in stale {
                     let _ = frozen.detach_one(tid);
