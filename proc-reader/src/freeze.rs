@@ -231,7 +231,10 @@ impl<'p> Frozen<'p> {
                 let stat = process.stat().ok();
                 let leader_zombie = stat.as_ref().is_some_and(|s| s.is_zombie())
                     && !frozen.tracees.iter().any(|t| t.tid == pid);
-                let held = frozen.tracees.len().saturating_add(usize::from(leader_zombie));
+                let held = frozen
+                    .tracees
+                    .len()
+                    .saturating_add(usize::from(leader_zombie));
                 let counted = stat.and_then(|s| usize::try_from(s.num_threads).ok());
                 if counted != Some(held) {
                     if Instant::now() > deadline {
