@@ -180,8 +180,10 @@ impl Summary {
             .read_to_end(&mut prefix)
             .map_err(io_err)?;
         if prefix.starts_with(b"MDMP") {
-            // Minidumps keep metadata anywhere in the file: read it whole.
-            let data = std::fs::read(path).map_err(io_err)?;
+            // Minidumps keep metadata anywhere in the file: read all of it
+            // but the memory.
+            let data =
+                crate::minidump::inspect::read_without_memory(&file, md.len()).map_err(io_err)?;
             let mut s = crate::minidump::inspect::summarise(&data).map_err(|source| {
                 InspectError::Minidump {
                     path: shown.clone(),

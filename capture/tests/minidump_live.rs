@@ -348,6 +348,15 @@ fn full_dumps_hold_the_pattern_in_a_memory64_list_but_never_dontdump_bytes() {
         !contains(&bytes, b"DONTDUMPDONTDUMP"),
         "MADV_DONTDUMP bytes in the dump"
     );
+    // inspect reads the file without its memory and says what a read of
+    // the whole file says.
+    let path = _dir.path().join("t.dmp");
+    let mut from_file = Summary::from_file(&path).unwrap();
+    from_file.totals.file_allocated = None;
+    assert_eq!(
+        from_file,
+        coroner_capture::minidump::inspect::summarise(&bytes).unwrap()
+    );
     // Shared memory only a child process wrote is there too.
     let shared = target.ready.u64("shared");
     assert_eq!(
@@ -420,6 +429,12 @@ fn inspect_of_a_minidump_writer_dump_lists_what_minidump_stackwalk_lists() {
     drop(file);
 
     let s = Summary::from_file(&path).unwrap();
+    // Read from the file without its memory, the summary is the one of the
+    // whole file (minidump-writer interleaves memory with the streams).
+    let mut whole =
+        coroner_capture::minidump::inspect::summarise(&std::fs::read(&path).unwrap()).unwrap();
+    whole.totals.file_allocated = s.totals.file_allocated;
+    assert_eq!(s, whole);
     assert_eq!(s.format, "minidump");
     assert_eq!(s.process.pid, Some(target.pid()));
     let ours: BTreeSet<u64> = s.threads.iter().map(|t| u64::from(t.tid)).collect();

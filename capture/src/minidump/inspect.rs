@@ -33,6 +33,83 @@ fn covered(a: Range<u64>, dumped: &[Range<u64>]) -> u64 {
         .sum()
 }
 
+/// The bytes of the minidump `file` (of `len` bytes) that [`summarise`]
+/// reads, with the memory the dump holds left out: in their place the
+/// buffer (the file's length, allocated zeroed, so pages never written
+/// cost no memory) keeps zeros. A full-memory dump is summarised without
+/// holding its memory in RAM. Anything that does not look like a minidump's
+/// layout is read whole, for the parser to report.
+pub(crate) fn read_without_memory(file: &std::fs::File, len: u64) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let whole = || {
+        let mut all = Vec::new();
+        std::io::Read::read_to_end(&mut &*file, &mut all).map(|_| all)
+    };
+    let Ok(size) = usize::try_from(len) else {
+        return whole();
+    };
+    let mut buf = vec![0u8; size];
+    let fill = |buf: &mut Vec<u8>, range: Range<u64>| -> std::io::Result<()> {
+        let end = range.end.min(len);
+        if range.start >= end {
+            return Ok(());
+        }
+        let (a, b) = (range.start as usize, end as usize);
+        file.read_exact_at(&mut buf[a..b], range.start)
+    };
+    // The header and the stream directory, then every stream's own bytes.
+    fill(&mut buf, 0..32)?;
+    let u32_at = |buf: &[u8], at: usize| {
+        buf.get(at..at + 4)
+            .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+    };
+    let (Some(count), Some(dir)) = (u32_at(&buf, 8), u32_at(&buf, 12)) else {
+        return whole();
+    };
+    let dir_end = dir.saturating_add(count.saturating_mul(12));
+    if dir_end > len {
+        return whole();
+    }
+    fill(&mut buf, dir..dir_end)?;
+    for i in 0..count {
+        let at = (dir + 12 * i) as usize;
+        let (Some(size), Some(rva)) = (u32_at(&buf, at + 4), u32_at(&buf, at + 8)) else {
+            return whole();
+        };
+        fill(&mut buf, rva..rva.saturating_add(size))?;
+    }
+    // What the memory lists and thread stacks point at is memory; the
+    // rest (contexts, names, CodeView records …) is read.
+    let mut memory: Vec<Range<u64>> = Vec::new();
+    {
+        let Ok(dump) = read::parse(&buf) else {
+            return whole();
+        };
+        if let Ok(m) = dump.memory() {
+            for r in m.regions().flatten() {
+                memory.push(r.offset..r.offset.saturating_add(r.bytes.len() as u64));
+            }
+        }
+        if let Ok(Some(threads)) = dump.threads() {
+            for t in threads.iter().flatten() {
+                let d = t.raw.stack.memory;
+                let rva = u64::from(d.rva);
+                memory.push(rva..rva.saturating_add(u64::from(d.data_size)));
+            }
+        }
+    }
+    memory.sort_by_key(|r| r.start);
+    let mut at = 0u64;
+    for r in memory {
+        if r.start > at {
+            fill(&mut buf, at..r.start)?;
+        }
+        at = at.max(r.end);
+    }
+    fill(&mut buf, at..len)?;
+    Ok(buf)
+}
+
 /// Summarise the minidump in `data`.
 ///
 /// ```
