@@ -41,13 +41,9 @@ fn covered(a: Range<u64>, dumped: &[Range<u64>]) -> u64 {
 /// layout is read whole, for the parser to report.
 pub(crate) fn read_without_memory(file: &std::fs::File, len: u64) -> std::io::Result<Vec<u8>> {
     use std::os::unix::fs::FileExt;
-    let whole = || {
-        let mut all = Vec::new();
-        std::io::Read::read_to_end(&mut &*file, &mut all).map(|_| all)
-    };
-    let Ok(size) = usize::try_from(len) else {
-        return whole();
-    };
+    let size = usize::try_from(len).map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "file too large to address")
+    })?;
     let mut buf = vec![0u8; size];
     let fill = |buf: &mut Vec<u8>, range: Range<u64>| -> std::io::Result<()> {
         let end = range.end.min(len);
@@ -57,6 +53,9 @@ pub(crate) fn read_without_memory(file: &std::fs::File, len: u64) -> std::io::Re
         let (a, b) = (range.start as usize, end as usize);
         file.read_exact_at(&mut buf[a..b], range.start)
     };
+    // Positional, like every read here: the caller has already read from
+    // `file`, so its cursor is not at the start.
+    let whole = |mut buf: Vec<u8>| fill(&mut buf, 0..len).map(|()| buf);
     // The header and the stream directory, then every stream's own bytes.
     fill(&mut buf, 0..32)?;
     let u32_at = |buf: &[u8], at: usize| {
@@ -64,17 +63,17 @@ pub(crate) fn read_without_memory(file: &std::fs::File, len: u64) -> std::io::Re
             .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
     };
     let (Some(count), Some(dir)) = (u32_at(&buf, 8), u32_at(&buf, 12)) else {
-        return whole();
+        return whole(buf);
     };
     let dir_end = dir.saturating_add(count.saturating_mul(12));
     if dir_end > len {
-        return whole();
+        return whole(buf);
     }
     fill(&mut buf, dir..dir_end)?;
     for i in 0..count {
         let at = (dir + 12 * i) as usize;
         let (Some(size), Some(rva)) = (u32_at(&buf, at + 4), u32_at(&buf, at + 8)) else {
-            return whole();
+            return whole(buf);
         };
         fill(&mut buf, rva..rva.saturating_add(size))?;
     }
@@ -83,7 +82,7 @@ pub(crate) fn read_without_memory(file: &std::fs::File, len: u64) -> std::io::Re
     let mut memory: Vec<Range<u64>> = Vec::new();
     {
         let Ok(dump) = read::parse(&buf) else {
-            return whole();
+            return whole(buf);
         };
         if let Ok(m) = dump.memory() {
             for r in m.regions().flatten() {
@@ -328,6 +327,27 @@ mod tests {
     use super::*;
     use coroner_minidump_format::model::*;
     use coroner_minidump_format::write::SliceSource;
+
+    /// A file whose directory lies past its end is read whole, from its
+    /// start, wherever the caller left the file's cursor.
+    #[test]
+    fn a_layout_it_cannot_follow_is_read_whole_from_the_start() {
+        use std::io::{Read, Write};
+        let mut bytes = b"MDMP".to_vec();
+        bytes.extend_from_slice(&0xa793u32.to_le_bytes()); // version
+        bytes.extend_from_slice(&1u32.to_le_bytes()); // one stream
+        bytes.extend_from_slice(&0xffff_0000u32.to_le_bytes()); // directory: past the end
+        bytes.resize(100, 7);
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&bytes).unwrap();
+        // As `Summary::from_file` does: a first read moves the cursor.
+        let mut prefix = Vec::new();
+        (&mut &file).read_to_end(&mut prefix).unwrap();
+        assert_eq!(
+            read_without_memory(&file, bytes.len() as u64).unwrap(),
+            bytes
+        );
+    }
 
     #[test]
     #[allow(clippy::field_reassign_with_default)]
