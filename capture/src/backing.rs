@@ -129,19 +129,6 @@ pub(crate) fn shared_file_data<'a>(
     }
 }
 
-/// Sort and merge overlapping or touching ranges.
-pub(crate) fn merge(mut ranges: Vec<Range<u64>>) -> Vec<Range<u64>> {
-    ranges.sort_by_key(|r| r.start);
-    let mut out: Vec<Range<u64>> = Vec::with_capacity(ranges.len());
-    for r in ranges.into_iter().filter(|r| r.start < r.end) {
-        match out.last_mut() {
-            Some(last) if last.end >= r.start => last.end = last.end.max(r.end),
-            _ => out.push(r),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,10 +171,5 @@ mod tests {
                 Backing::Anonymous,
             ]
         );
-    }
-
-    #[test]
-    fn merge_sorts_and_joins() {
-        assert_eq!(merge(vec![5..7, 0..2, 2..3, 6..9, 4..4]), vec![0..3, 5..9]);
     }
 }

@@ -32,6 +32,7 @@ pub mod elf;
 pub mod inspect;
 pub mod live;
 pub mod minidump;
+mod ranges;
 pub mod select;
 pub mod sink;
 pub mod snapshot;

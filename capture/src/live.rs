@@ -176,7 +176,7 @@ impl MemorySource for LiveMemory {
                 }
             }
         }
-        let merged = backing::merge(found);
+        let merged = crate::ranges::merge(found);
         // Join with what `out` already ends with, as the pagemap path does.
         for r in merged {
             match out.last_mut() {

@@ -21,6 +21,7 @@ use coroner_minidump_format::write::MemorySource;
 
 use super::elf;
 use super::MemoryMode;
+use crate::ranges::{merge, subtract};
 
 /// Bytes captured before and after each thread's instruction pointer.
 pub const PC_WINDOW: u64 = 256;
@@ -221,49 +222,6 @@ fn first_present_run(r: Range<u64>, present: &[Range<u64>]) -> Option<Range<u64>
         }
     }
     run
-}
-
-/// Remove `cut` ranges from sorted, non-overlapping `ranges`.
-fn subtract(ranges: Vec<Range<u64>>, cut: &[Range<u64>]) -> Vec<Range<u64>> {
-    let mut out = Vec::new();
-    for r in ranges {
-        let mut pieces = vec![r];
-        for c in cut {
-            pieces = pieces
-                .into_iter()
-                .flat_map(|p| {
-                    if c.end <= p.start || p.end <= c.start {
-                        vec![p]
-                    } else {
-                        let mut v = Vec::new();
-                        if p.start < c.start {
-                            v.push(p.start..c.start);
-                        }
-                        if c.end < p.end {
-                            v.push(c.end..p.end);
-                        }
-                        v
-                    }
-                })
-                .collect();
-        }
-        out.extend(pieces);
-    }
-    out
-}
-
-/// Sort and merge overlapping or touching ranges.
-fn merge(mut ranges: Vec<Range<u64>>) -> Vec<Range<u64>> {
-    ranges.retain(|r| r.start < r.end);
-    ranges.sort_by_key(|r| r.start);
-    let mut out: Vec<Range<u64>> = Vec::new();
-    for r in ranges {
-        match out.last_mut() {
-            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-            _ => out.push(r),
-        }
-    }
-    out
 }
 
 fn to_range(r: &Range<u64>) -> MemoryRange {
@@ -493,12 +451,6 @@ mod tests {
     #[test]
     #[allow(clippy::single_range_in_vec_init)]
     fn range_helpers() {
-        assert_eq!(merge(vec![5..9, 1..3, 2..4, 9..10]), vec![1..4, 5..10]);
-        assert_eq!(
-            subtract(vec![0..10], &[2..3, 5..7]),
-            vec![0..2, 3..5, 7..10]
-        );
-        assert_eq!(subtract(vec![0..10], &[0..10]), Vec::<Range<u64>>::new());
         assert_eq!(
             first_present_run(0x1000..0x5000, &[0..0x2000, 0x2000..0x3000, 0x4000..0x5000]),
             Some(0x1000..0x3000)
