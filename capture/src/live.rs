@@ -24,7 +24,6 @@ use crate::CaptureError;
 #[derive(Debug)]
 pub struct LiveMemory {
     reader: MemoryReader,
-    process: Process,
     mappings: Vec<MappingBacking>,
     warnings: Vec<String>,
 }
@@ -34,7 +33,6 @@ impl LiveMemory {
     pub fn open(process: &Process) -> Result<LiveMemory, CaptureError> {
         Ok(LiveMemory {
             reader: MemoryReader::new(process)?,
-            process: process.try_clone()?,
             mappings: Vec::new(),
             warnings: Vec::new(),
         })
@@ -157,7 +155,7 @@ impl MemorySource for LiveMemory {
                 Backing::Everything => found.push(a..b),
                 Backing::Shared { .. } => {
                     self.pagemap_ranges(a, b, &mut found)?;
-                    let (process, warnings) = (&self.process, &mut self.warnings);
+                    let (process, warnings) = (self.reader.process(), &mut self.warnings);
                     if let Some(m) = self.mappings.get_mut(i) {
                         if let Some(data) = backing::shared_file_data(process, m, warnings) {
                             // Sorted and disjoint: start at the first that

@@ -101,6 +101,11 @@ impl MemoryReader {
         self.method = method;
     }
 
+    /// The process whose memory this reads.
+    pub fn process(&self) -> &Process {
+        &self.process
+    }
+
     /// The page size.
     pub fn page_size(&self) -> u64 {
         self.page_size
