@@ -544,7 +544,6 @@ fn mutated_dumps_never_panic_inspect_or_convert() {
 /// twin test in examples/tests/oracles.rs.
 #[test]
 fn full_minidump_registers_and_memory_match_gcore_of_the_same_process() {
-    let Some(gcore) = oracle("gcore") else { return };
     let target = Target::spawn(&[
         "--threads",
         "8",
@@ -556,19 +555,10 @@ fn full_minidump_registers_and_memory_match_gcore_of_the_same_process() {
         "256",
     ]);
     let (dir, bytes) = dump(&target, MemoryMode::Full, Selection::default());
-    let prefix = dir.path().join("gcore");
-    let out = Command::new(gcore)
-        .arg("-o")
-        .arg(&prefix)
-        .arg(target.pid().to_string())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let core = std::fs::read(dir.path().join(format!("gcore.{}", target.pid()))).unwrap();
+    let Some(core) = coroner_test_support::gcore(target.pid(), dir.path()) else {
+        return;
+    };
+    let core = std::fs::read(core).unwrap();
     let core = coroner_core_format::parse(&core[..]).unwrap();
 
     // Each parked worker's context holds gdb's register values (the main

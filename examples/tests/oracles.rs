@@ -10,7 +10,7 @@ mod common;
 
 use common::{assert_gdb_read_libc, coroner, inspect_json, run_ok, run_tool};
 use coroner_test_support::{
-    kernel_core, oracle, pattern_word, target_path, Target, PARK_FUNCTIONS,
+    gcore, kernel_core, oracle, pattern_word, target_path, Target, PARK_FUNCTIONS,
 };
 use serde_json::Value;
 
@@ -356,22 +356,11 @@ fn kernel_core_and_our_core_list_the_same_threads_and_mappings() {
 /// mapping fully dumped.
 #[test]
 fn inspect_reads_gcore_cores() {
-    let Some(gcore) = oracle("gcore") else { return };
     let target = Target::spawn(&["--threads", "8", "--pattern-mib", "8", "--reserve-gib", "0"]);
     let dir = tempfile::tempdir().unwrap();
-    let prefix = dir.path().join("gcore");
-    let out = Command::new(gcore)
-        .arg("-o")
-        .arg(&prefix)
-        .arg(target.pid().to_string())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "gcore failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let core = dir.path().join(format!("gcore.{}", target.pid()));
+    let Some(core) = gcore(target.pid(), dir.path()) else {
+        return;
+    };
     let v = inspect_json(&core);
     assert_eq!(v["process"]["pid"], target.pid());
     assert_eq!(v["threads"].as_array().unwrap().len(), 9);
@@ -410,7 +399,6 @@ fn inspect_reads_gcore_cores() {
 /// attach (SIGSTOP to every thread) changes.
 #[test]
 fn our_core_holds_the_same_registers_and_bytes_as_gcore_of_the_same_process() {
-    let Some(gcore) = oracle("gcore") else { return };
     let target = Target::spawn(&[
         "--threads",
         "4",
@@ -429,19 +417,10 @@ fn our_core_holds_the_same_registers_and_bytes_as_gcore_of_the_same_process() {
         .args(["--filter", "0x3f", "-o"])
         .arg(&ours);
     run_ok(cmd);
-    let prefix = dir.path().join("gcore");
-    let out = Command::new(gcore)
-        .arg("-o")
-        .arg(&prefix)
-        .arg(target.pid().to_string())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let theirs = std::fs::read(dir.path().join(format!("gcore.{}", target.pid()))).unwrap();
+    let Some(theirs) = gcore(target.pid(), dir.path()) else {
+        return;
+    };
+    let theirs = std::fs::read(theirs).unwrap();
     let ours = std::fs::read(&ours).unwrap();
     let theirs = coroner_core_format::parse(&theirs[..]).unwrap();
     let ours_core = coroner_core_format::parse(&ours[..]).unwrap();

@@ -277,6 +277,25 @@ pub fn kernel_cores_unavailable() -> Option<String> {
     }
 }
 
+/// A core of the running process `pid` written by gdb's `gcore` into `dir`
+/// (as `gcore.<pid>`); `None` (printed, or a failure under
+/// `COR_REQUIRE_ORACLES=1`) when gcore is not installed.
+pub fn gcore(pid: u32, dir: &Path) -> Option<PathBuf> {
+    let gcore = oracle("gcore")?;
+    let out = Command::new(gcore)
+        .arg("-o")
+        .arg(dir.join("gcore"))
+        .arg(pid.to_string())
+        .output()
+        .expect("run gcore");
+    assert!(
+        out.status.success(),
+        "gcore failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(dir.join(format!("gcore.{pid}")))
+}
+
 /// A core file the kernel wrote for a crashing target, with its READY info.
 #[derive(Debug)]
 pub struct KernelCore {
