@@ -198,14 +198,17 @@ impl Drop for Target {
 
 /// The state letter of one thread from `/proc/<pid>/task/<tid>/stat`.
 fn thread_state(pid: u32, tid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.trim_start().chars().next()
+    state_in(&format!("/proc/{pid}/task/{tid}/stat"))
 }
 
 /// The state letter of a process from `/proc/<pid>/stat`.
 pub fn proc_state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    state_in(&format!("/proc/{pid}/stat"))
+}
+
+/// The state letter in a `stat` file.
+fn state_in(path: &str) -> Option<char> {
+    let stat = std::fs::read_to_string(path).ok()?;
     // The comm field may contain spaces and parentheses: the state follows the last ')'.
     let after = &stat[stat.rfind(')')? + 1..];
     after.trim_start().chars().next()
