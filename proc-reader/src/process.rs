@@ -372,15 +372,17 @@ impl Process {
     /// `None` when gone, `Some(true)` for a zombie. A process whose main
     /// thread has exited while other threads run on is not a zombie.
     pub fn zombie(&self) -> Option<bool> {
+        self.stat_unclassified().map(|s| is_zombie_process(&s))
+    }
+
+    /// `stat`, or `None` on any error, without [`Process::classify`] (which
+    /// itself reads `stat` to explain errors).
+    fn stat_unclassified(&self) -> Option<Stat> {
         let c = cstring("stat").ok()?;
         let fd = sys::openat(self.dir.as_fd(), &c, libc::O_RDONLY).ok()?;
         let mut data = Vec::new();
         std::fs::File::from(fd).read_to_end(&mut data).ok()?;
-        // A zombie leader still counts itself in num_threads until the last
-        // thread is gone.
-        parse_stat(&data)
-            .ok()
-            .map(|s| s.is_zombie() && s.num_threads <= 1)
+        parse_stat(&data).ok()
     }
 
     /// Turn an OS error about `name` into the crate's error: ESRCH/ENOENT on
@@ -395,15 +397,15 @@ impl Process {
         let denied = matches!(code, Some(libc::EPERM | libc::EACCES));
         if denied || matches!(code, Some(libc::ESRCH | libc::ENOENT)) {
             // Either can mean the process has gone, or become a zombie, meanwhile.
-            let zombie = self.zombie();
-            if zombie != Some(false) {
+            let stat = self.stat_unclassified();
+            if stat.as_ref().map_or(true, is_zombie_process) {
                 return Error::ProcessGone {
                     pid,
                     path,
-                    zombie: zombie.is_some(),
+                    zombie: stat.is_some(),
                 };
             }
-            if self.stat().is_ok_and(|s| s.flags & PF_KTHREAD != 0) {
+            if stat.is_some_and(|s| s.flags & PF_KTHREAD != 0) {
                 return Error::PermissionDenied {
                     pid,
                     path,
@@ -552,6 +554,13 @@ fn decide(f: &AccessFacts) -> PermissionReason {
         }
     }
     PermissionReason::Unknown
+}
+
+/// Whether `stat` is that of a zombie process. A zombie leader still counts
+/// itself in num_threads until the last thread is gone: while other threads
+/// run on, the process is not a zombie.
+fn is_zombie_process(stat: &Stat) -> bool {
+    stat.is_zombie() && stat.num_threads <= 1
 }
 
 /// `PF_KTHREAD` in the `flags` field of `stat`.
