@@ -441,16 +441,35 @@ mod tests {
     use std::io::Read;
     use std::os::unix::fs::MetadataExt;
 
-    fn tmpdir(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("coroner-sink-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+    /// A scratch directory removed when the returned guard drops, also when
+    /// the test fails (a panic unwinds through the guard).
+    fn tmpdir(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("coroner-sink-{name}-"))
+            .tempdir()
+            .unwrap()
+    }
+
+    /// The suite used to leave a `coroner-sink-*` directory per test in
+    /// /tmp (one with a 2 GiB sparse file); a failing test must not either.
+    #[test]
+    fn scratch_directories_are_removed_even_when_a_test_fails() {
+        let mut seen = None;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let scratch = tmpdir("panics");
+            seen = Some(scratch.path().to_owned());
+            std::fs::write(scratch.path().join("core"), b"x").unwrap();
+            panic!("a failing test");
+        }));
+        assert!(outcome.is_err());
+        let seen = seen.unwrap();
+        assert!(!seen.exists(), "{} left behind", seen.display());
     }
 
     #[test]
     fn file_appears_only_on_finish_with_mode_0600() {
-        let d = tmpdir("atomic");
+        let scratch = tmpdir("atomic");
+        let d = scratch.path();
         let dest = d.join("core.1");
         let mut s = Sink::create(&dest, false).unwrap();
         s.write_all(b"hello").unwrap();
@@ -460,7 +479,7 @@ mod tests {
         assert_eq!(std::fs::metadata(&dest).unwrap().mode() & 0o777, 0o600);
         assert_eq!(report.bytes_written, 5);
         assert_eq!(
-            std::fs::read_dir(&d).unwrap().count(),
+            std::fs::read_dir(d).unwrap().count(),
             1,
             "no temporary file left"
         );
@@ -468,17 +487,19 @@ mod tests {
 
     #[test]
     fn dropping_without_finish_leaves_nothing() {
-        let d = tmpdir("drop");
+        let scratch = tmpdir("drop");
+        let d = scratch.path();
         let dest = d.join("core.2");
         let mut s = Sink::create(&dest, false).unwrap();
         s.write_all(&[1; 4096]).unwrap();
         drop(s);
-        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 0);
+        assert_eq!(std::fs::read_dir(d).unwrap().count(), 0);
     }
 
     #[test]
     fn existing_file_needs_force() {
-        let d = tmpdir("force");
+        let scratch = tmpdir("force");
+        let d = scratch.path();
         let dest = d.join("core.3");
         std::fs::write(&dest, b"old").unwrap();
         let e = Sink::create(&dest, false).unwrap_err();
@@ -492,19 +513,21 @@ mod tests {
 
     #[test]
     fn a_file_created_meanwhile_is_not_replaced() {
-        let d = tmpdir("race");
+        let scratch = tmpdir("race");
+        let d = scratch.path();
         let dest = d.join("core.4");
         let mut s = Sink::create(&dest, false).unwrap();
         s.write_all(b"ours").unwrap();
         std::fs::write(&dest, b"theirs").unwrap();
         assert!(matches!(s.finish(), Err(SinkError::Exists { .. })));
         assert_eq!(std::fs::read(&dest).unwrap(), b"theirs");
-        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1);
+        assert_eq!(std::fs::read_dir(d).unwrap().count(), 1);
     }
 
     #[test]
     fn symlinks_are_never_followed_even_with_force() {
-        let d = tmpdir("symlink");
+        let scratch = tmpdir("symlink");
+        let d = scratch.path();
         let victim = d.join("victim");
         std::fs::write(&victim, b"precious").unwrap();
         let dest = d.join("core.5");
@@ -524,7 +547,8 @@ mod tests {
 
     #[test]
     fn holes_are_sparse_in_files_and_zeros_in_streams() {
-        let d = tmpdir("sparse");
+        let scratch = tmpdir("sparse");
+        let d = scratch.path();
         let dest = d.join("core.7");
         let mut s = Sink::create(&dest, false).unwrap();
         s.write_all(&[7; 4096]).unwrap();
@@ -572,7 +596,8 @@ mod tests {
     /// direct I/O, through the page cache, and in memory.
     #[test]
     fn direct_and_buffered_files_hold_exactly_the_stream() {
-        let d = tmpdir("direct");
+        let scratch = tmpdir("direct");
+        let d = scratch.path();
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut next = move |m: u64| {
             seed ^= seed << 13;
@@ -626,7 +651,8 @@ mod tests {
 
     #[test]
     fn direct_output_stays_sparse() {
-        let d = tmpdir("direct-sparse");
+        let scratch = tmpdir("direct-sparse");
+        let d = scratch.path();
         let dest = d.join("core");
         let mut s = Sink::create(&dest, false).unwrap();
         s.write_all(&[1; 100]).unwrap();

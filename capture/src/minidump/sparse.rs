@@ -117,8 +117,8 @@ mod tests {
 
     #[test]
     fn zero_pages_become_holes_and_bytes_survive() {
-        let dir = std::env::temp_dir().join(format!("coroner-zh-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let path = dir.join("x.dmp");
         let _ = std::fs::remove_file(&path);
         let mut sink = Sink::create(&path, false).unwrap();
@@ -137,13 +137,12 @@ mod tests {
         let md = std::fs::metadata(&path).unwrap();
         assert!(md.blocks() * 512 < 64 << 10, "{} blocks", md.blocks());
         assert_eq!(report.bytes_written, data.len() as u64);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn a_dump_ending_in_zeros_gets_its_length_with_or_without_finish() {
-        let dir = std::env::temp_dir().join(format!("coroner-zh2-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         // Data, then zero pages up to the very end.
         let mut data = vec![9u8; 8192];
         data.extend(std::iter::repeat(0u8).take(3 * 4096));
@@ -162,6 +161,5 @@ mod tests {
             sink.finish().unwrap();
             assert_eq!(std::fs::read(&path).unwrap(), data, "finish: {finish}");
         }
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
