@@ -476,11 +476,15 @@ pub fn capture_minidump(
     // not honoured, and the other flags and page counts decide only what
     // `heap` and `full` add. The page walk is then skipped.
     let need_smaps = !(options.selection.all && mode == MemoryMode::Stacks);
+    // Opened before the reader thread exists: a process whose memory cannot
+    // be opened (a kernel thread, a zombie, another user's process) fails
+    // here, as the ELF capture does, with nothing to wait for or undo.
+    let mut memory = LiveMemory::open(&process)?;
     let freeze_started = Instant::now();
     let mut elf_cache = Vec::new();
     let (facts_tx, facts_rx) = mpsc::channel();
     let (frozen_tx, frozen_rx) = mpsc::channel::<bool>();
-    let (smaps, facts, mut memory, frozen, early) = std::thread::scope(|scope| {
+    let (smaps, facts, frozen, early) = std::thread::scope(|scope| {
         let process = &process;
         let reader = scope.spawn(move || {
             // The receiver is gone only if the main thread failed first.
@@ -492,10 +496,11 @@ pub fn capture_minidump(
                 Ok(false) | Err(_) => None,
             }
         });
-        // `frozen_tx` is dropped on an early return, which releases the reader.
-        let mut memory = LiveMemory::open(process)?;
+        // Every path from here reaches this send (the reader waits for it
+        // before `smaps`), so the scope's join cannot wait forever.
         let frozen = process.freeze_with(freeze);
         let _ = frozen_tx.send(frozen.is_ok());
+        drop(frozen_tx);
         let facts = facts_rx.recv().ok();
         let mut early = None;
         if let (Ok(frozen), Some(Ok(f)), MemoryMode::Stacks) = (&frozen, &facts, mode) {
@@ -519,8 +524,8 @@ pub fn capture_minidump(
         let smaps = reader
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        Ok::<_, CaptureError>((smaps, facts, memory, frozen, early))
-    })?;
+        (smaps, facts, frozen, early)
+    });
     let frozen = frozen?;
     // An error here drops `frozen`, which thaws the target.
     let written = (|| {
