@@ -6,6 +6,19 @@
 //! page of each module from the file, so summarising a multi-gigabyte core
 //! costs a few hundred kilobytes of memory.
 
+// Dump contents are untrusted: the same no-panic lint wall as the format crates.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -153,6 +166,30 @@ pub struct Summary {
     pub modules: Vec<ModuleSummary>,
     /// Totals.
     pub totals: Totals,
+    /// What in the dump is implausible or could not be read, in words: the
+    /// figures above leave it out or show it as said here (never a wrapped
+    /// value).
+    pub warnings: Vec<String>,
+}
+
+/// Sum `values`; on overflow the total is `u64::MAX` and a warning saying
+/// so (naming `what`) is added to `warnings`.
+pub(crate) fn checked_total(
+    values: impl IntoIterator<Item = u64>,
+    what: &str,
+    warnings: &mut Vec<String>,
+) -> u64 {
+    let total = values
+        .into_iter()
+        .try_fold(0u64, |sum, v| sum.checked_add(v));
+    total.unwrap_or_else(|| {
+        warnings.push(format!(
+            "{what} add up to more than 2^64 bytes, which no address space holds: the \
+             dump's sizes are corrupt (shown as {})",
+            u64::MAX
+        ));
+        u64::MAX
+    })
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -228,36 +265,26 @@ impl Summary {
 /// How many bytes from the start hold the ELF header, the program header
 /// table and every PT_NOTE; `None` if the header is unreadable.
 fn needed_prefix(prefix: &[u8]) -> Option<u64> {
-    let u16_at = |o: usize| {
-        prefix
-            .get(o..o + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-    };
-    let u64_at = |o: usize| {
-        prefix
-            .get(o..o + 8)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_le_bytes)
-    };
+    let bytes = |o: usize, n: usize| prefix.get(o..o.checked_add(n)?);
+    let u16_at = |o: usize| bytes(o, 2)?.try_into().ok().map(u16::from_le_bytes);
+    let u32_at = |o: usize| bytes(o, 4)?.try_into().ok().map(u32::from_le_bytes);
+    let u64_at = |o: usize| bytes(o, 8)?.try_into().ok().map(u64::from_le_bytes);
     let phoff = u64_at(0x20)?;
     let mut phnum = u64::from(u16_at(0x38)?);
     if phnum == u64::from(raw::PN_XNUM) {
         // Section header 0's sh_info holds the count.
         let shoff = usize::try_from(u64_at(0x28)?).ok()?;
-        let info = prefix.get(shoff.saturating_add(44)..shoff.saturating_add(48))?;
-        phnum = u64::from(u32::from_le_bytes(info.try_into().ok()?));
+        phnum = u64::from(u32_at(shoff.checked_add(44)?)?);
     }
-    let table_end = phoff.checked_add(phnum.checked_mul(raw::PHDR_SIZE as u64)?)?;
+    let phdr_size = raw::PHDR_SIZE as u64;
+    let table_end = phoff.checked_add(phnum.checked_mul(phdr_size)?)?;
     let mut needed = table_end;
     if table_end <= prefix.len() as u64 {
         for i in 0..phnum {
-            let o = usize::try_from(phoff + i * raw::PHDR_SIZE as u64).ok()?;
-            let p_type = prefix
-                .get(o..o + 4)
-                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))?;
-            if p_type == raw::PT_NOTE {
-                let off = u64_at(o + 8)?;
-                let filesz = u64_at(o + 32)?;
+            let o = usize::try_from(phoff.checked_add(i.checked_mul(phdr_size)?)?).ok()?;
+            if u32_at(o)? == raw::PT_NOTE {
+                let off = u64_at(o.checked_add(8)?)?;
+                let filesz = u64_at(o.checked_add(32)?)?;
                 needed = needed.max(off.saturating_add(filesz));
             }
         }
@@ -335,6 +362,15 @@ fn summarise(data: &[u8], read_at: &mut ReadAt<'_>) -> Result<Summary, ReadError
     }
 
     for seg in core.segments() {
+        if seg.vaddr().checked_add(seg.memsz()).is_none() {
+            s.warnings.push(format!(
+                "PT_LOAD at {:#x}: its size {:#x} runs past the end of the address space \
+                 (shown as ending at {:#x})",
+                seg.vaddr(),
+                seg.memsz(),
+                seg.end()
+            ));
+        }
         let file = files
             .iter()
             .find(|f| f.0 <= seg.vaddr() && seg.vaddr() < f.1);
@@ -348,7 +384,19 @@ fn summarise(data: &[u8], read_at: &mut ReadAt<'_>) -> Result<Summary, ReadError
             end: seg.end(),
             perms,
             path: file.map(|f| f.3.clone()),
-            file_offset: file.and_then(|f| f.2.map(|o| o + (seg.vaddr() - f.0))),
+            file_offset: file.and_then(|f| {
+                let offset = f.2?.checked_add(seg.vaddr().checked_sub(f.0)?);
+                if offset.is_none() {
+                    s.warnings.push(format!(
+                        "mapping {:#x}: its NT_FILE offset {:#x} lies past 2^64 bytes into {} \
+                         (file offset not shown)",
+                        seg.vaddr(),
+                        f.2.unwrap_or(0),
+                        f.3
+                    ));
+                }
+                offset
+            }),
             dumped: seg.filesz(),
             total: seg.memsz(),
         });
@@ -396,12 +444,22 @@ fn summarise(data: &[u8], read_at: &mut ReadAt<'_>) -> Result<Summary, ReadError
         });
     }
 
+    let bytes_dumped = checked_total(
+        s.mappings.iter().map(|m| m.dumped),
+        "the PT_LOADs' file sizes",
+        &mut s.warnings,
+    );
+    let bytes_mapped = checked_total(
+        s.mappings.iter().map(|m| m.total),
+        "the PT_LOADs' memory sizes",
+        &mut s.warnings,
+    );
     s.totals = Totals {
         threads: s.threads.len(),
         mappings: s.mappings.len(),
         mappings_dumped: s.mappings.iter().filter(|m| m.dumped > 0).count(),
-        bytes_dumped: s.mappings.iter().map(|m| m.dumped).sum(),
-        bytes_mapped: s.mappings.iter().map(|m| m.total).sum(),
+        bytes_dumped,
+        bytes_mapped,
         modules: s.modules.len(),
         modules_with_build_id: s.modules.iter().filter(|m| m.build_id.is_some()).count(),
         file_size: 0,
@@ -417,22 +475,10 @@ pub fn build_id_in_header_page(image: &[u8]) -> Option<&[u8]> {
     if image.get(..4)? != raw::ELFMAG || image.get(4) != Some(&2) || image.get(5) != Some(&1) {
         return None;
     }
-    let u16_at = |o: usize| {
-        image
-            .get(o..o.checked_add(2)?)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-    };
-    let u32_at = |o: usize| {
-        image
-            .get(o..o.checked_add(4)?)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    let u64_at = |o: usize| {
-        image
-            .get(o..o.checked_add(8)?)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_le_bytes)
-    };
+    let bytes = |o: usize, n: usize| image.get(o..o.checked_add(n)?);
+    let u16_at = |o: usize| bytes(o, 2)?.try_into().ok().map(u16::from_le_bytes);
+    let u32_at = |o: usize| bytes(o, 4)?.try_into().ok().map(u32::from_le_bytes);
+    let u64_at = |o: usize| bytes(o, 8)?.try_into().ok().map(u64::from_le_bytes);
     let phoff = usize::try_from(u64_at(0x20)?).ok()?;
     let phentsize = usize::from(u16_at(0x36)?);
     let phnum = usize::from(u16_at(0x38)?);
@@ -444,30 +490,13 @@ pub fn build_id_in_header_page(image: &[u8]) -> Option<&[u8]> {
         if u32_at(ph)? != raw::PT_NOTE {
             continue;
         }
-        let off = usize::try_from(u64_at(ph + 8)?).ok()?;
-        let size = usize::try_from(u64_at(ph + 32)?).ok()?;
+        let off = usize::try_from(u64_at(ph.checked_add(8)?)?).ok()?;
+        let size = usize::try_from(u64_at(ph.checked_add(32)?)?).ok()?;
         let Some(notes) = image.get(off..off.checked_add(size)?) else {
             continue;
         };
-        let mut pos = 0usize;
-        while pos.checked_add(12)? <= notes.len() {
-            let namesz = usize::try_from(u32::from_le_bytes(
-                notes.get(pos..pos + 4)?.try_into().ok()?,
-            ))
-            .ok()?;
-            let descsz = usize::try_from(u32::from_le_bytes(
-                notes.get(pos + 4..pos + 8)?.try_into().ok()?,
-            ))
-            .ok()?;
-            let n_type = u32::from_le_bytes(notes.get(pos + 8..pos + 12)?.try_into().ok()?);
-            let name_at = pos + 12;
-            let desc_at = name_at.checked_add(namesz.checked_next_multiple_of(4)?)?;
-            let next = desc_at.checked_add(descsz.checked_next_multiple_of(4)?)?;
-            let name = notes.get(name_at..name_at.checked_add(namesz)?)?;
-            if n_type == 3 && name == b"GNU\0" {
-                return notes.get(desc_at..desc_at.checked_add(descsz)?);
-            }
-            pos = next;
+        if let Some(id) = crate::minidump::elf::gnu_build_id_note(notes) {
+            return Some(id);
         }
     }
     None

@@ -20,13 +20,17 @@
 //!   "totals": { "threads": 9, "mappings": 40, "mappings_dumped": 25,
 //!               "bytes_dumped": 70000000, "bytes_mapped": 9000000000,
 //!               "modules": 3, "modules_with_build_id": 3,
-//!               "file_size": 70100000, "file_allocated": 67000000 }
+//!               "file_size": 70100000, "file_allocated": 67000000 },
+//!   "warnings": [ "…" ]              // only when something is implausible
 //! }
 //! ```
 //! `threads[0]` is the thread the dump names current (the crashing one for
 //! a kernel core, the main thread for a live capture); `crashed` marks the
 //! thread whose signal caused the dump. `dumped` is `p_filesz`, `total` is
 //! `p_memsz`. `build_id` is read from the module's first page in the dump.
+//! `warnings` says what is implausible (sizes that add up past 2^64, an
+//! offset past the end of a file …) or could not be read; a figure it names
+//! is shown saturated, never wrapped.
 
 use std::path::Path;
 
@@ -59,6 +63,9 @@ pub struct InspectJson {
     pub modules: Vec<ModuleJson>,
     /// Totals.
     pub totals: TotalsJson,
+    /// What is implausible or unreadable in the dump (left out when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// `process` object.
@@ -180,6 +187,7 @@ impl InspectJson {
                 file_size: t.file_size,
                 file_allocated: t.file_allocated,
             },
+            warnings: s.warnings.clone(),
         }
     }
 }
@@ -279,6 +287,9 @@ pub fn print_file(path: &Path, list_mappings: bool) -> Result<(), String> {
     }
     if let Some(a) = s.totals.file_allocated {
         println!("file     {} ({} on disk)", mib(s.totals.file_size), mib(a));
+    }
+    for w in &s.warnings {
+        eprintln!("coroner: warning: {w}");
     }
     Ok(())
 }

@@ -19,7 +19,13 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const FIXTURES: [&str; 5] = ["kernel.core", "gdb.core", "ours.core", "ours.dmp", "mdw.dmp"];
+const FIXTURES: [&str; 5] = [
+    "kernel.core",
+    "gdb.core",
+    "ours.core",
+    "ours.dmp",
+    "mdw.dmp",
+];
 
 fn data_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/inspect"))

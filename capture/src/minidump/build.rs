@@ -7,6 +7,19 @@
 //! conversion ([`crate::convert`]) both fill a [`DumpInput`] and call
 //! [`build_model`].
 
+// Dump contents are untrusted: the same no-panic lint wall as the format crates.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
 use std::io;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -101,7 +114,12 @@ pub fn context_from_linux(arch: Arch, gp: &[u64], fp: Option<&[u8]>) -> Option<C
                 for (d, c) in v.iter_mut().zip(f.chunks_exact(16)) {
                     *d = u128::from_le_bytes(c.try_into().unwrap_or([0; 16]));
                 }
-                let w = |o: usize| u32::from_le_bytes(f[o..o + 4].try_into().unwrap_or([0; 4]));
+                let w = |o: usize| {
+                    f.get(o..)
+                        .and_then(|b| b.get(..4))
+                        .and_then(|b| b.try_into().ok())
+                        .map_or(0, u32::from_le_bytes)
+                };
                 UserFpsimdArm64 {
                     vregs: v,
                     fpsr: w(512),
@@ -351,7 +369,9 @@ pub fn build_model(
                 bulk,
                 &merge(stacks_sorted.iter().chain(&windows).cloned().collect()),
             );
-            let total: u64 = extra.iter().map(|r| r.end - r.start).sum();
+            let total = extra.iter().fold(0u64, |sum, r| {
+                sum.saturating_add(r.end.saturating_sub(r.start))
+            });
             if total < (3 << 30) {
                 small.extend(extra.iter().map(to_range));
             } else {
@@ -387,27 +407,28 @@ pub fn build_model(
             continue;
         }
         // The object spans its later mappings of the same file, up to the
-        // next mapping of that file from offset 0.
+        // next mapping of that file from offset 0. A dump can list them in
+        // any order: one that lies below the first does not shrink it.
         let mut end = m.end;
-        for n in maps.iter().skip(i + 1) {
+        for n in maps.get(i.saturating_add(1)..).unwrap_or_default() {
             if n.path == m.path && n.inode == m.inode {
                 if n.offset == 0 {
                     break;
                 }
-                end = n.end;
+                end = end.max(n.end);
             }
         }
         let mut build_id = None;
         if in_memory {
             let mut read = |a: u64, b: &mut [u8]| memory.read_exact(a, b);
-            build_id = elf::build_id_in_memory(&mut read, m.start, m.end - m.start);
+            build_id = elf::build_id_in_memory(&mut read, m.start, m.end.saturating_sub(m.start));
         }
         if build_id.is_none() {
             build_id = m.file.as_deref().and_then(elf::build_id_in_file);
         }
         modules.push(Module {
             base: m.start,
-            size: u32::try_from(end - m.start).unwrap_or(u32::MAX),
+            size: u32::try_from(end.saturating_sub(m.start)).unwrap_or(u32::MAX),
             name: m.path.clone(),
             code_view: build_id.map(|b| CodeView::Elf { build_id: b }),
             ..Module::default()
@@ -424,7 +445,7 @@ pub fn build_model(
                 base_address: m.start,
                 allocation_base: m.start,
                 allocation_protection: prot,
-                region_size: m.end - m.start,
+                region_size: m.end.saturating_sub(m.start),
                 state: 0x1000,
                 protection: prot,
                 _type: if m.is_file() { 0x4_0000 } else { 0x2_0000 },

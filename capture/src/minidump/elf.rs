@@ -3,6 +3,19 @@
 //! link map (the DsoDebug stream). Everything is read through a closure, so
 //! the same code serves a live process and an ELF core being converted.
 
+// Dump contents are untrusted: the same no-panic lint wall as the format crates.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -89,12 +102,12 @@ pub fn build_id_in_file(path: &Path) -> Option<Vec<u8>> {
 /// The descriptor of the first `NT_GNU_BUILD_ID` note named "GNU" in `notes`.
 pub fn gnu_build_id_note(notes: &[u8]) -> Option<&[u8]> {
     let mut o = 0usize;
-    let pad4 = |v: usize| v.checked_add(3).map(|v| v & !3);
+    let pad4 = |v: usize| v.checked_next_multiple_of(4);
     while o.checked_add(12)? <= notes.len() {
         let namesz = usize::try_from(u32_at(notes, o)?).ok()?;
-        let descsz = usize::try_from(u32_at(notes, o + 4)?).ok()?;
-        let ty = u32_at(notes, o + 8)?;
-        let name_at = o + 12;
+        let descsz = usize::try_from(u32_at(notes, o.checked_add(4)?)?).ok()?;
+        let ty = u32_at(notes, o.checked_add(8)?)?;
+        let name_at = o.checked_add(12)?;
         let desc_at = name_at.checked_add(pad4(namesz)?)?;
         let next = desc_at.checked_add(pad4(descsz)?)?;
         if ty == NT_GNU_BUILD_ID && notes.get(name_at..name_at.checked_add(namesz)?)? == b"GNU\0" {
@@ -115,23 +128,23 @@ fn read_c_string(read: &mut ReadMem<'_>, addr: u64) -> String {
     let mut chunk = [0u8; 64];
     // Read in small pieces: a name may end just before an unreadable page.
     'outer: for i in 0..16u64 {
-        let at = addr.saturating_add(i * 64);
+        let at = addr.saturating_add(i.saturating_mul(64));
         if !read(at, &mut chunk) {
             for j in 0..64u64 {
                 let mut b = [0u8; 1];
-                if !read(at.saturating_add(j), &mut b) || b[0] == 0 {
+                if !read(at.saturating_add(j), &mut b) || b == [0] {
                     break 'outer;
                 }
-                out.push(b[0]);
+                out.extend_from_slice(&b);
             }
             break;
         }
-        match chunk.iter().position(|b| *b == 0) {
-            Some(end) => {
-                out.extend_from_slice(&chunk[..end]);
+        match chunk.split(|b| *b == 0).next() {
+            Some(text) if text.len() < chunk.len() => {
+                out.extend_from_slice(text);
                 break;
             }
-            None => out.extend_from_slice(&chunk),
+            _ => out.extend_from_slice(&chunk),
         }
     }
     String::from_utf8_lossy(&out).into_owned()
@@ -163,13 +176,13 @@ pub fn dso_debug(read: &mut ReadMem<'_>, auxv: &[(u64, u64)]) -> Option<DsoDebug
     let dyn_addr = bias.unwrap_or(0).wrapping_add(dyn_vaddr);
     let mut r_debug = 0u64;
     for i in 0..(dyn_size / 16).min(4096) {
-        let e = dyn_addr.checked_add(i * 16)?;
+        let e = dyn_addr.checked_add(i.checked_mul(16)?)?;
         let tag = read_u64(read, e)?;
         if tag == DT_NULL {
             break;
         }
         if tag == DT_DEBUG {
-            r_debug = read_u64(read, e + 8)?;
+            r_debug = read_u64(read, e.checked_add(8)?)?;
             break;
         }
     }

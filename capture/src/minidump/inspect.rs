@@ -10,6 +10,19 @@
 //! the bytes of memory ranges inside each; modules from ModuleList with
 //! `build_id` the CodeView code id.
 
+// Dump contents are untrusted: the same no-panic lint wall as the format crates.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
 use std::ops::Range;
 
 use coroner_minidump_format::raw::{
@@ -18,7 +31,7 @@ use coroner_minidump_format::raw::{
 use coroner_minidump_format::{read, ReadError};
 
 use crate::inspect::{
-    MappingSummary, ModuleSummary, ProcessSummary, Summary, ThreadSummary, Totals,
+    checked_total, MappingSummary, ModuleSummary, ProcessSummary, Summary, ThreadSummary, Totals,
 };
 
 fn text(b: &[u8]) -> String {
@@ -50,17 +63,26 @@ pub(crate) fn read_without_memory(file: &std::fs::File, len: u64) -> std::io::Re
         if range.start >= end {
             return Ok(());
         }
-        let (a, b) = (range.start as usize, end as usize);
-        file.read_exact_at(&mut buf[a..b], range.start)
+        // Both ends are at most `len`, which fits in usize (checked above).
+        let (Ok(a), Ok(b)) = (usize::try_from(range.start), usize::try_from(end)) else {
+            return Ok(());
+        };
+        match buf.get_mut(a..b) {
+            Some(part) => file.read_exact_at(part, range.start),
+            None => Ok(()),
+        }
     };
     // Positional, like every read here: the caller has already read from
     // `file`, so its cursor is not at the start.
     let whole = |mut buf: Vec<u8>| fill(&mut buf, 0..len).map(|()| buf);
     // The header and the stream directory, then every stream's own bytes.
     fill(&mut buf, 0..32)?;
-    let u32_at = |buf: &[u8], at: usize| {
-        buf.get(at..at + 4)
-            .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+    let u32_at = |buf: &[u8], at: u64| {
+        let at = usize::try_from(at).ok()?;
+        buf.get(at..at.checked_add(4)?)?
+            .try_into()
+            .ok()
+            .map(|b| u64::from(u32::from_le_bytes(b)))
     };
     let (Some(count), Some(dir)) = (u32_at(&buf, 8), u32_at(&buf, 12)) else {
         return whole(buf);
@@ -71,8 +93,12 @@ pub(crate) fn read_without_memory(file: &std::fs::File, len: u64) -> std::io::Re
     }
     fill(&mut buf, dir..dir_end)?;
     for i in 0..count {
-        let at = (dir + 12 * i) as usize;
-        let (Some(size), Some(rva)) = (u32_at(&buf, at + 4), u32_at(&buf, at + 8)) else {
+        // Inside the directory, which ends before `len` (checked above).
+        let at = dir.saturating_add(i.saturating_mul(12));
+        let (Some(size), Some(rva)) = (
+            u32_at(&buf, at.saturating_add(4)),
+            u32_at(&buf, at.saturating_add(8)),
+        ) else {
             return whole(buf);
         };
         fill(&mut buf, rva..rva.saturating_add(size))?;
@@ -237,7 +263,9 @@ pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
 
     if let Some(maps) = dump.linux_maps()? {
         for (i, line) in maps.split(|b| *b == b'\n').enumerate() {
-            let Ok(m) = coroner_proc_reader::parse::maps::parse_maps_line(line, i + 1) else {
+            let Ok(m) =
+                coroner_proc_reader::parse::maps::parse_maps_line(line, i.saturating_add(1))
+            else {
                 continue;
             };
             let perms: String = [
@@ -266,6 +294,13 @@ pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
                 continue;
             }
             let end = mi.base_address.saturating_add(mi.region_size);
+            if mi.base_address.checked_add(mi.region_size).is_none() {
+                s.warnings.push(format!(
+                    "memory info region at {:#x}: its size {:#x} runs past the end of the \
+                     address space (shown as ending at {end:#x})",
+                    mi.base_address, mi.region_size
+                ));
+            }
             let perms = match mi.protection & 0xff {
                 0x02 => "r--",
                 0x04 | 0x08 => "rw-",
@@ -289,8 +324,8 @@ pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
                 start: r.start,
                 end: r.end,
                 perms: "???".to_owned(),
-                dumped: r.end - r.start,
-                total: r.end - r.start,
+                dumped: r.end.saturating_sub(r.start),
+                total: r.end.saturating_sub(r.start),
                 ..MappingSummary::default()
             });
         }
@@ -308,12 +343,23 @@ pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
         }
     }
 
+    // Merged ranges are disjoint: their sizes add up to at most 2^64.
+    let bytes_dumped = checked_total(
+        merged.iter().map(|r| r.end.saturating_sub(r.start)),
+        "the memory ranges' sizes",
+        &mut s.warnings,
+    );
+    let bytes_mapped = checked_total(
+        s.mappings.iter().map(|m| m.total),
+        "the mappings' sizes",
+        &mut s.warnings,
+    );
     s.totals = Totals {
         threads: s.threads.len(),
         mappings: s.mappings.len(),
         mappings_dumped: s.mappings.iter().filter(|m| m.dumped > 0).count(),
-        bytes_dumped: merged.iter().map(|r| r.end - r.start).sum(),
-        bytes_mapped: s.mappings.iter().map(|m| m.total).sum(),
+        bytes_dumped,
+        bytes_mapped,
         modules: s.modules.len(),
         modules_with_build_id: s.modules.iter().filter(|m| m.build_id.is_some()).count(),
         file_size: data.len() as u64,
