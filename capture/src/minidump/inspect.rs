@@ -158,7 +158,26 @@ pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
         format: "minidump",
         ..Summary::default()
     };
-    let si = dump.system_info()?;
+    // One unreadable stream (an absurd count or size) does not hide the
+    // others: its error becomes a warning and the summary goes on without it.
+    let mut warnings = Vec::new();
+    let mut stream = |what: &str, leaves_out: &str, e: ReadError| {
+        warnings.push(format!(
+            "the {what} stream is unreadable ({e}): {leaves_out} not shown"
+        ));
+    };
+    macro_rules! read_or_warn {
+        ($read:expr, $what:literal, $leaves_out:literal) => {
+            match $read {
+                Ok(v) => v,
+                Err(e) => {
+                    stream($what, $leaves_out, e);
+                    None
+                }
+            }
+        };
+    }
+    let si = read_or_warn!(dump.system_info(), "SystemInfo", "the machine is");
     s.machine = match si.map(|si| si.raw.processor_architecture) {
         Some(PROCESSOR_ARCHITECTURE_AMD64) => "x86_64".to_owned(),
         Some(PROCESSOR_ARCHITECTURE_ARM64) => "aarch64".to_owned(),
@@ -167,12 +186,17 @@ pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
     };
 
     let mut p = ProcessSummary::default();
-    if let Some(mi) = dump.misc_info()? {
+    if let Some(mi) = read_or_warn!(dump.misc_info(), "MiscInfo", "the pid from it is") {
         if mi.raw.flags1 & coroner_minidump_format::raw::MINIDUMP_MISC1_PROCESS_ID != 0 {
             p.pid = Some(mi.raw.process_id);
         }
     }
-    let status = dump.linux_proc_status()?.map(text);
+    let status = read_or_warn!(
+        dump.linux_proc_status(),
+        "ProcStatus",
+        "the name and pid from it are"
+    )
+    .map(text);
     if let Some(status) = &status {
         for line in status.lines() {
             if let Some(v) = line.strip_prefix("Name:") {
@@ -183,7 +207,7 @@ pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
             }
         }
     }
-    if let Some(cmd) = dump.linux_cmd_line()? {
+    if let Some(cmd) = read_or_warn!(dump.linux_cmd_line(), "CmdLine", "the arguments are") {
         let args: Vec<String> = cmd
             .split(|b| *b == 0)
             .filter(|a| !a.is_empty())
@@ -197,7 +221,7 @@ pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
         p.args = Some(args.join(" "));
     }
     let mut crashed_tid = None;
-    if let Some(e) = dump.exception()? {
+    if let Some(e) = read_or_warn!(dump.exception(), "Exception", "the signal is") {
         if e.code() != DUMP_REQUESTED {
             let signal = i32::try_from(e.code()).ok();
             p.signal = signal;
@@ -209,16 +233,36 @@ pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
     }
 
     let mut names = Vec::new();
-    if let Some(tn) = dump.thread_names()? {
+    if let Some(tn) = read_or_warn!(dump.thread_names(), "ThreadNames", "thread names are") {
         for n in tn.iter() {
-            names.push(n?);
+            match n {
+                Ok(n) => names.push(n),
+                Err(e) => {
+                    let rest = format!("thread names after the first {} are", names.len());
+                    stream("ThreadNames", &rest, e);
+                    break;
+                }
+            }
         }
     }
-    if let Some(list) = dump.threads()? {
+    if let Some(list) = read_or_warn!(dump.threads(), "ThreadList", "threads are") {
         for t in list.iter() {
-            let t = t?;
-            let ctx = t.context()?;
+            let t = match t {
+                Ok(t) => t,
+                Err(e) => {
+                    let rest = format!("threads after the first {} are", s.threads.len());
+                    stream("ThreadList", &rest, e);
+                    break;
+                }
+            };
             let tid = t.thread_id();
+            let ctx = match t.context() {
+                Ok(ctx) => ctx,
+                Err(e) => {
+                    stream("ThreadList", &format!("thread {tid}'s registers are"), e);
+                    None
+                }
+            };
             let crashed = crashed_tid == Some(tid);
             s.threads.push(ThreadSummary {
                 tid,
@@ -248,9 +292,23 @@ pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
     s.process = p;
 
     let mut dumped: Vec<Range<u64>> = Vec::new();
-    for r in dump.memory()?.regions() {
-        let r = r?.range();
-        dumped.push(r.start..r.start.saturating_add(r.size));
+    match dump.memory() {
+        Ok(memory) => {
+            for r in memory.regions() {
+                match r {
+                    Ok(r) => {
+                        let r = r.range();
+                        dumped.push(r.start..r.start.saturating_add(r.size));
+                    }
+                    Err(e) => {
+                        let rest = format!("memory ranges after the first {} are", dumped.len());
+                        stream("MemoryList", &rest, e);
+                        break;
+                    }
+                }
+            }
+        }
+        Err(e) => stream("MemoryList", "dumped memory is", e),
     }
     dumped.sort_by_key(|r| r.start);
     let mut merged: Vec<Range<u64>> = Vec::new();
@@ -261,7 +319,13 @@ pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
         }
     }
 
-    if let Some(maps) = dump.linux_maps()? {
+    let maps = read_or_warn!(dump.linux_maps(), "Maps", "mappings from it are");
+    let memory_info = if maps.is_some() {
+        None
+    } else {
+        read_or_warn!(dump.memory_info(), "MemoryInfoList", "mappings from it are")
+    };
+    if let Some(maps) = maps {
         for (i, line) in maps.split(|b| *b == b'\n').enumerate() {
             let Ok(m) =
                 coroner_proc_reader::parse::maps::parse_maps_line(line, i.saturating_add(1))
@@ -287,9 +351,16 @@ pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
                 total: m.len(),
             });
         }
-    } else if let Some(info) = dump.memory_info()? {
+    } else if let Some(info) = memory_info {
         for mi in info.iter() {
-            let mi = mi?;
+            let mi = match mi {
+                Ok(mi) => mi,
+                Err(e) => {
+                    let rest = format!("regions after the first {} are", s.mappings.len());
+                    stream("MemoryInfoList", &rest, e);
+                    break;
+                }
+            };
             if mi.state != 0x1000 {
                 continue;
             }
@@ -331,11 +402,30 @@ pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
         }
     }
 
-    if let Some(list) = dump.modules()? {
+    if let Some(list) = read_or_warn!(dump.modules(), "ModuleList", "modules are") {
         for m in list.iter() {
-            let m = m?;
+            let m = match m {
+                Ok(m) => m,
+                Err(e) => {
+                    let rest = format!("modules after the first {} are", s.modules.len());
+                    stream("ModuleList", &rest, e);
+                    break;
+                }
+            };
+            let path = match m.name() {
+                Ok(path) => path,
+                Err(e) => {
+                    let at = m.base();
+                    stream(
+                        "ModuleList",
+                        &format!("the name of the module at {at:#x} is"),
+                        e,
+                    );
+                    String::new()
+                }
+            };
             s.modules.push(ModuleSummary {
-                path: m.name()?,
+                path,
                 base: m.base(),
                 end: m.base().saturating_add(m.size().into()),
                 build_id: m.code_id().ok().flatten().filter(|id| !id.is_empty()),
@@ -343,6 +433,7 @@ pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
         }
     }
 
+    s.warnings.extend(warnings);
     // Merged ranges are disjoint: their sizes add up to at most 2^64.
     let bytes_dumped = checked_total(
         merged.iter().map(|r| r.end.saturating_sub(r.start)),
@@ -395,9 +486,56 @@ mod tests {
         );
     }
 
+    /// The directory entry (type, size, rva) of stream `kind` in `file`.
+    fn directory_entry(file: &[u8], kind: u32) -> usize {
+        let u32_at = |o: usize| u32::from_le_bytes(file[o..o + 4].try_into().unwrap());
+        let (count, dir) = (u32_at(8) as usize, u32_at(12) as usize);
+        (0..count)
+            .map(|i| dir + 12 * i)
+            .find(|&e| u32_at(e) == kind)
+            .unwrap_or_else(|| panic!("no stream {kind}"))
+    }
+
     #[test]
+    fn one_absurd_stream_leaves_the_rest_of_the_summary_readable() {
+        let mut file = synthetic_dump();
+        // ModuleList (4): a module count of 0x7fffffff.
+        let modules = directory_entry(&file, 4);
+        let rva = u32::from_le_bytes(file[modules + 8..modules + 12].try_into().unwrap());
+        file[rva as usize..rva as usize + 4].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+        // ThreadNames (24): a size far past the end of the file.
+        let names = directory_entry(&file, 24);
+        file[names + 4..names + 8].copy_from_slice(&0xffff_0000u32.to_le_bytes());
+
+        let s = summarise(&file).unwrap();
+        // What can be read is shown …
+        assert_eq!(s.process.pid, Some(77));
+        assert_eq!(s.threads.len(), 2);
+        assert_eq!(s.mappings.len(), 2);
+        assert_eq!(s.totals.bytes_dumped, 0x1000);
+        // … the rest is left out with a warning naming the stream.
+        assert!(s.modules.is_empty(), "{:?}", s.modules);
+        assert_eq!(s.threads[1].name, None);
+        assert!(
+            s.warnings.iter().any(|w| w.contains("ModuleList")),
+            "{:?}",
+            s.warnings
+        );
+        assert!(
+            s.warnings.iter().any(|w| w.contains("ThreadNames")),
+            "{:?}",
+            s.warnings
+        );
+        // Through a file too (the memory-less read must not trip on it).
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut f, &file).unwrap();
+        let from_file = crate::inspect::Summary::from_file(f.path()).unwrap();
+        assert_eq!(from_file.threads.len(), 2);
+        assert_eq!(from_file.warnings.len(), s.warnings.len());
+    }
+
     #[allow(clippy::field_reassign_with_default)]
-    fn summary_of_a_small_synthetic_dump() {
+    fn synthetic_dump() -> Vec<u8> {
         let mut model = Model::default();
         model.system_info = Some(SystemInfo::linux_amd64(2, "Linux"));
         model.misc_info = Some(MiscInfo::process(77, 0, 0, 0));
@@ -443,8 +581,14 @@ mod tests {
         model
             .write(&mut SliceSource::new(0x10000, &mem), &mut file)
             .unwrap();
+        file
+    }
 
+    #[test]
+    fn a_synthetic_dump_is_summarised_whole() {
+        let file = synthetic_dump();
         let s = summarise(&file).unwrap();
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
         assert_eq!(s.format, "minidump");
         assert_eq!(s.machine, "x86_64");
         assert_eq!(s.process.pid, Some(77));
