@@ -105,6 +105,10 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
         }
         .map_err(|e| crate::error_text::describe(&e))?
     };
+    let sink = match crate::signals::stop_flag() {
+        Some(flag) => sink.stop_when(flag),
+        None => sink,
+    };
     let options = CaptureOptions {
         selection: Selection {
             filter: args.filter,
@@ -129,7 +133,17 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
         ),
     };
     bar.finish_and_clear();
-    let report = result.map_err(|e| crate::error_text::describe(&e))?;
+    let report = result.map_err(|e| match crate::signals::received() {
+        Some((_, signal)) if to_stdout => format!(
+            "{signal} received: capture stopped, process {} resumed; the dump on stdout is incomplete",
+            args.pid
+        ),
+        Some((_, signal)) => format!(
+            "{signal} received: capture stopped, process {} resumed, the partial dump removed",
+            args.pid
+        ),
+        None => crate::error_text::describe(&e),
+    })?;
     for w in &report.warnings {
         eprintln!("coroner: warning: {w}");
     }

@@ -1,9 +1,10 @@
 //! `coroner convert IN OUT [--to elf|minidump] [--memory stacks|heap|full]`.
 //!
 //! The input format is recognised by its magic bytes; the default output is
-//! the other format. The output is written like a capture's: a temporary
-//! file beside OUT, mode 0600, sparse, renamed into place only when
-//! complete, never through a symlink, not replacing OUT without `--force`.
+//! the other format. The output is written like a capture's: an unnamed
+//! file in OUT's directory, mode 0600, sparse, linked into place only when
+//! complete, never through a symlink, not replacing OUT without `--force`;
+//! SIGINT, SIGTERM, SIGHUP or SIGQUIT remove it and exit with 128 + N.
 
 use std::path::PathBuf;
 
@@ -50,11 +51,21 @@ fn name(f: DumpFormat) -> &'static str {
 pub fn run(args: &ConvertArgs) -> Result<(), String> {
     let sink =
         Sink::create(&args.output, args.force).map_err(|e| crate::error_text::describe(&e))?;
+    let sink = match crate::signals::stop_flag() {
+        Some(flag) => sink.stop_when(flag),
+        None => sink,
+    };
     let to = args.to.map(|t| match t {
         ToFormat::Elf => DumpFormat::Elf,
         ToFormat::Minidump => DumpFormat::Minidump,
     });
     let r = convert_file(&args.input, to, args.memory, sink).map_err(|e| {
+        if let Some((_, signal)) = crate::signals::received() {
+            return format!(
+                "{signal} received: conversion stopped, the partial {} removed",
+                args.output.display()
+            );
+        }
         format!(
             "{}: {}",
             args.input.display(),

@@ -15,6 +15,7 @@ mod demo;
 mod error_text;
 mod inspect_cmd;
 mod sample;
+mod signals;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -139,6 +140,13 @@ fn parse_exclude(s: &str) -> Result<coroner_capture::select::Exclude, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Only the commands that write a dump stop cleanly on SIGINT & co.;
+    // the others (and the sample process) keep the default actions.
+    if matches!(cli.command, Command::Capture(_) | Command::Convert(_)) {
+        if let Err(e) = signals::install() {
+            eprintln!("coroner: warning: cannot handle SIGINT/SIGTERM ({e}); an interrupted dump may leave a temporary file");
+        }
+    }
     let result = match cli.command {
         Command::Capture(args) => capture_cmd::run(&args),
         Command::Inspect(args) => inspect_cmd::run(&args),
@@ -153,7 +161,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
             eprintln!("coroner: error: {msg}");
-            ExitCode::from(1)
+            match signals::received() {
+                Some((signal, _)) => ExitCode::from(signals::exit_status(signal)),
+                None => ExitCode::from(1),
+            }
         }
     }
 }
