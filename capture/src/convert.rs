@@ -1,7 +1,8 @@
 //! Conversion between the two dump formats.
 //!
 //! - ELF core → minidump: threads (registers, FP state), modules with
-//!   build-ids read from the core's memory (else the file on disk), Maps,
+//!   build-ids read from the core's memory (else, only when the caller gives
+//!   a [`Sysroot`], from the file under it), Maps,
 //!   Auxv, CmdLine, ProcStatus (pid, name) and DsoDebug derived from the
 //!   notes and memory, the Exception from `NT_SIGINFO`, memory per
 //!   [`MemoryMode`], built by the same [`crate::minidump::build`] code as a
@@ -33,6 +34,7 @@ use coroner_minidump_format::write::{Layout, MemorySource};
 use crate::minidump::build::{
     build_model, context_from_linux, Arch, DumpInput, DumpMemory, MappingInput, ThreadInput,
 };
+use crate::minidump::host_file::Sysroot;
 use crate::minidump::{MemoryMode, ZeroHoles};
 use crate::sink::Sink;
 use crate::CaptureError;
@@ -87,17 +89,62 @@ fn bad(what: impl Into<String>) -> CaptureError {
     CaptureError::Unsupported { what: what.into() }
 }
 
+/// How to convert.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ConvertOptions {
+    /// Output format (default: the other one).
+    pub to: Option<DumpFormat>,
+    /// Memory of a minidump output.
+    pub memory: MemoryMode,
+    /// Where to look for the files a dump names (for build-ids missing from
+    /// its memory). `None`, the default, opens no host file at all: a dump
+    /// is untrusted, and the paths in it are whatever its author wrote.
+    /// With a sysroot, only regular files under it are opened, without
+    /// blocking (see [`Sysroot`]).
+    pub sysroot: Option<Sysroot>,
+}
+
+impl ConvertOptions {
+    /// Options with the output format `to` and minidump memory `memory`.
+    pub fn new(to: Option<DumpFormat>, memory: MemoryMode) -> ConvertOptions {
+        ConvertOptions {
+            to,
+            memory,
+            sysroot: None,
+        }
+    }
+
+    /// Look for the files the dump names under `sysroot`.
+    #[must_use]
+    pub fn with_sysroot(mut self, sysroot: Sysroot) -> ConvertOptions {
+        self.sysroot = Some(sysroot);
+        self
+    }
+}
+
 /// Convert the dump at `input` into `to` (default: the other format),
 /// written through `sink`. `mode` chooses the memory of a minidump output.
+/// Opens no file but `input` ([`convert_file_with`] can look for the
+/// files the dump names).
 pub fn convert_file(
     input: &Path,
     to: Option<DumpFormat>,
     mode: MemoryMode,
     sink: Sink,
 ) -> Result<ConvertReport, CaptureError> {
+    convert_file_with(input, &ConvertOptions::new(to, mode), sink)
+}
+
+/// Convert the dump at `input` as `options` say, written through `sink`.
+pub fn convert_file_with(
+    input: &Path,
+    options: &ConvertOptions,
+    sink: Sink,
+) -> Result<ConvertReport, CaptureError> {
     let data =
         std::fs::read(input).map_err(|e| bad(format!("reading {}: {e}", input.display())))?;
-    convert_bytes(&data, to, mode, sink)
+    convert_bytes_with(&data, options, sink)
 }
 
 /// [`convert_file`] over a dump held in memory.
@@ -105,8 +152,18 @@ pub fn convert_bytes(
     data: &[u8],
     to: Option<DumpFormat>,
     mode: MemoryMode,
+    sink: Sink,
+) -> Result<ConvertReport, CaptureError> {
+    convert_bytes_with(data, &ConvertOptions::new(to, mode), sink)
+}
+
+/// [`convert_file_with`] over a dump held in memory.
+pub fn convert_bytes_with(
+    data: &[u8],
+    options: &ConvertOptions,
     mut sink: Sink,
 ) -> Result<ConvertReport, CaptureError> {
+    let (to, mode) = (options.to, options.memory);
     let from = DumpFormat::detect(data)
         .ok_or_else(|| bad("input format: neither an ELF core (\\x7fELF) nor a minidump (MDMP)"))?;
     let to = to.unwrap_or(match from {
@@ -114,7 +171,9 @@ pub fn convert_bytes(
         DumpFormat::Minidump => DumpFormat::Elf,
     });
     let (threads, memory_ranges) = match (from, to) {
-        (DumpFormat::Elf, DumpFormat::Minidump) => elf_to_minidump(data, mode, &mut sink)?,
+        (DumpFormat::Elf, DumpFormat::Minidump) => {
+            elf_to_minidump(data, mode, options.sysroot.as_ref(), &mut sink)?
+        }
         (DumpFormat::Minidump, DumpFormat::Elf) => minidump_to_elf(data, &mut sink)?,
         _ => {
             return Err(bad(
@@ -158,6 +217,7 @@ impl DumpMemory for CoreMemory<'_> {
 fn elf_to_minidump(
     data: &[u8],
     mode: MemoryMode,
+    sysroot: Option<&Sysroot>,
     sink: &mut Sink,
 ) -> Result<(usize, usize), CaptureError> {
     let rd = |e: coroner_core_format::ReadError| bad(format!("reading the ELF core: {e}"));
@@ -218,7 +278,7 @@ fn elf_to_minidump(
             inode: 0,
             dump_len: seg.filesz(),
             excluded: false,
-            file: path.starts_with('/').then(|| path.clone().into()),
+            file: sysroot.and_then(|root| root.locate(&path)),
             path,
         });
     }

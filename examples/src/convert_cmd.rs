@@ -1,4 +1,4 @@
-//! `coroner convert IN OUT [--to elf|minidump] [--memory stacks|heap|full]`.
+//! `coroner convert IN OUT [--to elf|minidump] [--memory stacks|heap|full] [--sysroot DIR]`.
 //!
 //! The input format is recognised by its magic bytes; the default output is
 //! the other format. The output is written like a capture's: an unnamed
@@ -9,7 +9,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use coroner_capture::convert::{convert_file, DumpFormat};
+use coroner_capture::convert::{convert_file_with, ConvertOptions, DumpFormat};
+use coroner_capture::minidump::host_file::Sysroot;
 use coroner_capture::sink::Sink;
 use coroner_capture::MemoryMode;
 
@@ -38,6 +39,11 @@ pub struct ConvertArgs {
     /// Replace an existing output file.
     #[arg(long)]
     pub force: bool,
+    /// Look up build-ids missing from the dump in the files it names, under
+    /// DIR (`/` for this host's own files). Without it no file the dump
+    /// names is opened: the paths in a dump are untrusted.
+    #[arg(long, value_name = "DIR")]
+    pub sysroot: Option<PathBuf>,
 }
 
 fn name(f: DumpFormat) -> &'static str {
@@ -59,7 +65,11 @@ pub fn run(args: &ConvertArgs) -> Result<(), String> {
         ToFormat::Elf => DumpFormat::Elf,
         ToFormat::Minidump => DumpFormat::Minidump,
     });
-    let r = convert_file(&args.input, to, args.memory, sink).map_err(|e| {
+    let mut options = ConvertOptions::new(to, args.memory);
+    if let Some(dir) = &args.sysroot {
+        options = options.with_sysroot(Sysroot::new(dir));
+    }
+    let r = convert_file_with(&args.input, &options, sink).map_err(|e| {
         if let Some((_, signal)) = crate::signals::received() {
             return format!(
                 "{signal} received: conversion stopped, the partial {} removed",

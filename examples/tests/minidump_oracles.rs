@@ -341,7 +341,7 @@ fn convert_refuses_unknown_input_same_format_and_existing_output() {
 }
 
 #[test]
-fn build_ids_come_from_the_file_on_disk_when_the_header_page_is_not_dumped() {
+fn build_ids_come_from_the_file_on_disk_with_sysroot_when_the_header_page_is_not_dumped() {
     let target = Target::spawn(&TARGET_ARGS);
     let dir = tempfile::tempdir().unwrap();
     let core = dir.path().join("core");
@@ -365,17 +365,24 @@ fn build_ids_come_from_the_file_on_disk_when_the_header_page_is_not_dumped() {
         .expect("libc module in the core")
         .clone();
     assert_eq!(libc["build_id"], Value::Null);
-    // … but the minidump's module list has it, read from the file.
-    let dump = dir.path().join("from-core.dmp");
-    convert(&core, &dump, &[]);
-    let v = inspect_json(&dump);
+    // … and neither has a plain conversion, which opens no host file …
     let path = libc["path"].as_str().unwrap();
-    let m = v["modules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["path"] == path)
-        .expect("libc module in the minidump");
+    let module_in = |dump: &Path| {
+        inspect_json(dump)["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["path"] == path)
+            .cloned()
+    };
+    let plain = dir.path().join("plain.dmp");
+    convert(&core, &plain, &[]);
+    assert!(module_in(&plain).is_none_or(|m| m["build_id"] == Value::Null));
+    // … but with `--sysroot /` the minidump's module list has it, read
+    // from the file.
+    let dump = dir.path().join("from-core.dmp");
+    convert(&core, &dump, &["--sysroot", "/"]);
+    let m = module_in(&dump).expect("libc module in the minidump");
     assert_eq!(
         m["build_id"].as_str().unwrap(),
         readelf_build_id(Path::new(path))

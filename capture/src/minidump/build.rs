@@ -32,8 +32,8 @@ use coroner_minidump_format::model::{
 use coroner_minidump_format::raw::MINIDUMP_MEMORY_INFO;
 use coroner_minidump_format::write::MemorySource;
 
-use super::elf;
 use super::MemoryMode;
+use super::{elf, host_file};
 use crate::ranges::{merge, subtract};
 
 /// Bytes captured before and after each thread's instruction pointer.
@@ -168,8 +168,10 @@ pub struct MappingInput {
     /// The operator or the program excluded it (`--exclude`, MADV_DONTDUMP
     /// without `--all`): not even its stack or code bytes are written.
     pub excluded: bool,
-    /// Where the mapped file can be read (`/proc/<pid>/map_files/…` or the
-    /// path), for build-ids not found in memory.
+    /// Where the mapped file can be read (`/proc/<pid>/map_files/…` for a
+    /// live process; for a dump, under the [`host_file::Sysroot`] the user
+    /// gave, else `None`), for build-ids not found in memory. Only a regular
+    /// file there is opened ([`host_file::open_regular`]).
     pub file: Option<PathBuf>,
 }
 
@@ -394,8 +396,8 @@ pub fn build_model(
             !m.excluded && memory.read_exact(m.start, &mut magic) && magic == *b"\x7fELF";
         let on_disk = || {
             m.file
-                .as_ref()
-                .and_then(|f| std::fs::File::open(f).ok())
+                .as_deref()
+                .and_then(host_file::open_regular)
                 .and_then(|f| {
                     let mut b = [0u8; 4];
                     std::os::unix::fs::FileExt::read_exact_at(&f, &mut b, 0).ok()?;

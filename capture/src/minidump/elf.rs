@@ -16,7 +16,6 @@
     )
 )]
 
-use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -66,9 +65,10 @@ pub fn build_id_in_memory(read: &mut ReadMem<'_>, base: u64, len: u64) -> Option
     build_id_in_header_page(&page).map(<[u8]>::to_vec)
 }
 
-/// The GNU build-id of the ELF file at `path`, from its `PT_NOTE` segments.
+/// The GNU build-id of the ELF file at `path`, from its `PT_NOTE` segments;
+/// `None` unless `path` is a regular file ([`super::host_file::open_regular`]).
 pub fn build_id_in_file(path: &Path) -> Option<Vec<u8>> {
-    let file = File::open(path).ok()?;
+    let file = super::host_file::open_regular(path)?;
     let mut eh = [0u8; 64];
     file.read_exact_at(&mut eh, 0).ok()?;
     if eh.get(..4)? != b"\x7fELF" || eh.get(4) != Some(&2) || eh.get(5) != Some(&1) {

@@ -25,6 +25,7 @@
 
 pub mod build;
 pub mod elf;
+pub mod host_file;
 pub mod inspect;
 mod live;
 mod sparse;
