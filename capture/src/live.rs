@@ -196,7 +196,7 @@ fn ticks_to_us(ticks: u64) -> u64 {
 pub fn process_info(process: &Process) -> Result<ProcessInfo, CaptureError> {
     let stat = process.stat()?;
     let status = process.status()?;
-    let cmdline = process.read_file("cmdline").unwrap_or_default();
+    let cmdline = process.cmdline_raw().unwrap_or_default();
     let auxv = process
         .auxv()?
         .into_iter()

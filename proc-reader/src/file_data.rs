@@ -42,7 +42,15 @@ impl Process {
         file_offset: u64,
     ) -> Result<Vec<Range<u64>>> {
         let name = format!("map_files/{start:x}-{end:x}");
-        let fd = self.open_file(&name, libc::O_RDONLY).map_err(|e| match e {
+        // `map_files` is only at the top of a process's directory: once the
+        // main thread has exited, a live thread's own directory serves it.
+        let opened = match self.address_space_thread() {
+            None => self.open_file(&name, libc::O_RDONLY),
+            Some(tid) => std::fs::File::open(proc_path(tid, &name))
+                .map(std::os::fd::OwnedFd::from)
+                .map_err(|e| self.classify(e, "open", &name)),
+        };
+        let fd = opened.map_err(|e| match e {
             Error::PermissionDenied {
                 pid,
                 path,

@@ -72,14 +72,7 @@ impl MemoryReader {
         // one task: when the main thread has exited (a zombie leader whose
         // other threads run on), go through a live thread instead.
         let pid = process.pid();
-        let via = match process.stat() {
-            Ok(s) if s.is_zombie() && s.num_threads > 1 => process
-                .tasks()?
-                .into_iter()
-                .find(|&t| t != pid && process.thread_stat(t).is_ok_and(|s| !s.is_zombie())),
-            _ => None,
-        };
-        let (prefix, io_pid) = match via {
+        let (prefix, io_pid) = match process.address_space_thread() {
             Some(tid) => (format!("task/{tid}/"), tid),
             None => (String::new(), pid),
         };

@@ -119,20 +119,34 @@ impl Process {
     /// the main thread has exited while other threads run on, its own files
     /// are empty, so they are read through a live thread's `task/<tid>/`.
     fn mm_file(&self, name: &str) -> String {
-        let Ok(stat) = self.stat() else {
-            return name.to_owned();
-        };
-        if !stat.is_zombie() || stat.num_threads <= 1 {
-            return name.to_owned();
-        }
-        let live = self.tasks().ok().and_then(|tids| {
-            tids.into_iter()
-                .find(|&t| t != self.pid && self.thread_stat(t).is_ok_and(|s| !s.is_zombie()))
-        });
-        match live {
+        match self.address_space_thread() {
             Some(tid) => format!("task/{tid}/{name}"),
             None => name.to_owned(),
         }
+    }
+
+    /// A live thread to reach the address space through when the main
+    /// thread has exited while others run on (its own per-address-space
+    /// files are then empty); `None` when the main thread itself will do.
+    pub(crate) fn address_space_thread(&self) -> Option<u32> {
+        let stat = self.stat().ok()?;
+        if !stat.is_zombie() || stat.num_threads <= 1 {
+            return None;
+        }
+        self.tasks().ok().and_then(|tids| {
+            tids.into_iter()
+                .find(|&t| t != self.pid && self.thread_stat(t).is_ok_and(|s| !s.is_zombie()))
+        })
+    }
+
+    /// The directory whose entries, named `<start>-<end>` in lowercase hex,
+    /// open the file behind each file-backed mapping
+    /// (`/proc/<pid>/map_files`). `map_files` exists only at the top of a
+    /// process's directory, not under `task/<tid>/`; once the main thread
+    /// has exited, the one of a live thread (`/proc/<tid>/map_files`, which
+    /// the kernel serves for any thread id) is given instead.
+    pub fn map_files_dir(&self) -> PathBuf {
+        proc_path(self.address_space_thread().unwrap_or(self.pid), "map_files")
     }
 
     /// Open a file below the directory (relative path such as `task/12/comm`).
@@ -227,6 +241,18 @@ impl Process {
             .into_iter()
             .map(<[u8]>::to_vec)
             .collect())
+    }
+
+    /// The raw bytes of `/proc/<pid>/cmdline` (NUL-separated arguments),
+    /// read through a live thread once the main thread has exited.
+    pub fn cmdline_raw(&self) -> Result<Vec<u8>> {
+        self.read_mm_file("cmdline").map(|(_, data)| data)
+    }
+
+    /// The raw bytes of `/proc/<pid>/maps`, read through a live thread once
+    /// the main thread has exited (see [`Process::maps`] for them parsed).
+    pub fn maps_raw(&self) -> Result<Vec<u8>> {
+        self.read_mm_file("maps").map(|(_, data)| data)
     }
 
     /// The raw bytes of `/proc/<pid>/environ` (NUL-separated `NAME=value`).

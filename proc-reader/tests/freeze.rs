@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use coroner_proc_reader::parse::maps::parse_maps;
 use coroner_proc_reader::{Error, PermissionReason, Process, StopKind};
 use coroner_test_support::{proc_state, Target};
 
@@ -475,6 +476,19 @@ fn process_whose_main_thread_exited_is_frozen_through_its_other_threads() {
     assert_eq!(process.exe().unwrap(), coroner_test_support::target_path());
     assert!(!process.auxv().unwrap().is_empty());
     assert!(process.cmdline().unwrap().len() > 1);
+    assert!(process.cmdline_raw().unwrap().starts_with(b"/"));
+    assert_eq!(
+        parse_maps(&process.maps_raw().unwrap()).unwrap().len(),
+        maps.len()
+    );
+    // map_files is served by a live thread's own directory.
+    let exe_mapping = maps.iter().find(|m| m.is_file_backed()).unwrap();
+    let file = process
+        .map_files_dir()
+        .join(format!("{:x}-{:x}", exe_mapping.start, exe_mapping.end));
+    assert!(std::fs::metadata(&file).is_ok(), "{}", file.display());
+    let shared = process.mapping_file_data(exe_mapping.start, exe_mapping.end, exe_mapping.offset);
+    assert!(shared.is_ok(), "{shared:?}");
     let frozen = process.freeze().unwrap();
     let names: Vec<&[u8]> = frozen.threads().iter().map(|t| t.name.as_slice()).collect();
     assert_eq!(names, [&b"worker-0"[..], b"worker-1", b"worker-2"]);

@@ -3,7 +3,7 @@
 
 use std::io::{self, BufWriter, Write};
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -144,9 +144,10 @@ fn now_secs() -> u32 {
         .unwrap_or(0)
 }
 
-/// Turn a snapshot's mappings into builder input.
-pub(crate) fn mapping_inputs(snap: &Snapshot, all: bool) -> Vec<MappingInput> {
-    let pid = snap.process.pid;
+/// Turn a snapshot's mappings into builder input; each file-backed
+/// mapping's file is read through `map_files` (see
+/// [`Process::map_files_dir`]).
+pub(crate) fn mapping_inputs(snap: &Snapshot, all: bool, map_files: &Path) -> Vec<MappingInput> {
     snap.mappings
         .iter()
         .map(|s| {
@@ -154,7 +155,7 @@ pub(crate) fn mapping_inputs(snap: &Snapshot, all: bool) -> Vec<MappingInput> {
             let path = String::from_utf8_lossy(&m.path).into_owned();
             let file = m
                 .is_file_backed()
-                .then(|| PathBuf::from(format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end)));
+                .then(|| map_files.join(format!("{:x}-{:x}", m.start, m.end)));
             MappingInput {
                 start: m.start,
                 end: m.end,
@@ -182,6 +183,8 @@ struct Facts {
     linux: LinuxStreams,
     misc: MiscInfo,
     system_info: SystemInfo,
+    /// Where the files behind the mappings are opened.
+    map_files: PathBuf,
 }
 
 fn read_facts(process: &Process, arch: Arch) -> Result<Facts, CaptureError> {
@@ -189,7 +192,7 @@ fn read_facts(process: &Process, arch: Arch) -> Result<Facts, CaptureError> {
     // Each file once: the raw bytes go into the Linux streams, the parsed
     // values into the process facts the selection needs.
     let stat = process.stat()?;
-    let cmdline = process.read_file("cmdline").unwrap_or_default();
+    let cmdline = process.cmdline_raw().unwrap_or_default();
     let auxv_raw = process.auxv_raw().ok();
     let auxv: Vec<(u64, u64)> = parse_auxv(auxv_raw.as_deref().unwrap_or_default())
         .unwrap_or_default()
@@ -248,6 +251,7 @@ fn read_facts(process: &Process, arch: Arch) -> Result<Facts, CaptureError> {
         linux,
         misc,
         system_info,
+        map_files: process.map_files_dir(),
     })
 }
 
@@ -257,7 +261,7 @@ fn read_maps(
     process: &Process,
     memory: &mut LiveMemory,
 ) -> Result<(Vec<u8>, Vec<coroner_proc_reader::Mapping>), CaptureError> {
-    let maps = process.read_file("maps")?;
+    let maps = process.maps_raw()?;
     let listed = parse_maps(&maps).map_err(|e| CaptureError::Unsupported {
         what: format!("/proc/{}/maps: {e}", process.pid()),
     })?;
@@ -393,7 +397,7 @@ fn plan(
         ..Model::default()
     };
     model.linux.maps = Some(maps.to_vec());
-    let mappings = mapping_inputs(&snap, options.selection.all);
+    let mappings = mapping_inputs(&snap, options.selection.all, &facts.map_files);
     let input = DumpInput {
         arch,
         threads,
@@ -560,7 +564,7 @@ pub fn capture_minidump(
                     |addr| starts_with_elf(&mut elf_cache, &mut memory, addr),
                 ),
             };
-            let real = mapping_inputs(&snap, options.selection.all);
+            let real = mapping_inputs(&snap, options.selection.all, &facts.map_files);
             plan_still_holds(&p.mappings, &real, &p.model).then(|| {
                 let planned = Planned {
                     snap,
