@@ -938,6 +938,50 @@ mod tests {
         }
     }
 
+    /// Invariant 7 with an unnamed file: a full disk fails the write with
+    /// ENOSPC, and dropping the sink (what a failed capture does) gives all
+    /// the space back at once, leaving no name behind.
+    #[test]
+    fn a_full_disk_fails_the_write_and_the_space_comes_back_on_drop() {
+        struct Mounted(PathBuf);
+        impl Drop for Mounted {
+            fn drop(&mut self) {
+                let _ = std::process::Command::new("umount").arg(&self.0).status();
+            }
+        }
+        let scratch = tmpdir("full");
+        let d = scratch.path();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(d)
+            .output()
+            .unwrap();
+        if !mounted.status.success() {
+            eprintln!(
+                "SKIP: cannot mount a small tmpfs to fill ({}); needs root",
+                String::from_utf8_lossy(&mounted.stderr).trim()
+            );
+            return;
+        }
+        let _mounted = Mounted(d.to_owned());
+        for unnamed in KINDS {
+            let before = free_space(d).unwrap();
+            let mut s = create(&d.join("core"), false, unnamed);
+            let chunk = [0x5a_u8; 64 << 10];
+            let err = loop {
+                if let Err(e) = s.write_all(&chunk) {
+                    break e;
+                }
+                assert!(s.position() < 4 << 20, "1 MiB file system never filled");
+            };
+            assert_eq!(err.raw_os_error(), Some(libc::ENOSPC), "{err}");
+            assert!(free_space(d).unwrap() < before);
+            drop(s);
+            assert!(entries(d).is_empty(), "unnamed {unnamed}: {:?}", entries(d));
+            assert_eq!(free_space(d).unwrap(), before, "unnamed {unnamed}");
+        }
+    }
+
     #[test]
     fn free_space_is_reported() {
         let scratch = tmpdir("free");
