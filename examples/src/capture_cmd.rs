@@ -8,10 +8,12 @@
 //!   "threads": 9, "mappings": 40, "mappings_dumped": 25,
 //!   "bytes_written": 77594624, "bytes_allocated": 67219456,
 //!   "memory_bytes_read": 70000000,
-//!   "wall_seconds": 0.12, "frozen_seconds": 0.08, "warnings": [] }
+//!   "wall_seconds": 0.12, "frozen_seconds": 0.08, "warnings": [],
+//!   "spilled_to": "/tmp" | null }
 //! ```
 //! `bytes_written` is the logical file size, `bytes_allocated` what it
-//! occupies on disk (holes are free).
+//! occupies on disk (holes are free). `spilled_to` is the directory a
+//! `-o -` dump went through before stdout (see `spill.rs`).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -51,6 +53,11 @@ pub struct CaptureJson {
     pub frozen_seconds: f64,
     /// Things that did not stop the capture but are worth knowing.
     pub warnings: Vec<String>,
+    /// With `-o -`: the directory the dump was spilled to before the copy
+    /// to stdout (the target was resumed before that copy, so
+    /// `frozen_seconds` does not depend on the reader); `null` when it was
+    /// streamed directly or written to a file.
+    pub spilled_to: Option<PathBuf>,
 }
 
 impl CaptureJson {
@@ -69,6 +76,7 @@ impl CaptureJson {
             wall_seconds: r.wall.as_secs_f64(),
             frozen_seconds: r.frozen.as_secs_f64(),
             warnings: r.warnings.clone(),
+            spilled_to: None,
         }
     }
 }
@@ -86,8 +94,8 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
             args.pid
         );
     }
-    let sink = if to_stdout {
-        Sink::stream(std::io::stdout().lock())
+    let (sink, spill_dir) = if to_stdout {
+        crate::spill::stdout_sink(args)?
     } else {
         let path = args.output.clone().unwrap_or_else(|| match args.format {
             Format::Elf => PathBuf::from(format!("core.{}", args.pid)),
@@ -103,6 +111,7 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
         } else {
             Sink::create(&path, args.force)
         }
+        .map(|sink| (sink, None))
         .map_err(|e| crate::error_text::describe(&e))?
     };
     let sink = match crate::signals::stop_flag() {
@@ -142,7 +151,14 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
             "{signal} received: capture stopped, process {} resumed, the partial dump removed",
             args.pid
         ),
-        None => crate::error_text::describe(&e),
+        None => match &spill_dir {
+            Some(dir) => format!(
+                "{} (the dump was spilled to {} on its way to stdout: free space there, choose                  another directory with --spill DIR, or stream directly with --no-spill)",
+                crate::error_text::describe(&e),
+                dir.display()
+            ),
+            None => crate::error_text::describe(&e),
+        },
     })?;
     for w in &report.warnings {
         eprintln!("coroner: warning: {w}");
@@ -152,18 +168,20 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
             Format::Elf => "elf",
             Format::Minidump => "minidump",
         };
-        let json = serde_json::to_string(&CaptureJson::with_format(&report, format))
-            .map_err(|e| crate::error_text::describe(&e))?;
+        let mut summary = CaptureJson::with_format(&report, format);
+        summary.spilled_to.clone_from(&spill_dir);
+        let json = serde_json::to_string(&summary).map_err(|e| crate::error_text::describe(&e))?;
         if to_stdout {
             eprintln!("{json}");
         } else {
             println!("{json}");
         }
     } else {
-        let dest = report
-            .path
-            .as_ref()
-            .map_or_else(|| "stdout".to_owned(), |p| p.display().to_string());
+        let dest = match (&report.path, &spill_dir) {
+            (Some(p), _) => p.display().to_string(),
+            (None, Some(dir)) => format!("stdout (spilled to {} first)", dir.display()),
+            (None, None) => "stdout".to_owned(),
+        };
         eprintln!(
             "coroner: wrote {dest}: pid {}, {} threads, {}/{} mappings dumped, {} MiB ({} MiB on disk) \
              in {:.3} s, target frozen {:.3} s",

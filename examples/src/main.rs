@@ -16,6 +16,7 @@ mod error_text;
 mod inspect_cmd;
 mod sample;
 mod signals;
+mod spill;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,8 +68,19 @@ pub struct CaptureArgs {
     /// Process id of the live process to dump.
     pub pid: u32,
     /// Output path (`-` for stdout); default `core.<PID>` in the current directory.
+    /// Into a pipe (`-o - | zstd`), the dump is first spilled to an unnamed
+    /// temporary file so the process is resumed before the reader has it
+    /// (see --spill, --no-spill).
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+    /// With `-o -`: the directory of the spill file (default: $TMPDIR or
+    /// /tmp); it needs free space for the dump's data.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_spill")]
+    pub spill: Option<PathBuf>,
+    /// With `-o -`: stream directly, using no disk; the process then stays
+    /// stopped until the reader has taken the whole dump.
+    #[arg(long)]
+    pub no_spill: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Elf)]
     pub format: Format,
