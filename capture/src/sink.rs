@@ -586,6 +586,11 @@ impl Sink {
             }),
             Out::File(mut fo) => {
                 let allocated = fo.temp.complete(total, true)?;
+                // The fsync can take seconds (all of it under --page-cache):
+                // a stop asked meanwhile still wins over publishing.
+                if let Some(code) = self.stopped() {
+                    return Err(SinkError::Stopped { code });
+                }
                 check_destination(&fo.dest, fo.force)?;
                 if fo.force {
                     fo.temp.rename_to(&fo.dest)?;

@@ -178,3 +178,62 @@ fn a_stopped_conversion_removes_its_partial_output() {
         assert_eq!(entries(dir.path()), ["core"], "SIG{signal}");
     }
 }
+
+/// A write blocked on a reader that never reads (`-o - --no-spill`) cannot
+/// notice the first signal; a second one ends coroner at once, and the
+/// kernel resumes the target it had stopped.
+#[test]
+fn a_second_signal_ends_a_capture_blocked_on_a_stalled_pipe() {
+    let mut target = Target::spawn(&[
+        "--threads",
+        "2",
+        "--pattern-mib",
+        "64",
+        "--reserve-gib",
+        "0",
+    ]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coroner"))
+        .args([
+            "capture",
+            &target.pid().to_string(),
+            "-o",
+            "-",
+            "--no-spill",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Hold the pipe open, unread, until coroner is gone.
+    let stalled = child.stdout.take();
+    let traced = Instant::now() + Duration::from_secs(30);
+    while coroner_test_support::proc_state(target.pid()) != Some('t') {
+        assert!(Instant::now() < traced, "the target was never stopped");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Let the pipe fill and the write block.
+    std::thread::sleep(Duration::from_millis(500));
+    send("TERM", child.id());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the blocked write returned"
+    );
+    send("TERM", child.id());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a second SIGTERM did not end coroner"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    drop(stalled);
+    assert_eq!(status.code(), Some(128 + 15));
+    std::thread::sleep(Duration::from_millis(100));
+    assert_resumed(&mut target, "second SIGTERM");
+}
