@@ -15,9 +15,10 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
+
+use crate::os::FileExt;
 
 /// Alignment of every direct write (offset and length).
 const BLOCK: u64 = 4096;

@@ -21,8 +21,9 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
+
+use crate::os::FileExt;
 
 use coroner_core_format::{raw, ReadError};
 
@@ -227,7 +228,7 @@ impl Summary {
                     source,
                 }
             })?;
-            s.totals.file_allocated = Some(md.blocks().saturating_mul(512));
+            s.totals.file_allocated = Some(crate::os::allocated_bytes(&md));
             return Ok(s);
         }
         let mut needed = needed_prefix(&prefix).unwrap_or(0);
@@ -246,7 +247,7 @@ impl Summary {
             source,
         })?;
         s.totals.file_size = md.len();
-        s.totals.file_allocated = Some(md.blocks().saturating_mul(512));
+        s.totals.file_allocated = Some(crate::os::allocated_bytes(&md));
         Ok(s)
     }
 

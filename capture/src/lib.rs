@@ -16,6 +16,9 @@
 //!   beside [`elf`] from the same [`live`], [`select`] and [`sink`].
 //! - [`convert`]: ELF core ↔ minidump.
 //!
+//! Inspecting and converting dumps builds on any OS; live capture
+//! ([`live`], [`capture_elf`], [`capture_minidump`]) only on Linux.
+//!
 //! ```no_run
 //! use coroner_capture::{capture_elf, sink::Sink, CaptureOptions};
 //! let sink = Sink::create(std::path::Path::new("core.1234"), false)?;
@@ -25,13 +28,19 @@
 //! ```
 #![deny(missing_docs)]
 
+// Reading, inspecting and converting dumps is file work and builds on any OS;
+// capturing a live process (proc-reader's ptrace and /proc access) is
+// Linux-only.
+#[cfg(target_os = "linux")]
 mod backing;
 pub mod convert;
 mod direct;
 pub mod elf;
 pub mod inspect;
+#[cfg(target_os = "linux")]
 pub mod live;
 pub mod minidump;
+mod os;
 mod ranges;
 pub mod select;
 pub mod sink;
@@ -40,8 +49,11 @@ pub mod snapshot;
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[cfg(target_os = "linux")]
 pub use elf::capture_elf;
-pub use minidump::{capture_minidump, MemoryMode};
+#[cfg(target_os = "linux")]
+pub use minidump::capture_minidump;
+pub use minidump::MemoryMode;
 
 /// Why a capture failed.
 #[derive(Debug, thiserror::Error)]

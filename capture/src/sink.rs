@@ -31,15 +31,14 @@
 //! [`Sink::finish`], which the captures call after the target is resumed,
 //! so a slow reader does not keep the target stopped.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::direct::DirectWriter;
+use crate::os::{self, fd_path, FileExt};
 
 /// Why the output could not be created or completed.
 #[derive(Debug, thiserror::Error)]
@@ -125,12 +124,6 @@ struct TempFile {
     direct: Option<DirectWriter>,
 }
 
-/// `/proc/self/fd/N`: the path through which an unnamed file is reopened
-/// and linked.
-fn fd_path(file: &File) -> PathBuf {
-    PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
-}
-
 /// A hidden name for the dump beside the destination.
 fn hidden_name(dir: &Path, name: &std::ffi::OsStr) -> PathBuf {
     static TMP_COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -145,13 +138,7 @@ impl TempFile {
     /// An unnamed file in `dir`, if the kernel and the file system support
     /// `O_TMPFILE` and `/proc/self/fd` is there to link it by later.
     fn unnamed(dir: &Path) -> io::Result<TempFile> {
-        // Read as well: a spill file is read back by `finish`.
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .mode(0o600)
-            .custom_flags(libc::O_TMPFILE)
-            .open(dir)?;
+        let file = os::create_unnamed(dir)?;
         std::fs::metadata(fd_path(&file))?;
         Ok(TempFile {
             file,
@@ -166,12 +153,7 @@ impl TempFile {
         let mut last_err = None;
         for _ in 0..16 {
             let tmp = hidden_name(dir, name);
-            let opened = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(&tmp);
+            let opened = os::create_new_private(&tmp);
             match opened {
                 Ok(file) => {
                     return Ok(TempFile {
@@ -209,26 +191,20 @@ impl TempFile {
     /// `O_DIRECT` for the bulk of the data (filesystems without it, such as
     /// tmpfs, use the first).
     fn prepare(&mut self, direct_io: bool) -> Result<(), SinkError> {
-        self.file
-            .set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(|source| SinkError::Io {
-                what: "chmod",
-                path: self.display_path(),
-                source,
-            })?;
+        os::restrict_to_owner(&self.file).map_err(|source| SinkError::Io {
+            what: "chmod",
+            path: self.display_path(),
+            source,
+        })?;
         if direct_io {
             // The unnamed file is reopened through its /proc magic link,
             // which must be followed; the named one never through a link.
-            let (path, nofollow) = match &self.name {
-                Some(name) => (name.clone(), libc::O_NOFOLLOW),
-                None => (fd_path(&self.file), 0),
+            let (path, follow_links) = match &self.name {
+                Some(name) => (name.clone(), false),
+                None => (fd_path(&self.file), true),
             };
-            self.direct = OpenOptions::new()
-                .write(true)
-                .custom_flags(libc::O_DIRECT | nofollow)
-                .open(path)
-                .ok()
-                .and_then(|f| DirectWriter::new(f).ok());
+            self.direct =
+                os::open_direct(&path, follow_links).and_then(|f| DirectWriter::new(f).ok());
         }
         Ok(())
     }
@@ -279,26 +255,16 @@ impl TempFile {
         if durable {
             self.file.sync_all().map_err(io_err("fsync"))?;
         }
-        Ok(self
-            .file
-            .metadata()
-            .map_err(io_err("stat"))?
-            .blocks()
-            .saturating_mul(512))
+        Ok(os::allocated_bytes(
+            &self.file.metadata().map_err(io_err("stat"))?,
+        ))
     }
 
     /// Give the complete file the name `dest` (never replacing anything):
     /// link the unnamed inode, or link the hidden name and drop it.
     fn link_to(&mut self, dest: &Path) -> io::Result<()> {
         match &self.name {
-            None => rustix::fs::linkat(
-                rustix::fs::CWD,
-                fd_path(&self.file),
-                rustix::fs::CWD,
-                dest,
-                rustix::fs::AtFlags::SYMLINK_FOLLOW,
-            )
-            .map_err(io::Error::from),
+            None => os::link_unnamed(&self.file, dest),
             Some(name) => std::fs::hard_link(name, dest),
         }
     }
@@ -406,8 +372,7 @@ fn parent_dir(dest: &Path) -> PathBuf {
 /// Bytes an unprivileged writer may still use in the file system holding
 /// `dir` (`statvfs`: `f_bavail × f_frsize`).
 pub fn free_space(dir: &Path) -> io::Result<u64> {
-    let st = rustix::fs::statvfs(dir)?;
-    Ok(st.f_bavail.saturating_mul(st.f_frsize))
+    os::free_space(dir)
 }
 
 impl Sink {

@@ -36,6 +36,14 @@ pub fn describe(err: &(dyn Error + 'static)) -> String {
 }
 
 /// What to do about an OS error that stops the output.
+#[cfg(not(unix))]
+fn hint(_code: i32) -> Option<&'static str> {
+    // Windows reports Win32 error codes, not errno values.
+    None
+}
+
+/// What to do about an OS error that stops the output.
+#[cfg(unix)]
 fn hint(code: i32) -> Option<&'static str> {
     Some(match code {
         libc::ENOSPC => {

@@ -9,14 +9,24 @@
 //! ```
 //! Exit status: 0 success, 1 failure, 2 usage error.
 
+// capture and demo read a live process: Linux only; elsewhere stand-ins
+// that say so take their place (inspect and convert work everywhere).
+#[cfg(target_os = "linux")]
 mod capture_cmd;
 mod convert_cmd;
+#[cfg(target_os = "linux")]
 mod demo;
 mod error_text;
 mod inspect_cmd;
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+mod needs_linux;
 mod sample;
 mod signals;
+#[cfg(target_os = "linux")]
 mod spill;
+
+#[cfg(not(target_os = "linux"))]
+use needs_linux::{capture_cmd, demo};
 
 use std::path::PathBuf;
 use std::process::ExitCode;

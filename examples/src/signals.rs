@@ -19,13 +19,18 @@ use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+#[cfg(unix)]
+use signal_hook::consts::signal::{SIGHUP, SIGQUIT};
+use signal_hook::consts::signal::{SIGINT, SIGTERM};
 
-/// The signals that stop a capture or a conversion cleanly.
-const STOPPING: [(i32, &str); 4] = [
+/// The signals that stop a capture or a conversion cleanly (Windows has
+/// only the first two).
+const STOPPING: &[(i32, &str)] = &[
     (SIGINT, "SIGINT"),
     (SIGTERM, "SIGTERM"),
+    #[cfg(unix)]
     (SIGHUP, "SIGHUP"),
+    #[cfg(unix)]
     (SIGQUIT, "SIGQUIT"),
 ];
 
@@ -39,7 +44,7 @@ pub fn install() -> io::Result<()> {
     }
     let received = Arc::new(AtomicUsize::new(0));
     let seen = Arc::new(AtomicBool::new(false));
-    for (signal, _) in STOPPING {
+    for &(signal, _) in STOPPING {
         let number = usize::try_from(signal).map_err(io::Error::other)?;
         // Registered first, so it sees `seen` as it was before this signal.
         signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, seen.clone())?;
@@ -60,7 +65,8 @@ pub fn stop_flag() -> Option<Arc<AtomicUsize>> {
 pub fn received() -> Option<(i32, &'static str)> {
     let number = RECEIVED.get()?.load(Ordering::SeqCst);
     STOPPING
-        .into_iter()
+        .iter()
+        .copied()
         .find(|(signal, _)| usize::try_from(*signal).ok() == Some(number))
 }
 

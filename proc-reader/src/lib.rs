@@ -13,6 +13,10 @@
 //!   `/proc/<pid>/mem` as fallback, exact short reads and holes, and a
 //!   pagemap scan that finds present pages without touching them.
 //!
+//! Only Linux has the live half; on other systems the crate builds with
+//! [`parse`], [`regs`]' layouts and [`Error`], so tools that analyse dumps
+//! can use the parsers anywhere.
+//!
 //! ```
 //! use coroner_proc_reader::Process;
 //! let me = Process::open(std::process::id())?;
@@ -39,30 +43,45 @@
     )
 )]
 
+// The pure parts — /proc parsers, register layouts, the error type — build on
+// any OS, so dumps can be analysed anywhere; everything that touches a live
+// process (ptrace, process_vm_readv, /proc itself) is Linux-only.
 mod error;
-mod file_data;
-mod freeze;
-mod memory;
 pub mod parse;
-mod process;
 pub mod regs;
+
+#[cfg(target_os = "linux")]
+mod file_data;
+#[cfg(target_os = "linux")]
+mod freeze;
+#[cfg(target_os = "linux")]
+mod memory;
+#[cfg(target_os = "linux")]
+mod process;
+#[cfg(target_os = "linux")]
 mod sys;
 
 pub use error::{Error, PermissionReason, Result};
+#[cfg(target_os = "linux")]
 pub use freeze::{FreezeOptions, Frozen, StopKind, Thawed, Thread};
+#[cfg(target_os = "linux")]
 pub use memory::{MemoryReader, ReadMethod, ReadRequest};
 pub use parse::maps::{Mapping, Perms, VmFlags};
 pub use parse::pagemap::PagemapEntry;
+#[cfg(target_os = "linux")]
 pub use process::Process;
 pub use regs::Registers;
+#[cfg(target_os = "linux")]
 pub use sys::SIGINFO_SIZE;
 
 /// Clock ticks per second, the unit of `stat`'s utime, stime and start time.
+#[cfg(target_os = "linux")]
 pub fn clock_ticks_per_second() -> u64 {
     sys::clock_ticks()
 }
 
 /// The system page size in bytes.
+#[cfg(target_os = "linux")]
 pub fn page_size() -> u64 {
     sys::page_size()
 }

@@ -1,8 +1,10 @@
 //! Per-thread register sets read with `PTRACE_GETREGSET`, raw as the kernel
 //! gives them (the layouts ELF core notes and minidump contexts start from).
 
+#[cfg(target_os = "linux")]
 use std::io;
 
+#[cfg(target_os = "linux")]
 use crate::sys;
 
 /// `NT_PRSTATUS`: general-purpose registers.
@@ -83,9 +85,11 @@ impl Registers {
 }
 
 /// Largest XSAVE area we accept (AMX tiles make it about 11 KiB today).
+#[cfg(target_os = "linux")]
 const XSTATE_MAX: usize = 64 * 1024;
 
 /// Read all register sets of a stopped, traced thread.
+#[cfg(target_os = "linux")]
 pub(crate) fn read_registers(tid: u32) -> io::Result<Registers> {
     let mut raw = [0u8; GP_REG_COUNT * 8];
     let n = sys::ptrace_getregset(tid, NT_PRSTATUS, &mut raw)?;
@@ -119,10 +123,10 @@ pub(crate) fn read_registers(tid: u32) -> io::Result<Registers> {
 /// CPU and kernel enable, the same for every task) and replies with
 /// `min(buffer, size)`, so once known every thread is read into a buffer of
 /// exactly that size: no 64 KiB buffer zeroed, faulted in and kept per thread.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 static XSTATE_SIZE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn read_xstate(tid: u32) -> io::Result<Option<Vec<u8>>> {
     use std::sync::atomic::Ordering;
     let known = XSTATE_SIZE.load(Ordering::Relaxed);
@@ -144,7 +148,7 @@ fn read_xstate(tid: u32) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
-#[cfg(target_arch = "aarch64")]
+#[cfg(all(target_os = "linux", target_arch = "aarch64"))]
 fn read_xstate(_tid: u32) -> io::Result<Option<Vec<u8>>> {
     let _ = XSTATE_MAX;
     Ok(None)

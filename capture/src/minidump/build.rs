@@ -400,7 +400,7 @@ pub fn build_model(
                 .and_then(host_file::open_regular)
                 .and_then(|f| {
                     let mut b = [0u8; 4];
-                    std::os::unix::fs::FileExt::read_exact_at(&f, &mut b, 0).ok()?;
+                    crate::os::FileExt::read_exact_at(&f, &mut b, 0).ok()?;
                     Some(b == *b"\x7fELF")
                 })
                 .unwrap_or(false)

@@ -16,12 +16,12 @@
     )
 )]
 
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use coroner_minidump_format::model::{DsoDebug, LinkMap};
 
 use crate::inspect::build_id_in_header_page;
+use crate::os::FileExt;
 
 /// Read exactly `buf.len()` bytes at an address; `false` if any is unreadable.
 pub type ReadMem<'a> = dyn FnMut(u64, &mut [u8]) -> bool + 'a;

@@ -8,8 +8,7 @@
 //! files only, opened without blocking, so a FIFO, a device or a socket
 //! named in a dump is never opened or waited on.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
 use std::path::{Component, Path, PathBuf};
 
 /// A directory standing for the root of the system a dump was taken on
@@ -77,11 +76,7 @@ pub fn open_regular(path: &Path) -> Option<File> {
     if !std::fs::metadata(path).ok()?.is_file() {
         return None;
     }
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
-        .open(path)
-        .ok()?;
+    let file = crate::os::open_read_nonblocking(path).ok()?;
     file.metadata().ok()?.is_file().then_some(file)
 }
 

@@ -53,7 +53,7 @@ fn covered(a: Range<u64>, dumped: &[Range<u64>]) -> u64 {
 /// holding its memory in RAM. Anything that does not look like a minidump's
 /// layout is read whole, for the parser to report.
 pub(crate) fn read_without_memory(file: &std::fs::File, len: u64) -> std::io::Result<Vec<u8>> {
-    use std::os::unix::fs::FileExt;
+    use crate::os::FileExt;
     let size = usize::try_from(len).map_err(|_| {
         std::io::Error::new(std::io::ErrorKind::InvalidData, "file too large to address")
     })?;

@@ -27,9 +27,11 @@ pub mod build;
 pub mod elf;
 pub mod host_file;
 pub mod inspect;
+#[cfg(target_os = "linux")]
 mod live;
 mod sparse;
 
+#[cfg(target_os = "linux")]
 pub use live::capture_minidump;
 pub use sparse::ZeroHoles;
 

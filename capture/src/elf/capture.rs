@@ -1,0 +1,158 @@
+//! Live capture as an ELF core file.
+//!
+//! Order of work, to keep the target stopped as briefly as possible:
+//! 1. before freezing: process facts (stat, status, cmdline, auxv, filter);
+//! 2. freeze (proc-reader: `PTRACE_SEIZE` + `PTRACE_INTERRUPT`, registers);
+//! 3. frozen: mappings + smaps, selection, core model, then core-format's
+//!    writer streams headers, notes and memory into the sink;
+//! 4. thaw; then fsync + rename of the output (not counted as frozen).
+
+use std::io;
+use std::ops::Range;
+use std::time::Instant;
+
+use coroner_core_format::write::{CoreWriter, MemorySource, WriteOptions};
+use coroner_core_format::Machine;
+use coroner_proc_reader::Process;
+
+use super::core_model;
+use crate::live::{self, LiveMemory};
+use crate::sink::Sink;
+use crate::{CaptureError, CaptureOptions, CaptureReport};
+
+/// A memory source that reports progress: each hint window counts as done
+/// when the next one starts.
+struct Progressing<'a, M> {
+    inner: &'a mut M,
+    done: u64,
+    pending: u64,
+    total: u64,
+    callback: &'a mut dyn FnMut(u64, u64),
+}
+
+impl<M> Progressing<'_, M> {
+    fn flush(&mut self) {
+        self.done = self
+            .done
+            .saturating_add(std::mem::take(&mut self.pending))
+            .min(self.total);
+        (self.callback)(self.done, self.total);
+    }
+}
+
+impl<M: MemorySource> MemorySource for Progressing<'_, M> {
+    fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read_at(addr, buf)
+    }
+
+    fn present_ranges(
+        &mut self,
+        start: u64,
+        end: u64,
+        out: &mut Vec<Range<u64>>,
+    ) -> io::Result<()> {
+        self.flush();
+        self.pending = end.saturating_sub(start);
+        self.inner.present_ranges(start, end, out)
+    }
+}
+
+fn host_machine() -> Result<Machine, CaptureError> {
+    Machine::host().ok_or_else(|| CaptureError::Unsupported {
+        what: "this CPU architecture".into(),
+    })
+}
+
+/// Capture process `pid` as an ELF core into `sink`, equivalent to the core
+/// the kernel would write if it crashed now (see [`crate::select`] for which
+/// memory), and finish the sink (fsync + rename for a file).
+/// `progress(done, total)` is called with bytes of selected memory.
+pub fn capture_elf(
+    pid: u32,
+    mut sink: Sink,
+    options: &CaptureOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<CaptureReport, CaptureError> {
+    let started = Instant::now();
+    let machine = host_machine()?;
+    let process = Process::open(pid)?;
+    let info = live::process_info(&process)?;
+    let mut memory = LiveMemory::open(&process)?;
+
+    let freeze_started = Instant::now();
+    let frozen = process.freeze()?;
+    let written = (|| {
+        let snap = live::snapshot(info, &frozen, &mut memory, &options.selection)?;
+        let model = core_model(machine, &snap)?;
+        let total: u64 = model.segments.iter().map(|s| s.filesz).sum();
+        let mut source = Progressing {
+            inner: &mut memory,
+            done: 0,
+            pending: 0,
+            total,
+            callback: progress,
+        };
+        let writer = CoreWriter::new(WriteOptions {
+            buffer_size: options.buffer_size,
+            hint_window: 64 << 20,
+            ..WriteOptions::default()
+        });
+        let stats = writer.write(&model, &mut source, &mut sink)?;
+        source.flush();
+        Ok::<_, CaptureError>((snap, stats))
+    })();
+    // Thaw first, whatever happened. A write error ends the capture; a thaw
+    // error does not lose the (complete) dump but is reported loudly.
+    let thawed = frozen.thaw();
+    let (snap, stats) = written?;
+    let mut warnings = memory.take_warnings();
+    let frozen_for = live::frozen_time(thawed, pid, freeze_started, &mut warnings);
+
+    let report = sink.finish()?;
+    if snap.threads.iter().any(|t| t.fp_regs.is_none()) {
+        warnings.push("floating-point registers of some threads could not be read".to_owned());
+    }
+    Ok(CaptureReport {
+        pid,
+        path: report.path,
+        threads: snap.threads.len(),
+        mappings: snap.mappings.len(),
+        mappings_dumped: snap.mappings.iter().filter(|m| m.dump_len > 0).count(),
+        bytes_written: report.bytes_written,
+        bytes_allocated: report.bytes_allocated,
+        memory_bytes_read: stats.memory_read_bytes,
+        wall: started.elapsed(),
+        frozen: frozen_for,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coroner_core_format::write::BytesAt;
+
+    #[test]
+    fn progress_counts_windows_up_to_the_total() {
+        let mut mem = BytesAt {
+            base: 0x1000,
+            bytes: vec![7u8; 0x5000],
+        };
+        let mut seen = Vec::new();
+        let mut cb = |done: u64, total: u64| seen.push((done, total));
+        let mut p = Progressing {
+            inner: &mut mem,
+            done: 0,
+            pending: 0,
+            total: 0x5000,
+            callback: &mut cb,
+        };
+        let mut out = Vec::new();
+        p.present_ranges(0x1000, 0x3000, &mut out).unwrap();
+        p.present_ranges(0x3000, 0x6000, &mut out).unwrap();
+        let mut buf = [0u8; 16];
+        assert_eq!(p.read_at(0x1000, &mut buf).unwrap(), 16);
+        p.flush();
+        assert_eq!(seen, [(0, 0x5000), (0x2000, 0x5000), (0x5000, 0x5000)]);
+    }
+}
