@@ -123,6 +123,11 @@ impl Meta {
     }
 }
 
+/// The encoded size of a raw structure, as the writer lays it out.
+pub(crate) fn size_of<T: SizeWith<Endian>>() -> u64 {
+    u64::try_from(T::size_with(&LE)).unwrap_or(u64::MAX)
+}
+
 /// `offset` as a 32-bit RVA.
 pub(crate) fn rva(what: &'static str, offset: u64) -> Result<RVA, WriteError> {
     RVA::try_from(offset).map_err(|_| WriteError::RvaOverflow { what, end: offset })

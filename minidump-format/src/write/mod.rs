@@ -23,8 +23,18 @@
 //! ```
 
 mod encode;
+mod exception;
 mod layout;
+mod linux;
+mod memory;
+mod memory_info;
+mod misc_info;
+mod module;
+mod output;
 mod source;
+mod system_info;
+mod thread;
+mod thread_names;
 
 pub use layout::Layout;
 pub use source::{MemorySource, NoMemory, SliceSource};
