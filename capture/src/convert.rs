@@ -12,14 +12,18 @@
 //!   from the Auxv stream, `NT_FILE` from the Maps stream, and every memory
 //!   range of both memory lists as a `PT_LOAD` (flags from Maps).
 //!
-//! The input is read whole into memory; the output goes through a
-//! [`Sink`] (atomic, 0600, sparse).
+//! The input is not loaded: its headers, notes and streams are read once,
+//! and memory is read from the file range by range as the output is
+//! written, so converting a dump larger than RAM takes a few megabytes
+//! (core-format's [`CoreFile`], minidump-format's [`MinidumpFile`]). The
+//! output goes through a [`Sink`] (atomic, 0600, sparse).
 
+use std::fs::File;
 use std::io;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use coroner_core_format::read::MemoryMap;
+use coroner_core_format::read::{CoreFile, FileMemory};
 use coroner_core_format::write::{CoreWriter, WriteOptions};
 use coroner_core_format::{
     AuxvEntry, CoreModel, FileMapping, FileNote, Machine, Note, PrPsInfo, PrStatus, Registers,
@@ -29,6 +33,7 @@ use coroner_minidump_format::model::{
     Context, Exception, LinuxStreams, MiscInfo, Model, SystemInfo,
 };
 use coroner_minidump_format::raw::{DUMP_REQUESTED, PROCESSOR_ARCHITECTURE_ARM64};
+use coroner_minidump_format::read::MinidumpFile;
 use coroner_minidump_format::write::{Layout, MemorySource};
 
 use crate::minidump::build::{
@@ -85,6 +90,65 @@ pub struct ConvertReport {
     pub bytes_allocated: u64,
 }
 
+/// Why a dump could not be read for conversion.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConvertError {
+    /// The input could not be opened or its type found.
+    #[error("opening the input")]
+    Open {
+        /// The input.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// The input is a directory, a pipe, a device …: conversion reads
+    /// parts of the file in any order, which needs a regular file.
+    #[error("the input is {kind}, not a regular file: conversion reads a dump file at random offsets; save the dump to a file first")]
+    NotRegularFile {
+        /// The input.
+        path: PathBuf,
+        /// What it is ("a directory", "a character device" …).
+        kind: &'static str,
+    },
+    /// Reading the ELF core failed.
+    #[error("reading the ELF core")]
+    Elf(#[source] coroner_core_format::read::FileError),
+    /// Reading the minidump failed.
+    #[error("reading the minidump")]
+    Minidump(#[source] coroner_minidump_format::read::FileError),
+}
+
+/// What kind of file `ft` is, for messages.
+#[cfg(unix)]
+fn file_kind(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_dir() {
+        "a directory"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_fifo() {
+        "a pipe (FIFO)"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// What kind of file `ft` is, for messages.
+#[cfg(not(unix))]
+fn file_kind(ft: &std::fs::FileType) -> &'static str {
+    if ft.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
 fn bad(what: impl Into<String>) -> CaptureError {
     CaptureError::Unsupported { what: what.into() }
 }
@@ -127,6 +191,11 @@ impl ConvertOptions {
 /// written through `sink`. `mode` chooses the memory of a minidump output.
 /// Opens no file but `input` ([`convert_file_with`] can look for the
 /// files the dump names).
+///
+/// `input` must be a regular file ([`ConvertError::NotRegularFile`]
+/// otherwise): only its headers, notes and streams are loaded, and memory is
+/// copied range by range, so memory use stays at a few megabytes whatever
+/// the size of the dump.
 pub fn convert_file(
     input: &Path,
     to: Option<DumpFormat>,
@@ -142,9 +211,20 @@ pub fn convert_file_with(
     options: &ConvertOptions,
     sink: Sink,
 ) -> Result<ConvertReport, CaptureError> {
-    let data =
-        std::fs::read(input).map_err(|e| bad(format!("reading {}: {e}", input.display())))?;
-    convert_bytes_with(&data, options, sink)
+    let open = |source| ConvertError::Open {
+        path: input.to_owned(),
+        source,
+    };
+    let file = File::open(input).map_err(open)?;
+    let ft = file.metadata().map_err(open)?.file_type();
+    if !ft.is_file() {
+        return Err(ConvertError::NotRegularFile {
+            path: input.to_owned(),
+            kind: file_kind(&ft),
+        }
+        .into());
+    }
+    convert_source(&file, options, sink)
 }
 
 /// [`convert_file`] over a dump held in memory.
@@ -161,10 +241,36 @@ pub fn convert_bytes(
 pub fn convert_bytes_with(
     data: &[u8],
     options: &ConvertOptions,
+    sink: Sink,
+) -> Result<ConvertReport, CaptureError> {
+    convert_source(data, options, sink)
+}
+
+/// A dump file that both format crates can read at any offset.
+trait DumpSource:
+    coroner_core_format::read::ReadAt + coroner_minidump_format::read::ReadAt + Copy
+{
+}
+
+impl<T> DumpSource for T where
+    T: coroner_core_format::read::ReadAt + coroner_minidump_format::read::ReadAt + Copy
+{
+}
+
+fn convert_source<S: DumpSource>(
+    source: S,
+    options: &ConvertOptions,
     mut sink: Sink,
 ) -> Result<ConvertReport, CaptureError> {
     let (to, mode) = (options.to, options.memory);
-    let from = DumpFormat::detect(data)
+    let mut magic = [0u8; 4];
+    let got = coroner_core_format::read::ReadAt::read_at(&source, 0, &mut magic).map_err(|e| {
+        ConvertError::Elf(coroner_core_format::read::FileError::Io {
+            offset: 0,
+            source: e,
+        })
+    })?;
+    let from = DumpFormat::detect(magic.get(..got).unwrap_or(&[]))
         .ok_or_else(|| bad("input format: neither an ELF core (\\x7fELF) nor a minidump (MDMP)"))?;
     let to = to.unwrap_or(match from {
         DumpFormat::Elf => DumpFormat::Minidump,
@@ -172,9 +278,13 @@ pub fn convert_bytes_with(
     });
     let (threads, memory_ranges) = match (from, to) {
         (DumpFormat::Elf, DumpFormat::Minidump) => {
-            elf_to_minidump(data, mode, options.sysroot.as_ref(), &mut sink)?
+            let core = CoreFile::open(source).map_err(ConvertError::Elf)?;
+            elf_to_minidump(&core, mode, options.sysroot.as_ref(), &mut sink)?
         }
-        (DumpFormat::Minidump, DumpFormat::Elf) => minidump_to_elf(data, &mut sink)?,
+        (DumpFormat::Minidump, DumpFormat::Elf) => {
+            let dump = MinidumpFile::open(source).map_err(ConvertError::Minidump)?;
+            minidump_to_elf(&dump, &mut sink)?
+        }
         _ => {
             return Err(bad(
                 "the input is already in the requested format; nothing to convert",
@@ -192,16 +302,16 @@ pub fn convert_bytes_with(
     })
 }
 
-/// An ELF core's memory for the minidump builder and writer.
-struct CoreMemory<'a>(MemoryMap<'a>);
+/// An ELF core's memory, read from the file, for the minidump builder and writer.
+struct CoreMemory<'a, R>(FileMemory<'a, R>);
 
-impl MemorySource for CoreMemory<'_> {
+impl<R: coroner_core_format::read::ReadAt> MemorySource for CoreMemory<'_, R> {
     fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
-        Ok(self.0.read_present(addr, buf))
+        coroner_core_format::write::MemorySource::read_at(&mut self.0, addr, buf)
     }
 }
 
-impl DumpMemory for CoreMemory<'_> {
+impl<R: coroner_core_format::read::ReadAt> DumpMemory for CoreMemory<'_, R> {
     fn present(&mut self, start: u64, end: u64) -> io::Result<Vec<Range<u64>>> {
         let mut out = Vec::new();
         coroner_core_format::write::MemorySource::present_ranges(
@@ -214,14 +324,13 @@ impl DumpMemory for CoreMemory<'_> {
     }
 }
 
-fn elf_to_minidump(
-    data: &[u8],
+fn elf_to_minidump<R: coroner_core_format::read::ReadAt>(
+    core: &CoreFile<R>,
     mode: MemoryMode,
     sysroot: Option<&Sysroot>,
     sink: &mut Sink,
 ) -> Result<(usize, usize), CaptureError> {
-    let rd = |e: coroner_core_format::ReadError| bad(format!("reading the ELF core: {e}"));
-    let core = coroner_core_format::parse(data).map_err(rd)?;
+    let rd = |e: coroner_core_format::ReadError| ConvertError::Elf(e.into());
     let (arch, machine) = match core.machine() {
         Some(Machine::X86_64) => (Arch::X86_64, "x86_64"),
         Some(Machine::Aarch64) => (Arch::Aarch64, "aarch64"),
@@ -261,22 +370,21 @@ fn elf_to_minidump(
         }
     }
     let mut mappings = Vec::new();
-    for seg in core.segments() {
-        let file = files
-            .iter()
-            .find(|f| f.0 <= seg.vaddr() && seg.vaddr() < f.1);
-        let flags = seg.flags();
+    for seg in core.load_segments() {
+        let vaddr = seg.p_vaddr;
+        let file = files.iter().find(|f| f.0 <= vaddr && vaddr < f.1);
+        let flags = seg.p_flags;
         let path = file.map(|f| f.3.clone()).unwrap_or_default();
         mappings.push(MappingInput {
-            start: seg.vaddr(),
-            end: seg.end(),
+            start: vaddr,
+            end: vaddr.saturating_add(seg.p_memsz),
             read: flags & 4 != 0,
             write: flags & 2 != 0,
             exec: flags & 1 != 0,
             shared: false,
-            offset: file.map_or(0, |f| f.2.saturating_add(seg.vaddr() - f.0)),
+            offset: file.map_or(0, |f| f.2.saturating_add(vaddr - f.0)),
             inode: 0,
-            dump_len: seg.filesz(),
+            dump_len: seg.p_filesz,
             excluded: false,
             file: sysroot.and_then(|root| root.locate(&path)),
             path,
@@ -374,7 +482,7 @@ fn elf_to_minidump(
         page_size: 4096,
         model,
     };
-    let mut memory = CoreMemory(core.memory_map().map_err(rd)?);
+    let mut memory = CoreMemory(core.memory());
     let model =
         build_model(input, &mut memory, mode).map_err(|e| bad(format!("reading the core: {e}")))?;
     let layout = Layout::plan(&model)?;
@@ -391,10 +499,12 @@ fn elf_to_minidump(
     ))
 }
 
-/// A minidump's memory as the ELF writer's source.
-struct DumpBytes<'a>(coroner_minidump_format::read::Memory<'a>);
+/// A minidump's memory, read from the file, as the ELF writer's source.
+struct DumpBytes<'a, R>(coroner_minidump_format::read::FileMemory<'a, R>);
 
-impl coroner_core_format::write::MemorySource for DumpBytes<'_> {
+impl<R: coroner_minidump_format::read::ReadAt> coroner_core_format::write::MemorySource
+    for DumpBytes<'_, R>
+{
     fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
         MemorySource::read_at(&mut self.0, addr, buf)
     }
@@ -433,9 +543,12 @@ fn amd64_words(c: &coroner_minidump_format::raw::CONTEXT_AMD64) -> Vec<u64> {
     ]
 }
 
-fn minidump_to_elf(data: &[u8], sink: &mut Sink) -> Result<(usize, usize), CaptureError> {
-    let rd = |e: coroner_minidump_format::ReadError| bad(format!("reading the minidump: {e}"));
-    let dump = coroner_minidump_format::parse(data).map_err(rd)?;
+fn minidump_to_elf<R: coroner_minidump_format::read::ReadAt>(
+    file: &MinidumpFile<R>,
+    sink: &mut Sink,
+) -> Result<(usize, usize), CaptureError> {
+    let rd = |e: coroner_minidump_format::ReadError| ConvertError::Minidump(e.into());
+    let dump = file.metadata();
     let arm = dump
         .system_info()
         .map_err(rd)?
@@ -592,12 +705,10 @@ fn minidump_to_elf(data: &[u8], sink: &mut Sink) -> Result<(usize, usize), Captu
     }
     model.files = Some(files);
 
-    let memory = dump.memory().map_err(rd)?;
     let mut ranges: Vec<Range<u64>> = Vec::new();
-    for r in memory.regions() {
-        let r = r.map_err(rd)?.range();
+    for r in file.memory_locations() {
         if r.size > 0 {
-            ranges.push(r.start..r.start.saturating_add(r.size));
+            ranges.push(r.range());
         }
     }
     ranges.sort_by_key(|r| r.start);
@@ -627,7 +738,7 @@ fn minidump_to_elf(data: &[u8], sink: &mut Sink) -> Result<(usize, usize), Captu
     }
 
     let writer = CoreWriter::new(WriteOptions::default());
-    let mut source = DumpBytes(memory);
+    let mut source = DumpBytes(file.memory());
     writer.write(&model, &mut source, sink)?;
     Ok((model.threads.len(), model.segments.len()))
 }

@@ -73,6 +73,9 @@ pub enum CaptureError {
     /// not fit the format's 32-bit fields).
     #[error("writing the minidump: {0}")]
     MinidumpWrite(#[from] coroner_minidump_format::WriteError),
+    /// The dump to convert could not be read.
+    #[error(transparent)]
+    Convert(#[from] convert::ConvertError),
     /// Something this build does not handle.
     #[error("unsupported: {what}")]
     Unsupported {

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use coroner_core_format::read::OwnedCore;
+use coroner_core_format::read::{CoreFile, OwnedCore};
 use coroner_core_format::write::{write_core, MemorySource, StreamSink};
 use coroner_core_format::{
     parse, raw, CoreModel, Machine, Note, PrStatus, Registers, SegmentModel, ThreadModel,
@@ -12,8 +12,51 @@ use coroner_core_format::{
 use coroner_test_support::kernel_core;
 use proptest::prelude::*;
 
+/// The file-backed reader over the same bytes reads what the in-memory
+/// reader reads: the same model, truncation and memory, or both refuse.
+fn file_agrees(data: &[u8]) {
+    let (file, core) = (CoreFile::open(data), parse(data));
+    let (file, core) = match (file, core) {
+        (Ok(f), Ok(c)) => (f, c),
+        (Err(_), Err(_)) => return,
+        (f, c) => panic!("CoreFile {:?} but Core {:?}", f.err(), c.err()),
+    };
+    assert_eq!(file.to_model(), core.to_model());
+    assert_eq!(file.truncation(), core.truncation());
+    assert_eq!(file.prpsinfo(), core.prpsinfo());
+    assert_eq!(
+        file.threads()
+            .map(|t| t.map(|t| t.tid()))
+            .collect::<Vec<_>>(),
+        core.threads()
+            .map(|t| t.map(|t| t.tid()))
+            .collect::<Vec<_>>()
+    );
+    let Ok(mut map) = core.memory_map() else {
+        return;
+    };
+    let mut memory = file.memory();
+    for s in core.segments().take(64) {
+        for addr in [
+            s.vaddr(),
+            s.vaddr().wrapping_add(s.filesz() / 2),
+            s.end().wrapping_sub(8),
+        ] {
+            let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
+            let n = memory.read_at(addr, &mut a).unwrap();
+            assert_eq!(n, map.read_at(addr, &mut b).unwrap(), "at {addr:#x}");
+            assert_eq!(a[..n], b[..n]);
+        }
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        memory.present_ranges(s.vaddr(), s.end(), &mut x).unwrap();
+        map.present_ranges(s.vaddr(), s.end(), &mut y).unwrap();
+        assert_eq!(x, y);
+    }
+}
+
 /// Walk everything the reader offers; returns a count so nothing is optimised away.
 fn walk(data: &[u8]) -> usize {
+    file_agrees(data);
     let Ok(core) = parse(data) else { return 0 };
     let mut n = core.program_headers().count();
     for seg in core.segments() {

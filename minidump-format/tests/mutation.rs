@@ -90,6 +90,80 @@ fn apply(bytes: &mut Vec<u8>, ms: &[Mutation], header_bias: bool) {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
+    /// The file-backed reader gives what the in-memory reader gives, for
+    /// whole files and for every way of cutting one short.
+    #[test]
+    fn file_reader_agrees_with_the_in_memory_reader(model in model(), cut in any::<u64>()) {
+        use coroner_minidump_format::read::MinidumpFile;
+        use coroner_minidump_format::write::MemorySource;
+        let mut bytes = Vec::new();
+        model.write(&mut Synthetic { hole_every: 5 }, &mut bytes).unwrap();
+        let whole = MinidumpFile::open(bytes.as_slice()).unwrap();
+        let dump = coroner_minidump_format::parse(&bytes).unwrap();
+        // Everything but memory reads the same (memory bytes are not in the
+        // metadata image: they are read through `memory()`).
+        let meta = whole.metadata();
+        let streams = |d: coroner_minidump_format::read::Streams<'_>| -> Vec<(u32, Vec<u8>)> {
+            d.map(|s| s.map(|s| (s.stream_type, s.data.to_vec())).unwrap()).collect()
+        };
+        prop_assert_eq!(streams(meta.streams()), streams(dump.streams()));
+        let threads = |d: Option<coroner_minidump_format::read::ThreadList<'_>>| {
+            d.map(|l| l.iter().map(|t| t.and_then(|t| t.to_model())).collect::<Result<Vec<_>, _>>().unwrap())
+        };
+        prop_assert_eq!(threads(meta.threads().unwrap()), threads(dump.threads().unwrap()));
+        let modules = |d: Option<coroner_minidump_format::read::ModuleList<'_>>| {
+            d.map(|l| l.iter().map(|m| m.and_then(|m| m.to_model())).collect::<Result<Vec<_>, _>>().unwrap())
+        };
+        prop_assert_eq!(modules(meta.modules().unwrap()), modules(dump.modules().unwrap()));
+        prop_assert_eq!(
+            meta.exception().unwrap().map(|e| e.to_model().unwrap()),
+            dump.exception().unwrap().map(|e| e.to_model().unwrap())
+        );
+        prop_assert_eq!(
+            meta.system_info().unwrap().map(|e| e.to_model().unwrap()),
+            dump.system_info().unwrap().map(|e| e.to_model().unwrap())
+        );
+        prop_assert_eq!(whole.truncation(), None);
+        let (mut a, mut b) = (whole.memory(), dump.memory().unwrap());
+        for l in whole.memory_locations() {
+            let mut x = vec![0u8; l.size.min(4096) as usize + 8];
+            let mut y = x.clone();
+            let n = a.read_at(l.start, &mut x).unwrap();
+            prop_assert_eq!(n, b.read_at(l.start, &mut y).unwrap());
+            prop_assert_eq!(&x[..n], &y[..n]);
+        }
+        // Cut short: the reader opens it when the streams survive, and
+        // says what memory is gone.
+        let len = (cut % bytes.len() as u64) as usize;
+        if let Ok(cut_file) = MinidumpFile::open(&bytes[..len]) {
+            let lost_memory = whole.memory_locations().iter().any(|l| l.offset + l.size > len as u64);
+            let lost_stream = dump.streams().any(|s| s.unwrap().end() > len as u64);
+            // A cut that only loses records streams point at (a context, a
+            // name) is not a truncation of streams or memory: reading that
+            // record fails instead.
+            let Some(t) = cut_file.truncation() else {
+                prop_assert!(!lost_memory && !lost_stream);
+                return Ok(());
+            };
+            prop_assert_eq!(t.file_len, len as u64);
+            prop_assert!(t.expected_len > len as u64 && t.expected_len <= bytes.len() as u64);
+            for l in whole.memory_locations() {
+                let lost = l.offset + l.size > len as u64;
+                prop_assert_eq!(lost, t.ranges.iter().any(|r| r.location.range() == l.range()));
+            }
+            let mut memory = cut_file.memory();
+            for r in &t.ranges {
+                let mut buf = vec![0u8; 16];
+                let m = r.missing();
+                if m.is_empty() {
+                    continue;
+                }
+                prop_assert_eq!(memory.read_at(m.start, &mut buf).unwrap(), 0);
+                prop_assert!(t.is_missing(m.start));
+            }
+        }
+    }
+
     #[test]
     fn mutated_generated_dumps(
         model in model(),

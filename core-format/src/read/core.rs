@@ -1,6 +1,9 @@
 use scroll::Pread;
 
-use super::{AuxvIter, FileNoteView, Memory, MemoryMap, NoteIter, SegmentIter, ThreadIter};
+use super::{
+    process_notes, AuxvIter, FileNoteView, Memory, MemoryMap, NoteIter, SegmentIter, ThreadIter,
+    Truncation,
+};
 use crate::{raw, Machine, PrPsInfo, ReadError, SigInfo};
 
 /// A parsed core file borrowing its bytes. Cheap to copy.
@@ -33,31 +36,9 @@ pub fn parse(data: &[u8]) -> Result<Core<'_>, ReadError> {
     let header: raw::Elf64_Ehdr = data
         .pread_with(0, scroll::LE)
         .map_err(|_| truncated("ELF header", 0, raw::EHDR_SIZE as u64, data))?;
-    if header.e_ident.get(..4) != Some(&raw::ELFMAG[..]) {
-        return Err(ReadError::BadMagic);
-    }
-    let class = header.e_ident.get(raw::EI_CLASS).copied().unwrap_or(0);
-    let encoding = header.e_ident.get(raw::EI_DATA).copied().unwrap_or(0);
-    if class != raw::ELFCLASS64 || encoding != raw::ELFDATA2LSB {
-        return Err(ReadError::UnsupportedFormat {
-            class,
-            data: encoding,
-        });
-    }
-    if header.e_type != raw::ET_CORE {
-        return Err(ReadError::NotCore {
-            e_type: header.e_type,
-        });
-    }
+    check_header(&header)?;
     let mut phnum = u64::from(header.e_phnum);
     if header.e_phnum == raw::PN_XNUM {
-        if header.e_shentsize as usize != raw::SHDR_SIZE {
-            return Err(ReadError::BadEntrySize {
-                what: "section header",
-                expected: raw::SHDR_SIZE as u64,
-                actual: u64::from(header.e_shentsize),
-            });
-        }
         let off = usize::try_from(header.e_shoff).unwrap_or(usize::MAX);
         let sh: raw::Elf64_Shdr = data.pread_with(off, scroll::LE).map_err(|_| {
             truncated(
@@ -69,13 +50,7 @@ pub fn parse(data: &[u8]) -> Result<Core<'_>, ReadError> {
         })?;
         phnum = u64::from(sh.sh_info);
     }
-    if phnum > 0 && header.e_phentsize as usize != raw::PHDR_SIZE {
-        return Err(ReadError::BadEntrySize {
-            what: "program header",
-            expected: raw::PHDR_SIZE as u64,
-            actual: u64::from(header.e_phentsize),
-        });
-    }
+    check_phentsize(&header, phnum)?;
     let table = phnum.saturating_mul(raw::PHDR_SIZE as u64);
     let fits = header
         .e_phoff
@@ -95,6 +70,47 @@ pub fn parse(data: &[u8]) -> Result<Core<'_>, ReadError> {
         phoff: usize::try_from(header.e_phoff).unwrap_or(usize::MAX),
         phnum: usize::try_from(phnum).unwrap_or(0),
     })
+}
+
+/// Check what the ELF header alone decides: magic, class, byte order,
+/// `ET_CORE`, and under `PN_XNUM` the section header entry size.
+pub(crate) fn check_header(header: &raw::Elf64_Ehdr) -> Result<(), ReadError> {
+    if header.e_ident.get(..4) != Some(&raw::ELFMAG[..]) {
+        return Err(ReadError::BadMagic);
+    }
+    let class = header.e_ident.get(raw::EI_CLASS).copied().unwrap_or(0);
+    let encoding = header.e_ident.get(raw::EI_DATA).copied().unwrap_or(0);
+    if class != raw::ELFCLASS64 || encoding != raw::ELFDATA2LSB {
+        return Err(ReadError::UnsupportedFormat {
+            class,
+            data: encoding,
+        });
+    }
+    if header.e_type != raw::ET_CORE {
+        return Err(ReadError::NotCore {
+            e_type: header.e_type,
+        });
+    }
+    if header.e_phnum == raw::PN_XNUM && header.e_shentsize as usize != raw::SHDR_SIZE {
+        return Err(ReadError::BadEntrySize {
+            what: "section header",
+            expected: raw::SHDR_SIZE as u64,
+            actual: u64::from(header.e_shentsize),
+        });
+    }
+    Ok(())
+}
+
+/// Check the program header entry size once the count is known.
+pub(crate) fn check_phentsize(header: &raw::Elf64_Ehdr, phnum: u64) -> Result<(), ReadError> {
+    if phnum > 0 && header.e_phentsize as usize != raw::PHDR_SIZE {
+        return Err(ReadError::BadEntrySize {
+            what: "program header",
+            expected: raw::PHDR_SIZE as u64,
+            actual: u64::from(header.e_phentsize),
+        });
+    }
+    Ok(())
 }
 
 impl<'data> Core<'data> {
@@ -178,44 +194,33 @@ impl<'data> Core<'data> {
 
     /// The first `CORE` note of type `n_type`, if any.
     pub fn find_note(&self, n_type: u32) -> Result<Option<super::Note<'data>>, ReadError> {
-        for note in self.notes() {
-            let note = note?;
-            if note.n_type == n_type && note.name == raw::NOTE_NAME_CORE {
-                return Ok(Some(note));
-            }
-        }
-        Ok(None)
+        process_notes::find_note(self.notes(), n_type)
     }
 
     /// `NT_PRPSINFO`.
     pub fn prpsinfo(&self) -> Result<Option<PrPsInfo>, ReadError> {
-        match self.find_note(raw::NT_PRPSINFO)? {
-            Some(n) => PrPsInfo::parse(n.desc, n.offset).map(Some),
-            None => Ok(None),
-        }
+        process_notes::prpsinfo(self.notes())
     }
 
     /// `NT_SIGINFO` (the first one: the kernel writes one, gdb one per thread).
     pub fn siginfo(&self) -> Result<Option<SigInfo>, ReadError> {
-        match self.find_note(raw::NT_SIGINFO)? {
-            Some(n) => n.siginfo().map(Some),
-            None => Ok(None),
-        }
+        process_notes::siginfo(self.notes())
     }
 
     /// `NT_AUXV` entries up to `AT_NULL`.
     pub fn auxv(&self) -> Result<Option<AuxvIter<'data>>, ReadError> {
-        Ok(self
-            .find_note(raw::NT_AUXV)?
-            .map(|n| AuxvIter::new(n.desc, n.offset)))
+        process_notes::auxv(self.notes())
     }
 
     /// `NT_FILE`, in either convention.
     pub fn file_note(&self) -> Result<Option<FileNoteView<'data>>, ReadError> {
-        match self.find_note(raw::NT_FILE)? {
-            Some(n) => FileNoteView::parse(n.desc, n.offset).map(Some),
-            None => Ok(None),
-        }
+        process_notes::file_note(self.notes())
+    }
+
+    /// Whether the file is shorter than its program headers say, and
+    /// which segments lose bytes to that (see [`Truncation`]).
+    pub fn truncation(&self) -> Option<Truncation> {
+        Truncation::of(&self.header, self.program_headers(), self.data.len() as u64)
     }
 
     /// What the core holds at `vaddr`: the bytes of the first segment (in

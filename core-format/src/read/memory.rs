@@ -36,15 +36,15 @@ pub struct MemoryMap<'data> {
 
 /// `[start, end)` owned by `segments[seg]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Piece {
-    start: u64,
-    end: u64,
-    seg: usize,
+pub(crate) struct Piece {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) seg: usize,
 }
 
 /// Split possibly overlapping ranges `(start, end, priority)` into sorted,
 /// non-overlapping pieces, each owned by the lowest priority covering it.
-fn pieces(ranges: impl Iterator<Item = (u64, u64, usize)>) -> Vec<Piece> {
+pub(crate) fn pieces(ranges: impl Iterator<Item = (u64, u64, usize)>) -> Vec<Piece> {
     let mut direct: Vec<Piece> = ranges
         .filter(|&(start, end, _)| start < end)
         .map(|(start, end, seg)| Piece { start, end, seg })
@@ -93,7 +93,7 @@ fn pieces(ranges: impl Iterator<Item = (u64, u64, usize)>) -> Vec<Piece> {
     out
 }
 
-fn find(pieces: &[Piece], addr: u64) -> Option<&Piece> {
+pub(crate) fn find(pieces: &[Piece], addr: u64) -> Option<&Piece> {
     let idx = pieces.partition_point(|p| p.start <= addr);
     let piece = pieces.get(idx.checked_sub(1)?)?;
     (addr < piece.end).then_some(piece)

@@ -53,19 +53,26 @@
 
 mod auxv;
 mod core;
+mod core_file;
 mod file;
 mod memory;
 mod model;
 mod note;
 mod owned;
+mod process_notes;
 mod segment;
+mod source;
 mod thread;
+mod truncation;
 
 pub use self::auxv::AuxvIter;
 pub use self::core::{parse, Core, ProgramHeaderIter};
+pub use self::core_file::{CoreFile, FileError, FileMemory, MAX_METADATA};
 pub use self::file::{FileEntry, FileEntryIter, FileNoteView};
 pub use self::memory::{Memory, MemoryMap};
 pub use self::note::{Note, NoteIter};
 pub use self::owned::OwnedCore;
 pub use self::segment::{Segment, SegmentIter};
+pub use self::source::ReadAt;
 pub use self::thread::{Thread, ThreadIter, ThreadNoteIter};
+pub use self::truncation::{TruncatedSegment, Truncation};

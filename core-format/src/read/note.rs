@@ -37,12 +37,35 @@ impl Note<'_> {
     }
 }
 
+/// The bytes of one `PT_NOTE` segment read from a file by
+/// [`CoreFile`](super::CoreFile): what the file held of it (fewer bytes
+/// than `declared` when the file is cut short).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NoteSegment {
+    /// File offset of the segment (`p_offset`).
+    pub(crate) offset: u64,
+    /// `p_filesz`.
+    pub(crate) declared: u64,
+    /// The bytes present in the file.
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// Where a [`NoteIter`] finds its `PT_NOTE` segments: inside the whole file,
+/// or already read out of it one by one.
+#[derive(Debug, Clone)]
+enum NoteSegments<'data> {
+    InFile {
+        data: &'data [u8],
+        phdrs: ProgramHeaderIter<'data>,
+    },
+    Loaded(std::slice::Iter<'data, NoteSegment>),
+}
+
 /// Iterator over the notes of all `PT_NOTE` segments. Stops after the first
 /// error.
 #[derive(Debug, Clone)]
 pub struct NoteIter<'data> {
-    data: &'data [u8],
-    phdrs: ProgramHeaderIter<'data>,
+    segments: NoteSegments<'data>,
     segment: &'data [u8],
     segment_offset: u64,
     pos: usize,
@@ -56,8 +79,18 @@ fn align4(v: usize) -> Option<usize> {
 impl<'data> NoteIter<'data> {
     pub(crate) fn new(data: &'data [u8], phdrs: ProgramHeaderIter<'data>) -> NoteIter<'data> {
         NoteIter {
-            data,
-            phdrs,
+            segments: NoteSegments::InFile { data, phdrs },
+            segment: &[],
+            segment_offset: 0,
+            pos: 0,
+            done: false,
+        }
+    }
+
+    /// The notes of segments read out of the file beforehand.
+    pub(crate) fn loaded(segments: &'data [NoteSegment]) -> NoteIter<'data> {
+        NoteIter {
+            segments: NoteSegments::Loaded(segments.iter()),
             segment: &[],
             segment_offset: 0,
             pos: 0,
@@ -71,7 +104,25 @@ impl<'data> NoteIter<'data> {
     }
 
     fn next_segment(&mut self) -> Option<Result<(), ReadError>> {
-        for ph in self.phdrs.by_ref() {
+        let (data, phdrs) = match &mut self.segments {
+            NoteSegments::InFile { data, phdrs } => (*data, phdrs),
+            NoteSegments::Loaded(segments) => {
+                let seg = segments.next()?;
+                if (seg.bytes.len() as u64) < seg.declared {
+                    return Some(Err(ReadError::Truncated {
+                        what: "PT_NOTE segment",
+                        offset: seg.offset,
+                        needed: seg.declared,
+                        available: seg.bytes.len() as u64,
+                    }));
+                }
+                self.segment = &seg.bytes;
+                self.segment_offset = seg.offset;
+                self.pos = 0;
+                return Some(Ok(()));
+            }
+        };
+        for ph in phdrs.by_ref() {
             if ph.p_type != raw::PT_NOTE {
                 continue;
             }
@@ -79,12 +130,12 @@ impl<'data> NoteIter<'data> {
                 .ok()
                 .zip(usize::try_from(ph.p_filesz).ok())
                 .and_then(|(o, n)| Some(o..o.checked_add(n)?));
-            let Some(seg) = range.and_then(|r| self.data.get(r)) else {
+            let Some(seg) = range.and_then(|r| data.get(r)) else {
                 return Some(Err(ReadError::Truncated {
                     what: "PT_NOTE segment",
                     offset: ph.p_offset,
                     needed: ph.p_filesz,
-                    available: (self.data.len() as u64).saturating_sub(ph.p_offset),
+                    available: (data.len() as u64).saturating_sub(ph.p_offset),
                 }));
             };
             self.segment = seg;

@@ -26,12 +26,14 @@
 
 mod context;
 mod exception;
+mod file;
 mod linux;
 mod memory;
 mod memory_info;
 mod misc_info;
 mod model;
 mod module;
+mod source;
 mod stream;
 mod string;
 mod system_info;
@@ -49,11 +51,15 @@ use crate::raw::{self, MINIDUMP_HEADER, MINIDUMP_STREAM_TYPE as ST};
 
 pub use context::read_context;
 pub use exception::Exception;
+pub use file::{
+    FileError, FileMemory, MemoryLocation, MinidumpFile, TruncatedRange, Truncation, MAX_METADATA,
+};
 pub use linux::{Auxv, DsoDebug, LinkMaps};
 pub use memory::{Memory, Memory64Iter, Memory64List, MemoryIter, MemoryList, MemoryRegion};
 pub use memory_info::{MemoryInfoIter, MemoryInfoList};
 pub use misc_info::MiscInfo;
 pub use module::{CodeView, Module, ModuleIter, ModuleList};
+pub use source::ReadAt;
 pub use stream::{Stream, Streams};
 pub use string::read_string;
 pub use system_info::SystemInfo;

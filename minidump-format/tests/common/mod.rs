@@ -802,6 +802,7 @@ pub fn cross_check(bytes: &[u8]) -> Result<(), String> {
 /// converts to a model whose rewrite is small, check parse → write → parse.
 pub fn walk_everything(bytes: &[u8]) -> Walk {
     use coroner_minidump_format::write::{Layout, MemorySource};
+    walk_file(bytes);
     let Ok(dump) = coroner_minidump_format::parse(bytes) else {
         return Walk::Rejected;
     };
@@ -883,6 +884,23 @@ pub fn walk_everything(bytes: &[u8]) -> Walk {
         "parse(write(parse(x))) == parse(x)"
     );
     Walk::RoundTripped
+}
+
+/// The file-backed reader over the same bytes: never panics and
+/// never allocates beyond what the file justifies.
+pub fn walk_file(bytes: &[u8]) {
+    use coroner_minidump_format::write::MemorySource;
+    let Ok(file) = coroner_minidump_format::read::MinidumpFile::open(bytes) else {
+        return;
+    };
+    let _ = file.metadata().to_model();
+    let t = file.truncation();
+    let mut memory = file.memory();
+    let mut buf = [0u8; 64];
+    for l in file.memory_locations().iter().take(64) {
+        let _ = memory.read_at(l.start, &mut buf);
+        let _ = t.as_ref().map(|t| t.is_missing(l.start));
+    }
 }
 
 /// How far [`walk_everything`] got.
