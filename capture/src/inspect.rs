@@ -25,7 +25,7 @@ use std::path::Path;
 
 use crate::os::FileExt;
 
-use coroner_core_format::{raw, ReadError};
+use coroner_core_format::{raw, read, Core, ReadError};
 
 /// Why a dump could not be summarised.
 #[derive(Debug, thiserror::Error)]
@@ -231,21 +231,40 @@ impl Summary {
             s.totals.file_allocated = Some(crate::os::allocated_bytes(&md));
             return Ok(s);
         }
-        let mut needed = needed_prefix(&prefix).unwrap_or(0);
+        let format_err = |source| InspectError::Format {
+            path: shown.clone(),
+            source,
+        };
+        let header = read::read_header(&prefix).map_err(format_err)?;
+        // With 65,535 or more segments the count is in section header 0,
+        // which the kernel writes after the memory: read it where it is.
+        let section_header_0 = read::section_header_0_offset(&header).and_then(|at| {
+            let mut sh = [0u8; raw::SHDR_SIZE];
+            file.read_exact_at(&mut sh, at).ok().map(|()| sh)
+        });
+        let phnum = read::program_header_count(&header, section_header_0.as_ref().map(|b| &b[..]))
+            .map_err(format_err)?;
+        // Then the program header table, then every note.
         let limit = md.len().min(256 << 20);
-        while needed > prefix.len() as u64 && needed <= limit {
-            prefix.resize(usize::try_from(needed).unwrap_or(usize::MAX), 0);
-            file.read_exact_at(&mut prefix, 0).map_err(io_err)?;
-            needed = needed_prefix(&prefix).unwrap_or(0);
+        let mut needed = read::program_header_table_end(&header, phnum).unwrap_or(u64::MAX);
+        loop {
+            if needed > prefix.len() as u64 && needed <= limit {
+                prefix.resize(usize::try_from(needed).unwrap_or(usize::MAX), 0);
+                file.read_exact_at(&mut prefix, 0).map_err(io_err)?;
+            }
+            let core = read::parse_with_phnum(&prefix, phnum).map_err(format_err)?;
+            let end = read::metadata_end(&core);
+            if end <= prefix.len() as u64 || end > limit {
+                break;
+            }
+            needed = end;
         }
+        let core = read::parse_with_phnum(&prefix, phnum).map_err(format_err)?;
         let mut read_at = |offset: u64, len: usize| {
             let mut buf = vec![0u8; len];
             file.read_exact_at(&mut buf, offset).ok().map(|()| buf)
         };
-        let mut s = summarise(&prefix, &mut read_at).map_err(|source| InspectError::Format {
-            path: shown.clone(),
-            source,
-        })?;
+        let mut s = summarise(core, &mut read_at).map_err(format_err)?;
         s.totals.file_size = md.len();
         s.totals.file_allocated = Some(crate::os::allocated_bytes(&md));
         Ok(s)
@@ -257,44 +276,13 @@ impl Summary {
             let start = usize::try_from(offset).ok()?;
             data.get(start..start.checked_add(len)?).map(<[u8]>::to_vec)
         };
-        let mut s = summarise(data, &mut read_at)?;
+        let mut s = summarise(coroner_core_format::parse(data)?, &mut read_at)?;
         s.totals.file_size = data.len() as u64;
         Ok(s)
     }
 }
 
-/// How many bytes from the start hold the ELF header, the program header
-/// table and every PT_NOTE; `None` if the header is unreadable.
-fn needed_prefix(prefix: &[u8]) -> Option<u64> {
-    let bytes = |o: usize, n: usize| prefix.get(o..o.checked_add(n)?);
-    let u16_at = |o: usize| bytes(o, 2)?.try_into().ok().map(u16::from_le_bytes);
-    let u32_at = |o: usize| bytes(o, 4)?.try_into().ok().map(u32::from_le_bytes);
-    let u64_at = |o: usize| bytes(o, 8)?.try_into().ok().map(u64::from_le_bytes);
-    let phoff = u64_at(0x20)?;
-    let mut phnum = u64::from(u16_at(0x38)?);
-    if phnum == u64::from(raw::PN_XNUM) {
-        // Section header 0's sh_info holds the count.
-        let shoff = usize::try_from(u64_at(0x28)?).ok()?;
-        phnum = u64::from(u32_at(shoff.checked_add(44)?)?);
-    }
-    let phdr_size = raw::PHDR_SIZE as u64;
-    let table_end = phoff.checked_add(phnum.checked_mul(phdr_size)?)?;
-    let mut needed = table_end;
-    if table_end <= prefix.len() as u64 {
-        for i in 0..phnum {
-            let o = usize::try_from(phoff.checked_add(i.checked_mul(phdr_size)?)?).ok()?;
-            if u32_at(o)? == raw::PT_NOTE {
-                let off = u64_at(o.checked_add(8)?)?;
-                let filesz = u64_at(o.checked_add(32)?)?;
-                needed = needed.max(off.saturating_add(filesz));
-            }
-        }
-    }
-    Some(needed)
-}
-
-fn summarise(data: &[u8], read_at: &mut ReadAt<'_>) -> Result<Summary, ReadError> {
-    let core = coroner_core_format::parse(data)?;
+fn summarise(core: Core<'_>, read_at: &mut ReadAt<'_>) -> Result<Summary, ReadError> {
     let machine = match core.machine() {
         Some(coroner_core_format::Machine::X86_64) => "x86_64".to_owned(),
         Some(coroner_core_format::Machine::Aarch64) => "aarch64".to_owned(),

@@ -17,6 +17,7 @@
  *   --churn N          N threads that create and join short-lived threads in a loop
  *   --sigstorm N       N threads named "sigstorm" that send themselves SIGURG
  *                      (ignored by default) in a tight loop
+ *   --mappings N       N one-page mappings of alternating protection (default 0)
  *   --crash            main thread dereferences NULL in crash_here() after READY
  *   --leader-exit      main thread calls pthread_exit() after READY (the process
  *                      lives on in its other threads; no heartbeat)
@@ -143,7 +144,7 @@ static long arg_num(int argc, char **argv, int *i) {
 
 int main(int argc, char **argv) {
     long threads = 8, pattern_mib = 64, zero_mib = 0, dontdump_kib = 1024;
-    long reserve_gib = 8, churn = 0, sigstorm = 0, shared_kib = 0;
+    long reserve_gib = 8, churn = 0, sigstorm = 0, shared_kib = 0, mappings = 0;
     int crash = 0, leader_exit = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads")) threads = arg_num(argc, argv, &i);
@@ -154,6 +155,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--churn")) churn = arg_num(argc, argv, &i);
         else if (!strcmp(argv[i], "--shared-kib")) shared_kib = arg_num(argc, argv, &i);
         else if (!strcmp(argv[i], "--sigstorm")) sigstorm = arg_num(argc, argv, &i);
+        else if (!strcmp(argv[i], "--mappings")) mappings = arg_num(argc, argv, &i);
         else if (!strcmp(argv[i], "--crash")) crash = 1;
         else if (!strcmp(argv[i], "--leader-exit")) leader_exit = 1;
         else if (!strcmp(argv[i], "--heartbeat") && i + 1 < argc) heartbeat_path = argv[++i];
@@ -190,6 +192,25 @@ int main(int argc, char **argv) {
         if (madvise(dontdump, dontdump_len, MADV_DONTDUMP) != 0) {
             perror("madvise");
             return 3;
+        }
+    }
+
+    /* --mappings N: N one-page mappings of alternating protection (rw-,
+       r--), which the kernel cannot merge. Never touched, so a core of
+       them holds program headers but no bytes. Needs vm.max_map_count
+       above N. */
+    if (mappings > 0) {
+        size_t len = (size_t)mappings * 4096;
+        char *many = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (many == MAP_FAILED) {
+            perror("mmap mappings");
+            return 3;
+        }
+        for (long i = 0; i < mappings; i++) {
+            if (i % 2 && mprotect(many + (size_t)i * 4096, 4096, PROT_READ) != 0) {
+                perror("mprotect (is vm.max_map_count high enough?)");
+                return 3;
+            }
         }
     }
 

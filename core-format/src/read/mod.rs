@@ -59,6 +59,7 @@ mod memory;
 mod model;
 mod note;
 mod owned;
+mod prefix;
 mod process_notes;
 mod segment;
 mod source;
@@ -72,6 +73,10 @@ pub use self::file::{FileEntry, FileEntryIter, FileNoteView};
 pub use self::memory::{Memory, MemoryMap};
 pub use self::note::{Note, NoteIter};
 pub use self::owned::OwnedCore;
+pub use self::prefix::{
+    metadata_end, parse_with_phnum, program_header_count, program_header_table_end, read_header,
+    section_header_0_offset,
+};
 pub use self::segment::{Segment, SegmentIter};
 pub use self::source::ReadAt;
 pub use self::thread::{Thread, ThreadIter, ThreadNoteIter};
