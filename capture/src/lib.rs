@@ -19,12 +19,24 @@
 //! Inspecting and converting dumps builds on any OS; live capture
 //! ([`live`], [`capture_elf`], [`capture_minidump`]) only on Linux.
 //!
-//! ```no_run
-//! use coroner_capture::{capture_elf, sink::Sink, CaptureOptions};
-//! let sink = Sink::create(std::path::Path::new("core.1234"), false)?;
-//! let report = capture_elf(1234, sink, &CaptureOptions::default(), &mut |_done, _total| {})?;
-//! println!("{} threads, {} bytes on disk", report.threads, report.bytes_allocated);
-//! # Ok::<(), coroner_capture::CaptureError>(())
+//! Capture a process (here a child of ours, so ptrace is allowed) and read
+//! the core back:
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use coroner_capture::{capture_elf, inspect::Summary, sink::Sink, CaptureOptions};
+//! let mut child = std::process::Command::new("sleep").arg("30").spawn()?;
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join(format!("core.{}", child.id()));
+//! let sink = Sink::create(&path, false)?;
+//! let captured = capture_elf(child.id(), sink, &CaptureOptions::default(), &mut |_done, _total| {});
+//! child.kill()?;
+//! child.wait()?;
+//! let report = captured?;
+//! assert_eq!(report.path.as_deref(), Some(path.as_path()));
+//! let summary = Summary::from_file(&path)?;
+//! assert_eq!(summary.threads.len(), report.threads);
+//! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
 

@@ -12,7 +12,9 @@ use std::path::Path;
 
 use common::Synthetic;
 use coroner_minidump_format::model::*;
-use coroner_minidump_format::raw::{self, MINIDUMP_MEMORY_INFO};
+use coroner_minidump_format::raw::{
+    self, MemoryProtection, MemoryState, MemoryType, MINIDUMP_MEMORY_INFO,
+};
 use coroner_minidump_format::write::Layout;
 
 /// Every stream the writer knows, each with more than one entry where it
@@ -128,21 +130,21 @@ fn every_stream() -> Model {
             MINIDUMP_MEMORY_INFO {
                 base_address: 0x5555_0000_0000,
                 allocation_base: 0x5555_0000_0000,
-                allocation_protection: 0x20,
+                allocation_protection: MemoryProtection::PAGE_EXECUTE_READ.bits(),
                 region_size: 0x2_1000,
-                state: 0x1000,
-                protection: 0x20,
-                _type: 0x100_0000,
+                state: MemoryState::MEM_COMMIT.bits(),
+                protection: MemoryProtection::PAGE_EXECUTE_READ.bits(),
+                _type: MemoryType::MEM_IMAGE.bits(),
                 ..MINIDUMP_MEMORY_INFO::default()
             },
             MINIDUMP_MEMORY_INFO {
                 base_address: 0x7ffd_0000_0000,
                 allocation_base: 0x7ffd_0000_0000,
-                allocation_protection: 0x04,
+                allocation_protection: MemoryProtection::PAGE_READWRITE.bits(),
                 region_size: 0x1000,
-                state: 0x1000,
-                protection: 0x04,
-                _type: 0x2_0000,
+                state: MemoryState::MEM_COMMIT.bits(),
+                protection: MemoryProtection::PAGE_READWRITE.bits(),
+                _type: MemoryType::MEM_PRIVATE.bits(),
                 ..MINIDUMP_MEMORY_INFO::default()
             },
         ],

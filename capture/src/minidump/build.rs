@@ -29,7 +29,9 @@ use coroner_minidump_format::model::{
     CodeView, Context, Model, Module, Thread, ThreadName, UserFpsimdArm64, UserPtRegsArm64,
     UserRegsX86_64,
 };
-use coroner_minidump_format::raw::MINIDUMP_MEMORY_INFO;
+use coroner_minidump_format::raw::{
+    MemoryProtection, MemoryState, MemoryType, MINIDUMP_MEMORY_INFO,
+};
 use coroner_minidump_format::write::MemorySource;
 
 use super::MemoryMode;
@@ -253,13 +255,7 @@ fn to_range(r: &Range<u64>) -> MemoryRange {
 
 /// Windows `PAGE_*` protection for `rwx`.
 fn page_protection(m: &MappingInput) -> u32 {
-    match (m.read, m.write, m.exec) {
-        (_, true, true) => 0x40,
-        (_, false, true) => 0x20,
-        (_, true, false) => 0x04,
-        (true, false, false) => 0x02,
-        (false, false, false) => 0x01,
-    }
+    MemoryProtection::from_rwx(m.read, m.write, m.exec).bits()
 }
 
 /// The stack range of a thread whose stack pointer is `sp`: from the page
@@ -448,9 +444,14 @@ pub fn build_model(
                 allocation_base: m.start,
                 allocation_protection: prot,
                 region_size: m.end.saturating_sub(m.start),
-                state: 0x1000,
+                state: MemoryState::MEM_COMMIT.bits(),
                 protection: prot,
-                _type: if m.is_file() { 0x4_0000 } else { 0x2_0000 },
+                _type: if m.is_file() {
+                    MemoryType::MEM_MAPPED
+                } else {
+                    MemoryType::MEM_PRIVATE
+                }
+                .bits(),
                 ..MINIDUMP_MEMORY_INFO::default()
             }
         })

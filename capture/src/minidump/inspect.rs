@@ -26,7 +26,7 @@
 use std::ops::Range;
 
 use coroner_minidump_format::raw::{
-    DUMP_REQUESTED, PROCESSOR_ARCHITECTURE_AMD64, PROCESSOR_ARCHITECTURE_ARM64,
+    MemoryState, DUMP_REQUESTED, PROCESSOR_ARCHITECTURE_AMD64, PROCESSOR_ARCHITECTURE_ARM64,
 };
 use coroner_minidump_format::{read, ReadError};
 
@@ -361,7 +361,7 @@ pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
                     break;
                 }
             };
-            if mi.state != 0x1000 {
+            if mi.state_flags() != MemoryState::MEM_COMMIT {
                 continue;
             }
             let end = mi.base_address.saturating_add(mi.region_size);
@@ -372,18 +372,19 @@ pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
                     mi.base_address, mi.region_size
                 ));
             }
-            let perms = match mi.protection & 0xff {
-                0x02 => "r--",
-                0x04 | 0x08 => "rw-",
-                0x10 => "--x",
-                0x20 => "r-x",
-                0x40 | 0x80 => "rwx",
-                _ => "---",
-            };
+            let p = mi.protection_flags();
+            let perms: String = [
+                (p.is_readable(), 'r'),
+                (p.is_writable(), 'w'),
+                (p.is_executable(), 'x'),
+            ]
+            .iter()
+            .map(|&(set, c)| if set { c } else { '-' })
+            .collect();
             s.mappings.push(MappingSummary {
                 start: mi.base_address,
                 end,
-                perms: perms.to_owned(),
+                perms,
                 dumped: covered(mi.base_address..end, &merged),
                 total: mi.region_size,
                 ..MappingSummary::default()

@@ -7,6 +7,9 @@
 //! size the specification gives.
 #![allow(non_camel_case_types)]
 
+#[macro_use]
+mod flags;
+
 mod context;
 mod exception;
 mod header;
