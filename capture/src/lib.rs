@@ -40,6 +40,11 @@
 //! ```
 #![deny(missing_docs)]
 
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 // Reading, inspecting and converting dumps is file work and builds on any OS;
 // capturing a live process (proc-reader's ptrace and /proc access) is
 // Linux-only.

@@ -86,3 +86,8 @@ pub mod write;
 pub use error::{ReadError, WriteError};
 pub use model::*;
 pub use read::{parse, Core, Memory};
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

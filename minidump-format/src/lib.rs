@@ -50,3 +50,8 @@ pub mod write;
 
 pub use error::{ReadError, WriteError};
 pub use read::{parse, Minidump};
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

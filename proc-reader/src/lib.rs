@@ -85,3 +85,8 @@ pub fn clock_ticks_per_second() -> u64 {
 pub fn page_size() -> u64 {
     sys::page_size()
 }
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
