@@ -239,6 +239,7 @@ pub fn thread_states(frozen: &Frozen<'_>) -> Vec<ThreadState> {
             xstate: t.regs.xstate.clone(),
             sigpend: t.status.as_ref().map_or(0, |s| s.sig_pnd),
             sighold: t.status.as_ref().map_or(0, |s| s.sig_blk),
+            siginfo: t.siginfo,
             utime_us: t.stat.as_ref().map_or(0, |s| ticks_to_us(s.utime)),
             stime_us: t.stat.as_ref().map_or(0, |s| ticks_to_us(s.stime)),
         })

@@ -3,6 +3,7 @@
 //! contents, which the writers pull afterwards through a memory source).
 
 use coroner_proc_reader::parse::maps::Mapping;
+use coroner_proc_reader::parse::siginfo::{parse_siginfo, SigInfo, SIGINFO_SIZE};
 
 use crate::select::{KernelDump, MappingDesc, Reason, Selection};
 
@@ -56,6 +57,10 @@ pub struct ThreadState {
     pub sigpend: u64,
     /// Blocked signals (`SigBlk`).
     pub sighold: u64,
+    /// The raw `siginfo_t` of the signal the thread was on its way to
+    /// receive when it was stopped, if it was (`None` when stopped by our
+    /// interrupt or a job-control stop).
+    pub siginfo: Option<[u8; SIGINFO_SIZE]>,
     /// User CPU time in microseconds.
     pub utime_us: u64,
     /// System CPU time in microseconds.
@@ -91,6 +96,18 @@ pub struct Snapshot {
     pub threads: Vec<ThreadState>,
     /// Mappings in address order, with what to dump of each.
     pub mappings: Vec<SelectedMapping>,
+}
+
+impl Snapshot {
+    /// The signal the dump records, the same for every format: that of the
+    /// first thread (in snapshot order) stopped on its way into a signal,
+    /// with the thread. `None` when no thread was: the dump was requested.
+    pub fn stop_signal(&self) -> Option<(&ThreadState, SigInfo)> {
+        self.threads.iter().find_map(|t| {
+            let info = parse_siginfo(t.siginfo.as_ref()?).ok()?;
+            (info.signo != 0).then_some((t, info))
+        })
+    }
 }
 
 /// The selection's view of a proc-reader mapping.

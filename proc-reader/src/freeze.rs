@@ -58,6 +58,14 @@ pub struct Thread {
     pub status: Option<Status>,
 }
 
+impl Thread {
+    /// [`Thread::siginfo`] decoded: the signal the thread was on its way to
+    /// receive when frozen, with its code and, for a fault, its address.
+    pub fn signal_info(&self) -> Option<crate::parse::siginfo::SigInfo> {
+        crate::parse::siginfo::parse_siginfo(self.siginfo.as_ref()?).ok()
+    }
+}
+
 /// Options for [`Process::freeze_with`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

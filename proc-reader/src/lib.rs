@@ -9,6 +9,8 @@
 //! - [`Frozen`]: every thread stopped with `PTRACE_SEIZE` + `PTRACE_INTERRUPT`
 //!   (never SIGSTOP), with registers, FP state, XSTATE and pending siginfo;
 //!   thawed on [`Frozen::thaw`], on drop and on panic.
+//! - [`HostFacts`]: what a dump records about the machine (CPUs, kernel
+//!   release and version, boot time, distribution).
 //! - [`MemoryReader`]: `process_vm_readv` in large batches with
 //!   `/proc/<pid>/mem` as fallback, exact short reads and holes, and a
 //!   pagemap scan that finds present pages without touching them.
@@ -55,6 +57,8 @@ mod file_data;
 #[cfg(target_os = "linux")]
 mod freeze;
 #[cfg(target_os = "linux")]
+mod host;
+#[cfg(target_os = "linux")]
 mod memory;
 #[cfg(target_os = "linux")]
 mod process;
@@ -65,14 +69,15 @@ pub use error::{Error, PermissionReason, Result};
 #[cfg(target_os = "linux")]
 pub use freeze::{FreezeOptions, Frozen, StopKind, Thawed, Thread};
 #[cfg(target_os = "linux")]
+pub use host::HostFacts;
+#[cfg(target_os = "linux")]
 pub use memory::{MemoryReader, ReadMethod, ReadRequest};
 pub use parse::maps::{Mapping, Perms, VmFlags};
 pub use parse::pagemap::PagemapEntry;
+pub use parse::siginfo::SIGINFO_SIZE;
 #[cfg(target_os = "linux")]
 pub use process::Process;
 pub use regs::Registers;
-#[cfg(target_os = "linux")]
-pub use sys::SIGINFO_SIZE;
 
 /// Clock ticks per second, the unit of `stat`'s utime, stime and start time.
 #[cfg(target_os = "linux")]

@@ -230,6 +230,11 @@ impl Process {
         self.parsed("status", parse_status)
     }
 
+    /// The raw text of `/proc/<pid>/status` (for a dump that keeps it).
+    pub fn status_raw(&self) -> Result<Vec<u8>> {
+        self.read_file("status")
+    }
+
     /// `/proc/<pid>/stat`.
     pub fn stat(&self) -> Result<Stat> {
         self.parsed("stat", parse_stat)

@@ -231,8 +231,7 @@ pub(crate) fn ptrace_getregset(tid: u32, nt: u32, buf: &mut [u8]) -> io::Result<
     Ok(iov.iov_len.min(buf.len()))
 }
 
-/// Size of a kernel `siginfo_t`.
-pub const SIGINFO_SIZE: usize = 128;
+pub(crate) use crate::parse::siginfo::SIGINFO_SIZE;
 
 /// `PTRACE_GETSIGINFO`: the raw siginfo of the signal that stopped the thread.
 pub(crate) fn ptrace_getsiginfo(tid: u32) -> io::Result<[u8; SIGINFO_SIZE]> {

@@ -6,9 +6,10 @@
 //! mapping in address order, with `p_filesz` the selected dump length.
 
 use coroner_core_format::{
-    AuxvEntry, CoreModel, FileMapping, FileNote, Machine, Note, PrPsInfo, PrStatus, Registers,
-    SigInfo, ThreadModel, Timeval,
+    AuxvEntry, CoreModel, ElfSiginfo, FileMapping, FileNote, Machine, Note, PrPsInfo, PrStatus,
+    Registers, SigInfo, ThreadModel, Timeval,
 };
+use coroner_proc_reader::parse::siginfo::parse_siginfo;
 
 use crate::snapshot::{Snapshot, ThreadState};
 use crate::CaptureError;
@@ -48,6 +49,16 @@ fn thread_model(
     st.utime = timeval(t.utime_us);
     st.stime = timeval(t.stime_us);
     st.fpvalid = i32::from(t.fp_regs.is_some());
+    // A thread stopped on its way into a signal has it as its current
+    // signal, as the kernel and gdb's gcore record it.
+    if let Some(info) = t.siginfo.as_ref().and_then(|raw| parse_siginfo(raw).ok()) {
+        st.cursig = i16::try_from(info.signo).unwrap_or(0);
+        st.info = ElfSiginfo {
+            si_signo: info.signo,
+            si_code: info.code,
+            si_errno: info.errno,
+        };
+    }
     let mut tm = ThreadModel::new(st);
     if let Some(fp) = &t.fp_regs {
         tm = tm.with_note(Note::fpregset(fp.clone()));
@@ -91,9 +102,14 @@ pub fn core_model(machine: Machine, snap: &Snapshot) -> Result<CoreModel, Captur
     ps.set_psargs(&p.cmdline);
     model.prpsinfo = Some(ps);
 
-    // A live capture has no signal: an all-zero siginfo, like gcore's for a
-    // process that was not stopped by one.
-    model.siginfo = Some(SigInfo::new(0, 0, 0));
+    // The snapshot's signal (the one a minidump of it records as its
+    // exception), as the thread received it; all zero when none was being
+    // delivered, as in gcore's core of a job-control-stopped process.
+    model.siginfo = Some(
+        snap.stop_signal()
+            .and_then(|(t, _)| SigInfo::from_bytes(t.siginfo.as_ref()?))
+            .unwrap_or_else(|| SigInfo::new(0, 0, 0)),
+    );
 
     // core-format's encoder appends the terminating AT_NULL.
     model.auxv = Some(
@@ -249,5 +265,56 @@ mod tests {
         // Kernel note order: PRSTATUS, PRPSINFO, SIGINFO, AUXV, FILE, FPREGSET, PRSTATUS.
         let types: Vec<u32> = core.notes().map(|n| n.unwrap().n_type).collect();
         assert_eq!(types, [1, 3, 0x5349_4749, 6, 0x4649_4c45, 2, 1]);
+    }
+
+    /// A thread caught on its way into a signal gives the core that signal:
+    /// NT_SIGINFO holds its siginfo, and its PRSTATUS pr_cursig and pr_info
+    /// name it, while the other threads' stay zero.
+    #[test]
+    fn a_thread_stopped_for_a_signal_gives_the_core_its_siginfo_and_cursig() {
+        let mut raw = [0u8; 128];
+        raw[..4].copy_from_slice(&23i32.to_le_bytes()); // SIGURG
+        raw[8..12].copy_from_slice(&(-6i32).to_le_bytes()); // SI_TKILL
+        raw[16..20].copy_from_slice(&4242i32.to_le_bytes()); // si_pid
+        let snap = Snapshot {
+            process: ProcessInfo {
+                pid: 42,
+                page_size: 4096,
+                ..ProcessInfo::default()
+            },
+            threads: vec![
+                ThreadState {
+                    tid: 42,
+                    gp_regs: regs(0x401000, 0x7ff0),
+                    ..Default::default()
+                },
+                ThreadState {
+                    tid: 43,
+                    gp_regs: regs(0x401100, 0x6ff0),
+                    siginfo: Some(raw),
+                    ..Default::default()
+                },
+            ],
+            mappings: Vec::new(),
+        };
+        let (thread, info) = snap.stop_signal().unwrap();
+        assert_eq!((thread.tid, info.signo, info.code), (43, 23, -6));
+        let model = core_model(Machine::X86_64, &snap).unwrap();
+        let si = model.siginfo.as_ref().unwrap();
+        assert_eq!((si.signo(), si.code(), si.pid()), (23, -6, 4242));
+        let cursig: Vec<(i16, i32)> = model
+            .threads
+            .iter()
+            .map(|t| (t.prstatus.cursig, t.prstatus.info.si_signo))
+            .collect();
+        assert_eq!(cursig, [(0, 0), (23, 23)]);
+
+        let unsignalled = Snapshot {
+            threads: vec![snap.threads[0].clone()],
+            ..snap
+        };
+        assert!(unsignalled.stop_signal().is_none());
+        let model = core_model(Machine::X86_64, &unsignalled).unwrap();
+        assert_eq!(model.siginfo.unwrap().signo(), 0);
     }
 }

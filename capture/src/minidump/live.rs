@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use coroner_minidump_format::model::{Exception, LinuxStreams, MiscInfo, Model, SystemInfo};
 use coroner_minidump_format::write::{Layout, MemorySource};
-use coroner_proc_reader::parse::auxv::parse_auxv;
+use coroner_proc_reader::parse::auxv::{auxv_value, parse_auxv, AT_PAGESZ};
 use coroner_proc_reader::parse::maps::{join_maps_smaps, parse_maps};
-use coroner_proc_reader::{FreezeOptions, Frozen, Process, StopKind};
+use coroner_proc_reader::{FreezeOptions, Frozen, HostFacts, Process};
 
 use super::build::{
     build_model, context_from_linux, Arch, DumpInput, DumpMemory, MappingInput, ThreadInput,
@@ -54,33 +54,13 @@ impl<M: MemorySource + ?Sized> MemorySource for Counting<'_, M> {
     }
 }
 
-fn read_text(path: &str) -> Option<Vec<u8>> {
-    std::fs::read(path).ok()
-}
-
-fn cpuinfo_field<'a>(cpuinfo: &'a str, key: &str) -> Option<&'a str> {
-    cpuinfo.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        (k.trim() == key).then(|| v.trim())
-    })
-}
-
 /// SystemInfo of this machine: architecture, CPU count, x86 vendor and
-/// CPUID version from `/proc/cpuinfo`, OS version from `/proc/sys/kernel`.
-pub(crate) fn host_system_info(arch: Arch, cpuinfo: &[u8]) -> SystemInfo {
-    let text = String::from_utf8_lossy(cpuinfo);
-    let cpus = text
-        .lines()
-        .filter(|l| l.starts_with("processor"))
-        .count()
-        .max(1);
-    let cpus = u8::try_from(cpus).unwrap_or(u8::MAX);
-    let release = read_text("/proc/sys/kernel/osrelease")
-        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
-        .unwrap_or_default();
-    let version = read_text("/proc/sys/kernel/version")
-        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
-        .unwrap_or_default();
+/// CPUID version from `cpuinfo`, OS version from the kernel release.
+pub(crate) fn host_system_info(arch: Arch, host: &HostFacts) -> SystemInfo {
+    let cpu = &host.cpuinfo;
+    let cpus = u8::try_from(cpu.processors.max(1)).unwrap_or(u8::MAX);
+    let release = host.kernel_release.as_deref().unwrap_or_default();
+    let version = host.kernel_version.as_deref().unwrap_or_default();
     let machine = match arch {
         Arch::X86_64 => "x86_64",
         Arch::Aarch64 => "aarch64",
@@ -93,18 +73,17 @@ pub(crate) fn host_system_info(arch: Arch, cpuinfo: &[u8]) -> SystemInfo {
     // The version numbers stay 0, as Breakpad and minidump-writer leave them
     // on Linux: readers take the kernel release from the CSD string.
     if arch == Arch::X86_64 {
-        let num = |k: &str| {
-            cpuinfo_field(&text, k)
-                .and_then(|v| v.parse::<u32>().ok())
-                .unwrap_or(0)
-        };
-        let (family, model, stepping) = (num("cpu family"), num("model"), num("stepping"));
+        let (family, model, stepping) = (
+            cpu.family.unwrap_or(0),
+            cpu.model.unwrap_or(0),
+            cpu.stepping.unwrap_or(0),
+        );
         si.processor_level = u16::try_from(family).unwrap_or(0);
         si.processor_revision = u16::try_from((model << 8) | stepping).unwrap_or(0);
         let mut vendor = [0u8; 12];
-        if let Some(v) = cpuinfo_field(&text, "vendor_id") {
-            for (d, s) in vendor.iter_mut().zip(v.bytes()) {
-                *d = s;
+        if let Some(v) = &cpu.vendor_id {
+            for (d, s) in vendor.iter_mut().zip(v) {
+                *d = *s;
             }
         }
         // CPUID leaf 1 EAX layout: stepping, model, family, ext model, ext family.
@@ -123,18 +102,10 @@ pub(crate) fn host_system_info(arch: Arch, cpuinfo: &[u8]) -> SystemInfo {
     si
 }
 
-/// Seconds since the epoch the process started (`btime` + `starttime`).
-fn create_time(start_ticks: u64) -> u32 {
-    let btime = read_text("/proc/stat")
-        .and_then(|b| {
-            String::from_utf8_lossy(&b).lines().find_map(|l| {
-                l.strip_prefix("btime ")
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-            })
-        })
-        .unwrap_or(0);
+/// Seconds since the epoch the process started (boot time + `starttime`).
+fn create_time(boot_time: Option<u64>, start_ticks: u64) -> u32 {
     let hz = coroner_proc_reader::clock_ticks_per_second().max(1);
-    u32::try_from(btime.saturating_add(start_ticks / hz)).unwrap_or(u32::MAX)
+    u32::try_from(boot_time.unwrap_or(0).saturating_add(start_ticks / hz)).unwrap_or(u32::MAX)
 }
 
 fn now_secs() -> u32 {
@@ -194,18 +165,11 @@ fn read_facts(process: &Process, arch: Arch) -> Result<Facts, CaptureError> {
     let stat = process.stat()?;
     let cmdline = process.cmdline_raw().unwrap_or_default();
     let auxv_raw = process.auxv_raw().ok();
-    let auxv: Vec<(u64, u64)> = parse_auxv(auxv_raw.as_deref().unwrap_or_default())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| (e.key, e.value))
-        .collect();
-    // AT_PAGESZ.
-    let page_size = auxv
-        .iter()
-        .find(|(k, _)| *k == 6)
-        .map(|(_, v)| *v)
+    let entries = parse_auxv(auxv_raw.as_deref().unwrap_or_default()).unwrap_or_default();
+    let page_size = auxv_value(&entries, AT_PAGESZ)
         .filter(|p| p.is_power_of_two())
-        .unwrap_or(4096);
+        .unwrap_or_else(coroner_proc_reader::page_size);
+    let auxv: Vec<(u64, u64)> = entries.into_iter().map(|e| (e.key, e.value)).collect();
     let coredump_filter = process
         .coredump_filter()
         .map(|f| f.0)
@@ -226,12 +190,12 @@ fn read_facts(process: &Process, arch: Arch) -> Result<Facts, CaptureError> {
         page_size,
         ..ProcessInfo::default()
     };
-    let cpuinfo = read_text("/proc/cpuinfo");
-    let system_info = host_system_info(arch, cpuinfo.as_deref().unwrap_or_default());
+    let host = HostFacts::read();
+    let system_info = host_system_info(arch, &host);
     let linux = LinuxStreams {
-        cpu_info: cpuinfo,
-        proc_status: process.read_file("status").ok(),
-        lsb_release: read_text("/etc/lsb-release").or_else(|| read_text("/etc/os-release")),
+        cpu_info: host.cpuinfo_raw.clone(),
+        proc_status: process.status_raw().ok(),
+        lsb_release: host.distribution_release.clone(),
         cmd_line: Some(cmdline),
         environ: process.environ_raw().ok(),
         auxv: auxv_raw,
@@ -242,7 +206,7 @@ fn read_facts(process: &Process, arch: Arch) -> Result<Facts, CaptureError> {
     let hz = coroner_proc_reader::clock_ticks_per_second().max(1);
     let misc = MiscInfo::process(
         pid,
-        create_time(stat.start_time),
+        create_time(host.boot_time, stat.start_time),
         u32::try_from(stat.utime / hz).unwrap_or(u32::MAX),
         u32::try_from(stat.stime / hz).unwrap_or(u32::MAX),
     );
@@ -345,49 +309,45 @@ fn plan(
     );
     let snap = Snapshot {
         process: info,
-        threads: Vec::new(),
+        threads: live::thread_states(frozen),
         mappings,
     };
     let mut threads = Vec::new();
-    let mut exception = None;
     for t in frozen.threads() {
         let fp = (!t.regs.fp.is_empty()).then_some(t.regs.fp.as_slice());
         let context =
             context_from_linux(arch, &t.regs.gp, fp).ok_or_else(|| CaptureError::Unsupported {
                 what: format!("thread {}: registers", t.tid),
             })?;
-        if let (StopKind::Signal { signal }, None) = (t.stop, &exception) {
-            let si = t.siginfo.unwrap_or([0; 128]);
-            let word = |o: usize| i32::from_le_bytes(si[o..o + 4].try_into().unwrap_or([0; 4]));
-            // SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV carry si_addr.
-            let address = if matches!(signal, 4 | 5 | 7 | 8 | 11) {
-                u64::from_le_bytes(si[16..24].try_into().unwrap_or([0; 8]))
-            } else {
-                0
-            };
-            exception = Some(Exception {
-                thread_id: t.tid,
-                code: u32::try_from(signal).unwrap_or(0),
-                flags: u32::from_ne_bytes(word(8).to_ne_bytes()),
-                address,
-                context: Some(context.clone()),
-                ..Exception::default()
-            });
-        }
         threads.push(ThreadInput {
             tid: t.tid,
             name: (!t.name.is_empty()).then(|| String::from_utf8_lossy(&t.name).into_owned()),
             context,
         });
     }
-    let exception = exception.unwrap_or_else(|| {
-        let mut e = Exception::dump_requested(pid);
-        e.context = threads
+    let context_of = |tid: u32| {
+        threads
             .iter()
-            .find(|t| t.tid == pid)
-            .map(|t| t.context.clone());
-        e
-    });
+            .find(|t| t.tid == tid)
+            .map(|t| t.context.clone())
+    };
+    // The snapshot's signal, which the ELF core records too (NT_SIGINFO,
+    // pr_cursig): code = signal, flags = si_code, address = si_addr, as
+    // Breakpad writes a crash.
+    let exception = match snap.stop_signal() {
+        Some((thread, info)) => Exception {
+            thread_id: thread.tid,
+            code: u32::try_from(info.signo).unwrap_or(0),
+            flags: u32::from_ne_bytes(info.code.to_ne_bytes()),
+            address: info.fault_address.unwrap_or(0),
+            context: context_of(thread.tid),
+            ..Exception::default()
+        },
+        None => Exception {
+            context: context_of(pid),
+            ..Exception::dump_requested(pid)
+        },
+    };
     let mut model = Model {
         time_date_stamp: now_secs(),
         system_info: Some(facts.system_info.clone()),

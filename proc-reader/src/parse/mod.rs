@@ -1,4 +1,6 @@
-//! Pure parsers for the text (and binary) files under `/proc/<pid>/`.
+//! Pure parsers for the text (and binary) files under `/proc/<pid>/`, the
+//! host's `/proc` files a dump records (`cpuinfo`, `stat`), and the
+//! `siginfo_t` ptrace returns.
 //!
 //! Every parser takes the file's bytes and never touches a process, so each is
 //! fuzzed on its own (`fuzz/fuzz_targets/proc_*.rs`). They never panic, never
@@ -9,9 +11,12 @@ pub mod auxv;
 pub mod cgroup;
 pub mod cmdline;
 pub mod coredump_filter;
+pub mod cpuinfo;
+pub mod kernel_stat;
 pub mod limits;
 pub mod maps;
 pub mod pagemap;
+pub mod siginfo;
 pub mod stat;
 pub mod status;
 
