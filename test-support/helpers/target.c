@@ -21,6 +21,17 @@
  *   --crash            main thread dereferences NULL in crash_here() after READY
  *   --leader-exit      main thread calls pthread_exit() after READY (the process
  *                      lives on in its other threads; no heartbeat)
+ *   --remap N          N threads that map, fill, mprotect, remap and unmap
+ *                      regions in a loop (memory a capture may be reading)
+ *   --busy N           N threads that checksum the pattern region and sleep
+ *                      1 ms in a loop, counting rounds in busy_rounds and any
+ *                      wrong sum or interrupted sleep in busy_errors (both
+ *                      addresses in READY); needs --pattern-mib > 0
+ *   --exit-after-ms N  a thread calls _exit(0) N ms after the process gets
+ *                      SIGUSR1 (blocked in every thread, taken by sigwait)
+ *   --exec-after-ms N  likewise, a thread execs `sleep 60` (the kernel
+ *                      ends every other thread and the exec'ing thread takes
+ *                      over the pid)
  *
  * Pattern word i (8 bytes, little-endian) is 0x434f524f4e455200 + i.
  * Worker i runs park_in_<i % 8>() and is named "worker-<i>".
@@ -112,6 +123,72 @@ __attribute__((noinline)) static void *sigstorm_main(void *arg) {
     return NULL;
 }
 
+__attribute__((noinline)) static void *remap_main(void *arg) {
+    (void)arg;
+    pthread_setname_np(pthread_self(), "remap");
+    atomic_fetch_add(&parked, 1);
+    const size_t len = 64 * 4096;
+    for (unsigned round = 0;; round++) {
+        char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            continue;
+        memset(p, (int)(round & 0xff), len);
+        mprotect(p, len / 2, PROT_NONE);
+        void *q = mremap(p, len, 2 * len, MREMAP_MAYMOVE);
+        if (q != MAP_FAILED)
+            p = q;
+        munmap(p, q != MAP_FAILED ? 2 * len : len);
+    }
+    return NULL;
+}
+
+volatile uint64_t busy_rounds;
+volatile uint64_t busy_errors;
+static const uint64_t *busy_pattern;
+static size_t busy_words;
+
+__attribute__((noinline)) static void *busy_main(void *arg) {
+    (void)arg;
+    pthread_setname_np(pthread_self(), "busy");
+    uint64_t expected = 0;
+    for (size_t i = 0; i < busy_words; i++)
+        expected += PATTERN_BASE + i;
+    atomic_fetch_add(&parked, 1);
+    for (;;) {
+        uint64_t sum = 0;
+        for (size_t i = 0; i < busy_words; i++)
+            sum += busy_pattern[i];
+        /* No retry on EINTR: a capture must never make a sleep fail. */
+        struct timespec ts = {0, 1000 * 1000};
+        int slept = nanosleep(&ts, NULL);
+        if (sum != expected || slept != 0)
+            __atomic_add_fetch(&busy_errors, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&busy_rounds, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+static long exit_after_ms = -1, exec_after_ms = -1;
+
+__attribute__((noinline)) static void *ending_main(void *arg) {
+    (void)arg;
+    pthread_setname_np(pthread_self(), "ending");
+    long ms = exit_after_ms >= 0 ? exit_after_ms : exec_after_ms;
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    int sig;
+    while (sigwait(&usr1, &sig) != 0)
+        ;
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    if (exit_after_ms >= 0)
+        _exit(0);
+    char *args[] = {"sleep", "60", NULL};
+    execvp("sleep", args);
+    _exit(5);
+}
+
 __attribute__((noinline)) void crash_here(void) {
     *(volatile int *)0 = 1;
 }
@@ -145,6 +222,7 @@ static long arg_num(int argc, char **argv, int *i) {
 int main(int argc, char **argv) {
     long threads = 8, pattern_mib = 64, zero_mib = 0, dontdump_kib = 1024;
     long reserve_gib = 8, churn = 0, sigstorm = 0, shared_kib = 0, mappings = 0;
+    long remap = 0, busy = 0;
     int crash = 0, leader_exit = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads")) threads = arg_num(argc, argv, &i);
@@ -156,6 +234,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--shared-kib")) shared_kib = arg_num(argc, argv, &i);
         else if (!strcmp(argv[i], "--sigstorm")) sigstorm = arg_num(argc, argv, &i);
         else if (!strcmp(argv[i], "--mappings")) mappings = arg_num(argc, argv, &i);
+        else if (!strcmp(argv[i], "--remap")) remap = arg_num(argc, argv, &i);
+        else if (!strcmp(argv[i], "--busy")) busy = arg_num(argc, argv, &i);
+        else if (!strcmp(argv[i], "--exit-after-ms")) exit_after_ms = arg_num(argc, argv, &i);
+        else if (!strcmp(argv[i], "--exec-after-ms")) exec_after_ms = arg_num(argc, argv, &i);
         else if (!strcmp(argv[i], "--crash")) crash = 1;
         else if (!strcmp(argv[i], "--leader-exit")) leader_exit = 1;
         else if (!strcmp(argv[i], "--heartbeat") && i + 1 < argc) heartbeat_path = argv[++i];
@@ -241,6 +323,18 @@ int main(int argc, char **argv) {
     if (reserve_len)
         reserve = xmap(reserve_len, MAP_NORESERVE);
 
+    if (exit_after_ms >= 0 || exec_after_ms >= 0) {
+        /* Before the first thread, so that every thread inherits the mask. */
+        sigset_t usr1;
+        sigemptyset(&usr1);
+        sigaddset(&usr1, SIGUSR1);
+        pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+        pthread_t t;
+        if (pthread_create(&t, NULL, ending_main, NULL) != 0) {
+            perror("pthread_create");
+            return 3;
+        }
+    }
     for (long i = 0; i < threads; i++) {
         pthread_t t;
         if (pthread_create(&t, NULL, worker_main, (void *)(intptr_t)i) != 0) {
@@ -262,7 +356,16 @@ int main(int argc, char **argv) {
             return 3;
         }
     }
-    while (atomic_load(&parked) < threads + churn + sigstorm) {
+    busy_pattern = pattern;
+    busy_words = pattern_len / 8;
+    for (long i = 0; i < remap + busy; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, i < remap ? remap_main : busy_main, NULL) != 0) {
+            perror("pthread_create");
+            return 3;
+        }
+    }
+    while (atomic_load(&parked) < threads + churn + sigstorm + remap + busy) {
         struct timespec ts = {0, 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -272,10 +375,10 @@ int main(int argc, char **argv) {
 
     printf("READY pid=%d threads=%ld pattern=%p pattern_len=%zu zero=%p zero_len=%zu "
            "dontdump=%p dontdump_len=%zu reserve=%p reserve_len=%zu heartbeat=%p "
-           "shared=%p shared_len=%zu\n",
+           "shared=%p shared_len=%zu busy_rounds=%p busy_errors=%p\n",
            (int)getpid(), threads, (void *)pattern, pattern_len, (void *)zero, zero_len,
            (void *)dontdump, dontdump_len, reserve, reserve_len, (void *)&heartbeat,
-           (void *)shared, shared_len);
+           (void *)shared, shared_len, (void *)&busy_rounds, (void *)&busy_errors);
     fflush(stdout);
 
     if (crash) {

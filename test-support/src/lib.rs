@@ -114,7 +114,8 @@ impl Target {
                 }
                 // Workers bump the parked counter just before pause(); on a loaded
                 // machine one may not have got there when READY is printed.
-                if !args.iter().any(|a| *a == "--churn" || *a == "--sigstorm") {
+                let always_running = ["--churn", "--sigstorm", "--remap", "--busy"];
+                if !args.iter().any(|a| always_running.contains(a)) {
                     target.wait_until_all_threads_sleep(Duration::from_secs(30));
                 }
                 target
