@@ -50,7 +50,7 @@ fn capture_within(
                     }
                 }
             })
-            .map_err(|e| e.to_string());
+            .map_err(|e| chain(&e));
         let _ = tx.send(result);
     });
     let result = rx
@@ -68,6 +68,17 @@ fn capture_within(
         assert!(left.is_empty(), "{format:?} failed and left {left:?}");
     }
     (dir, path, result)
+}
+
+/// An error and its sources, as the CLI prints them.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
 }
 
 /// gdb reads the core: every thread listed, no complaint about the file.
@@ -167,7 +178,10 @@ fn a_target_that_exits_mid_capture_gives_a_dump_or_a_clear_error() {
                     ok += 1;
                     loads(format, &path, &report);
                 }
-                Err(_) => failed += 1,
+                Err(e) => {
+                    eprintln!("{format:?} after {delay} ms: {e}");
+                    failed += 1
+                }
             }
             not_traced(pid);
             // It exits as it meant to, capture or not.
@@ -198,7 +212,10 @@ fn a_target_that_execs_mid_capture_gives_a_dump_or_a_clear_error_and_runs_on() {
                     loads(format, &path, &report);
                 }
                 Ok(_) => ok += 1,
-                Err(_) => failed += 1,
+                Err(e) => {
+                    eprintln!("{format:?} after {delay} ms: {e}");
+                    failed += 1
+                }
             }
             not_traced(pid);
             // The exec happens whatever the capture did, and `sleep` runs.

@@ -14,6 +14,10 @@ use crate::sys::{self, WaitStatus, SIGINFO_SIZE};
 /// `PTRACE_EVENT_STOP`, the event of an interrupt or group stop of a seized thread.
 const PTRACE_EVENT_STOP: i32 = 128;
 
+/// How many times an EPERM from `PTRACE_SEIZE` is retried (with 1, 2, 4,
+/// 8, 16 ms pauses) before it is reported: see [`Frozen::seize`].
+const SEIZE_EPERM_RETRIES: u32 = 5;
+
 /// Longest sleep between polls for the stops PTRACE_INTERRUPT asked for.
 const MAX_STOP_POLL_PAUSE: Duration = Duration::from_micros(100);
 
@@ -198,12 +202,15 @@ impl<'p> Frozen<'p> {
                 if gone.contains(&tid) || frozen.tracees.iter().any(|t| t.tid == tid) {
                     continue;
                 }
-                if let Err(e) = sys::ptrace_seize(tid) {
-                    if errno(&e) == Some(libc::ESRCH) || frozen.thread_exiting(tid) {
+                match frozen.seize(tid) {
+                    Ok(true) => {}
+                    Ok(false) => {
                         gone.insert(tid);
                         continue;
                     }
-                    return Err(process.classify(e, "PTRACE_SEIZE", &format!("task/{tid}")));
+                    Err(e) => {
+                        return Err(process.classify(e, "PTRACE_SEIZE", &format!("task/{tid}")))
+                    }
                 }
                 frozen.tracees.push(Tracee {
                     tid,
@@ -280,6 +287,32 @@ impl<'p> Frozen<'p> {
         }
         frozen.collect_threads(opts)?;
         Ok(frozen)
+    }
+
+    /// `PTRACE_SEIZE` of `tid`: `Ok(false)` when it has exited (or is
+    /// exiting) instead. An exiting thread refuses a seize with EPERM before
+    /// its stat shows it, as do the threads of a process that is exec'ing
+    /// (the kernel ends them, and the exec'ing thread takes over the pid);
+    /// so EPERM is asked again a few times, over about 30 ms, before it is
+    /// taken for a real refusal.
+    fn seize(&self, tid: u32) -> std::io::Result<bool> {
+        let mut pause = Duration::from_millis(1);
+        for attempt in 0..=SEIZE_EPERM_RETRIES {
+            match sys::ptrace_seize(tid) {
+                Ok(()) => return Ok(true),
+                Err(e) if errno(&e) == Some(libc::ESRCH) || self.thread_exiting(tid) => {
+                    return Ok(false)
+                }
+                Err(e) if errno(&e) != Some(libc::EPERM) || attempt == SEIZE_EPERM_RETRIES => {
+                    return Err(e)
+                }
+                Err(_) => {
+                    std::thread::sleep(pause);
+                    pause = pause.saturating_mul(2);
+                }
+            }
+        }
+        Ok(false)
     }
 
     /// Whether `tid` is exiting (zombie or gone): such a thread refuses a seize.
