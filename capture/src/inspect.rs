@@ -459,36 +459,10 @@ fn summarise(core: Core<'_>, read_at: &mut ReadAt<'_>) -> Result<Summary, ReadEr
 
 /// The GNU build-id of the ELF object whose first bytes are `image` (as
 /// mapped from file offset 0: program headers and early notes lie at their
-/// file offsets). Looks at every `PT_NOTE` that lies inside `image`.
+/// file offsets). Looks at every `PT_NOTE` that lies inside `image`
+/// (core-format's [`read::elf_object`] parses it).
 pub fn build_id_in_header_page(image: &[u8]) -> Option<&[u8]> {
-    if image.get(..4)? != raw::ELFMAG || image.get(4) != Some(&2) || image.get(5) != Some(&1) {
-        return None;
-    }
-    let bytes = |o: usize, n: usize| image.get(o..o.checked_add(n)?);
-    let u16_at = |o: usize| bytes(o, 2)?.try_into().ok().map(u16::from_le_bytes);
-    let u32_at = |o: usize| bytes(o, 4)?.try_into().ok().map(u32::from_le_bytes);
-    let u64_at = |o: usize| bytes(o, 8)?.try_into().ok().map(u64::from_le_bytes);
-    let phoff = usize::try_from(u64_at(0x20)?).ok()?;
-    let phentsize = usize::from(u16_at(0x36)?);
-    let phnum = usize::from(u16_at(0x38)?);
-    if phentsize < 56 {
-        return None;
-    }
-    for i in 0..phnum {
-        let ph = phoff.checked_add(i.checked_mul(phentsize)?)?;
-        if u32_at(ph)? != raw::PT_NOTE {
-            continue;
-        }
-        let off = usize::try_from(u64_at(ph.checked_add(8)?)?).ok()?;
-        let size = usize::try_from(u64_at(ph.checked_add(32)?)?).ok()?;
-        let Some(notes) = image.get(off..off.checked_add(size)?) else {
-            continue;
-        };
-        if let Some(id) = crate::minidump::elf::gnu_build_id_note(notes) {
-            return Some(id);
-        }
-    }
-    None
+    read::elf_object::gnu_build_id_in_image(image)
 }
 
 #[cfg(test)]

@@ -111,23 +111,7 @@ pub fn context_from_linux(arch: Arch, gp: &[u64], fp: Option<&[u8]>) -> Option<C
                 pc: *gp.get(32)?,
                 pstate: *gp.get(33)?,
             };
-            let simd = fp.filter(|f| f.len() >= 520).map(|f| {
-                let mut v = [0u128; 32];
-                for (d, c) in v.iter_mut().zip(f.chunks_exact(16)) {
-                    *d = u128::from_le_bytes(c.try_into().unwrap_or([0; 16]));
-                }
-                let w = |o: usize| {
-                    f.get(o..)
-                        .and_then(|b| b.get(..4))
-                        .and_then(|b| b.try_into().ok())
-                        .map_or(0, u32::from_le_bytes)
-                };
-                UserFpsimdArm64 {
-                    vregs: v,
-                    fpsr: w(512),
-                    fpcr: w(516),
-                }
-            });
+            let simd = fp.and_then(UserFpsimdArm64::from_bytes);
             Some(Context::from_linux_arm64(&regs, simd.as_ref()))
         }
     }

@@ -75,33 +75,33 @@ pub(crate) fn read_without_memory(file: &std::fs::File, len: u64) -> std::io::Re
     // Positional, like every read here: the caller has already read from
     // `file`, so its cursor is not at the start.
     let whole = |mut buf: Vec<u8>| fill(&mut buf, 0..len).map(|()| buf);
-    // The header and the stream directory, then every stream's own bytes.
+    // The header and the stream directory, then every stream's own bytes,
+    // each located by minidump-format's reader over what is filled so far.
     fill(&mut buf, 0..32)?;
-    let u32_at = |buf: &[u8], at: u64| {
-        let at = usize::try_from(at).ok()?;
-        buf.get(at..at.checked_add(4)?)?
-            .try_into()
-            .ok()
-            .map(|b| u64::from(u32::from_le_bytes(b)))
+    let directory = match read::parse(&buf) {
+        Ok(dump) => {
+            let h = dump.header();
+            let start = u64::from(h.stream_directory_rva);
+            start..start.saturating_add(u64::from(h.stream_count).saturating_mul(12))
+        }
+        Err(_) => return whole(buf),
     };
-    let (Some(count), Some(dir)) = (u32_at(&buf, 8), u32_at(&buf, 12)) else {
-        return whole(buf);
-    };
-    let dir_end = dir.saturating_add(count.saturating_mul(12));
-    if dir_end > len {
-        return whole(buf);
+    fill(&mut buf, directory)?;
+    let mut streams = Vec::new();
+    match read::parse(&buf) {
+        Ok(dump) => {
+            for stream in dump.streams() {
+                let Ok(stream) = stream else {
+                    return whole(buf);
+                };
+                let start = stream.offset();
+                streams.push(start..start.saturating_add(u64::from(stream.location.data_size)));
+            }
+        }
+        Err(_) => return whole(buf),
     }
-    fill(&mut buf, dir..dir_end)?;
-    for i in 0..count {
-        // Inside the directory, which ends before `len` (checked above).
-        let at = dir.saturating_add(i.saturating_mul(12));
-        let (Some(size), Some(rva)) = (
-            u32_at(&buf, at.saturating_add(4)),
-            u32_at(&buf, at.saturating_add(8)),
-        ) else {
-            return whole(buf);
-        };
-        fill(&mut buf, rva..rva.saturating_add(size))?;
+    for range in streams {
+        fill(&mut buf, range)?;
     }
     // What the memory lists and thread stacks point at is memory; the
     // rest (contexts, names, CodeView records …) is read.

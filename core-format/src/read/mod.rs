@@ -54,6 +54,7 @@
 mod auxv;
 mod core;
 mod core_file;
+pub mod elf_object;
 mod file;
 mod memory;
 mod model;

@@ -217,6 +217,38 @@ pub struct UserFpsimdArm64 {
     pub fpcr: u32,
 }
 
+impl UserFpsimdArm64 {
+    /// Size of the kernel's `struct user_fpsimd_state` (`NT_PRFPREG` on
+    /// AArch64): 32 × 16 bytes, FPSR, FPCR and 8 bytes of padding.
+    pub const SIZE: usize = 528;
+
+    /// Decode the `NT_PRFPREG` bytes of an AArch64 thread (little-endian);
+    /// `None` if fewer than the 520 bytes up to FPCR.
+    ///
+    /// ```
+    /// use coroner_minidump_format::model::UserFpsimdArm64;
+    /// let mut b = vec![0u8; UserFpsimdArm64::SIZE];
+    /// b[0] = 1;
+    /// b[512] = 2;
+    /// let fp = UserFpsimdArm64::from_bytes(&b).unwrap();
+    /// assert_eq!((fp.vregs[0], fp.fpsr, fp.fpcr), (1, 2, 0));
+    /// assert!(UserFpsimdArm64::from_bytes(&b[..519]).is_none());
+    /// ```
+    pub fn from_bytes(b: &[u8]) -> Option<UserFpsimdArm64> {
+        use scroll::Pread;
+        let mut vregs = [0u128; 32];
+        let mut at = 0usize;
+        for v in &mut vregs {
+            *v = b.gread_with(&mut at, scroll::LE).ok()?;
+        }
+        Some(UserFpsimdArm64 {
+            vregs,
+            fpsr: b.gread_with(&mut at, scroll::LE).ok()?,
+            fpcr: b.gread_with(&mut at, scroll::LE).ok()?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
