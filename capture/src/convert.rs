@@ -41,7 +41,9 @@ use crate::minidump::build::{
 };
 use crate::minidump::host_file::Sysroot;
 use crate::minidump::{MemoryMode, ZeroHoles};
+use crate::ranges::subtract;
 use crate::sink::Sink;
+use crate::truncated::Truncation;
 use crate::CaptureError;
 
 /// A dump format.
@@ -88,6 +90,12 @@ pub struct ConvertReport {
     pub bytes_written: u64,
     /// Bytes the output occupies on disk.
     pub bytes_allocated: u64,
+    /// What the input lacked when it was truncated and
+    /// [`ConvertOptions::allow_truncated`] let it through: that memory is
+    /// not in the output (absent from a minidump's memory lists; `PT_LOAD`s
+    /// with no file data in an ELF core, which debuggers report as
+    /// unreadable).
+    pub truncation: Option<Truncation>,
 }
 
 /// Why a dump could not be read for conversion.
@@ -118,6 +126,12 @@ pub enum ConvertError {
     /// Reading the minidump failed.
     #[error("reading the minidump")]
     Minidump(#[source] coroner_minidump_format::read::FileError),
+    /// The input is truncated and [`ConvertOptions::allow_truncated`] is off.
+    #[error("{}; nothing was written", truncation.describe())]
+    Truncated {
+        /// What is missing.
+        truncation: Truncation,
+    },
 }
 
 /// What kind of file `ft` is, for messages.
@@ -167,6 +181,11 @@ pub struct ConvertOptions {
     /// With a sysroot, only regular files under it are opened, without
     /// blocking (see [`Sysroot`]).
     pub sysroot: Option<Sysroot>,
+    /// Convert a truncated input: what it holds is converted, and what it
+    /// lacks is reported in [`ConvertReport::truncation`] and marked in the
+    /// output as not dumped. Off by default: a truncated input is refused
+    /// with [`ConvertError::Truncated`].
+    pub allow_truncated: bool,
 }
 
 impl ConvertOptions {
@@ -176,7 +195,15 @@ impl ConvertOptions {
             to,
             memory,
             sysroot: None,
+            allow_truncated: false,
         }
+    }
+
+    /// Convert a truncated input (see [`ConvertOptions::allow_truncated`]).
+    #[must_use]
+    pub fn with_allow_truncated(mut self, allow: bool) -> ConvertOptions {
+        self.allow_truncated = allow;
+        self
     }
 
     /// Look for the files the dump names under `sysroot`.
@@ -276,14 +303,30 @@ fn convert_source<S: DumpSource>(
         DumpFormat::Elf => DumpFormat::Minidump,
         DumpFormat::Minidump => DumpFormat::Elf,
     });
-    let (threads, memory_ranges) = match (from, to) {
+    // A truncated input is refused unless allowed; then what it lacks is
+    // left out of the output (absent memory reads short).
+    let check = |t: Option<Truncation>| match t {
+        Some(truncation) if !options.allow_truncated => {
+            Err(CaptureError::from(ConvertError::Truncated { truncation }))
+        }
+        t => Ok(t),
+    };
+    let (threads, memory_ranges, truncation) = match (from, to) {
         (DumpFormat::Elf, DumpFormat::Minidump) => {
             let core = CoreFile::open(source).map_err(ConvertError::Elf)?;
-            elf_to_minidump(&core, mode, options.sysroot.as_ref(), &mut sink)?
+            let truncation = check(core_truncation(&core))?;
+            let (threads, ranges) =
+                elf_to_minidump(&core, mode, options.sysroot.as_ref(), &mut sink)?;
+            (threads, ranges, truncation)
         }
         (DumpFormat::Minidump, DumpFormat::Elf) => {
             let dump = MinidumpFile::open(source).map_err(ConvertError::Minidump)?;
-            minidump_to_elf(&dump, &mut sink)?
+            let truncation = check(minidump_truncation(&dump))?;
+            let missing = truncation
+                .as_ref()
+                .map_or(&[][..], |t| &t.missing_ranges[..]);
+            let (threads, ranges) = minidump_to_elf(&dump, missing, &mut sink)?;
+            (threads, ranges, truncation)
         }
         _ => {
             return Err(bad(
@@ -299,7 +342,33 @@ fn convert_source<S: DumpSource>(
         memory_ranges,
         bytes_written: report.bytes_written,
         bytes_allocated: report.bytes_allocated,
+        truncation,
     })
+}
+
+/// What a truncated core lacks, with the threads whose stacks are gone.
+fn core_truncation<R>(core: &CoreFile<R>) -> Option<Truncation> {
+    let t = Truncation::from_core(&core.truncation()?);
+    let sps = core.threads().map_while(Result::ok).filter_map(|t| {
+        let sp = t.registers().ok()?.sp();
+        Some((t.tid(), sp))
+    });
+    Some(t.with_threads(sps))
+}
+
+/// What a truncated minidump lacks, with the threads whose stacks are gone.
+fn minidump_truncation<R>(dump: &MinidumpFile<R>) -> Option<Truncation> {
+    let t = Truncation::from_minidump(&dump.truncation()?, &dump.memory_locations());
+    let threads = dump.metadata().threads().ok().flatten();
+    let sps = threads
+        .into_iter()
+        .flat_map(|l| l.iter())
+        .map_while(Result::ok);
+    let sps = sps.filter_map(|t| {
+        let sp = t.context().ok()??.stack_pointer()?;
+        Some((t.thread_id(), sp))
+    });
+    Some(t.with_threads(sps))
 }
 
 /// An ELF core's memory, read from the file, for the minidump builder and writer.
@@ -545,6 +614,7 @@ fn amd64_words(c: &coroner_minidump_format::raw::CONTEXT_AMD64) -> Vec<u64> {
 
 fn minidump_to_elf<R: coroner_minidump_format::read::ReadAt>(
     file: &MinidumpFile<R>,
+    missing: &[Range<u64>],
     sink: &mut Sink,
 ) -> Result<(usize, usize), CaptureError> {
     let rd = |e: coroner_minidump_format::ReadError| ConvertError::Minidump(e.into());
@@ -719,8 +789,18 @@ fn minidump_to_elf<R: coroner_minidump_format::read::ReadAt>(
             _ => merged.push(r),
         }
     }
+    // Memory a truncated input lacks becomes PT_LOADs without file data
+    // (what a core says of memory it does not hold), the rest is dumped.
+    let kept = subtract(merged.clone(), missing);
+    let lost = subtract(merged, &kept);
+    let mut pieces: Vec<(Range<u64>, bool)> = kept
+        .into_iter()
+        .map(|r| (r, true))
+        .chain(lost.into_iter().map(|r| (r, false)))
+        .collect();
+    pieces.sort_by_key(|(r, _)| r.start);
     // Split at mapping boundaries so each PT_LOAD carries its mapping's flags.
-    for r in merged {
+    for (r, dumped) in pieces {
         let mut at = r.start;
         while at < r.end {
             let m = maps.iter().find(|m| m.start <= at && at < m.end);
@@ -730,9 +810,11 @@ fn minidump_to_elf<R: coroner_minidump_format::read::ReadAt>(
                 None => next_start.unwrap_or(r.end).min(r.end),
             };
             let flags = m.map_or(4 | 2, |m| m.perms.elf_flags());
-            model
-                .segments
-                .push(SegmentModel::dumped(at, end - at, flags));
+            model.segments.push(if dumped {
+                SegmentModel::dumped(at, end - at, flags)
+            } else {
+                SegmentModel::skipped(at, end - at, flags)
+            });
             at = end;
         }
     }

@@ -171,6 +171,9 @@ pub struct Summary {
     /// figures above leave it out or show it as said here (never a wrapped
     /// value).
     pub warnings: Vec<String>,
+    /// Set when the file is shorter than its headers say: how much is
+    /// missing, which memory, which threads' stacks (also in `warnings`).
+    pub truncation: Option<crate::truncated::Truncation>,
 }
 
 /// Sum `values`; on overflow the total is `u64::MAX` and a warning saying
@@ -229,6 +232,7 @@ impl Summary {
                 }
             })?;
             s.totals.file_allocated = Some(crate::os::allocated_bytes(&md));
+            crate::truncated::record_minidump(&mut s, &file);
             return Ok(s);
         }
         let format_err = |source| InspectError::Format {
@@ -267,6 +271,7 @@ impl Summary {
         let mut s = summarise(core, &mut read_at).map_err(format_err)?;
         s.totals.file_size = md.len();
         s.totals.file_allocated = Some(crate::os::allocated_bytes(&md));
+        crate::truncated::record_core(&mut s, &core, md.len());
         Ok(s)
     }
 
@@ -276,8 +281,10 @@ impl Summary {
             let start = usize::try_from(offset).ok()?;
             data.get(start..start.checked_add(len)?).map(<[u8]>::to_vec)
         };
-        let mut s = summarise(coroner_core_format::parse(data)?, &mut read_at)?;
+        let core = coroner_core_format::parse(data)?;
+        let mut s = summarise(core, &mut read_at)?;
         s.totals.file_size = data.len() as u64;
+        crate::truncated::record_core(&mut s, &core, data.len() as u64);
         Ok(s)
     }
 }

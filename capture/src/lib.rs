@@ -62,6 +62,7 @@ mod ranges;
 pub mod select;
 pub mod sink;
 pub mod snapshot;
+pub mod truncated;
 
 use std::path::PathBuf;
 use std::time::Duration;

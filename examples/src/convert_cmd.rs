@@ -9,10 +9,10 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use coroner_capture::convert::{convert_file_with, ConvertOptions, DumpFormat};
+use coroner_capture::convert::{convert_file_with, ConvertError, ConvertOptions, DumpFormat};
 use coroner_capture::minidump::host_file::Sysroot;
 use coroner_capture::sink::Sink;
-use coroner_capture::MemoryMode;
+use coroner_capture::{CaptureError, MemoryMode};
 
 /// Target format of `convert`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -44,6 +44,12 @@ pub struct ConvertArgs {
     /// names is opened: the paths in a dump are untrusted.
     #[arg(long, value_name = "DIR")]
     pub sysroot: Option<PathBuf>,
+    /// Convert a truncated dump: what it holds is converted, what it lacks
+    /// is left out (minidump: absent from the memory lists; ELF: PT_LOADs
+    /// without file data) and listed in a warning. Without it a truncated
+    /// dump is refused.
+    #[arg(long)]
+    pub allow_truncated: bool,
 }
 
 fn name(f: DumpFormat) -> &'static str {
@@ -65,7 +71,8 @@ pub fn run(args: &ConvertArgs) -> Result<(), String> {
         ToFormat::Elf => DumpFormat::Elf,
         ToFormat::Minidump => DumpFormat::Minidump,
     });
-    let mut options = ConvertOptions::new(to, args.memory);
+    let mut options =
+        ConvertOptions::new(to, args.memory).with_allow_truncated(args.allow_truncated);
     if let Some(dir) = &args.sysroot {
         options = options.with_sysroot(Sysroot::new(dir));
     }
@@ -76,12 +83,26 @@ pub fn run(args: &ConvertArgs) -> Result<(), String> {
                 args.output.display()
             );
         }
+        let hint = match &e {
+            CaptureError::Convert(ConvertError::Truncated { .. }) => {
+                "; convert what is present with --allow-truncated"
+            }
+            _ => "",
+        };
         format!(
-            "{}: {}",
+            "{}: {}{hint}",
             args.input.display(),
             crate::error_text::describe(&e)
         )
     })?;
+    if let Some(t) = &r.truncation {
+        eprintln!(
+            "coroner: warning: {}: {}; that memory is not in {}",
+            args.input.display(),
+            t.describe(),
+            args.output.display()
+        );
+    }
     eprintln!(
         "coroner: wrote {} ({} from {}): {} threads, {} memory ranges, {} bytes ({} on disk)",
         args.output.display(),

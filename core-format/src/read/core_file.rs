@@ -191,6 +191,7 @@ impl<R: ReadAt> CoreFile<R> {
                 offset: ph.p_offset,
                 declared: ph.p_filesz,
                 bytes,
+                past_end: ph.p_offset > file_len,
             });
         }
         Ok(CoreFile {

@@ -48,6 +48,9 @@ pub(crate) struct NoteSegment {
     pub(crate) declared: u64,
     /// The bytes present in the file.
     pub(crate) bytes: Vec<u8>,
+    /// Whether `offset` lies past the end of the file (an error even for
+    /// an empty segment, as for a core in memory).
+    pub(crate) past_end: bool,
 }
 
 /// Where a [`NoteIter`] finds its `PT_NOTE` segments: inside the whole file,
@@ -108,7 +111,7 @@ impl<'data> NoteIter<'data> {
             NoteSegments::InFile { data, phdrs } => (*data, phdrs),
             NoteSegments::Loaded(segments) => {
                 let seg = segments.next()?;
-                if (seg.bytes.len() as u64) < seg.declared {
+                if (seg.bytes.len() as u64) < seg.declared || seg.past_end {
                     return Some(Err(ReadError::Truncated {
                         what: "PT_NOTE segment",
                         offset: seg.offset,

@@ -66,10 +66,11 @@ impl MemoryLocation {
     }
 }
 
-/// A minidump file shorter than its directory and descriptors say: streams
-/// or memory ranges that run past its end. (A cut that only loses a record
-/// a stream points at — a context, a name — shows when that record is read,
-/// as an out-of-bounds error.)
+/// A minidump file shorter than its memory descriptors say: memory ranges
+/// run past its end. (Writers put memory last, so a cut file loses memory
+/// first. A stream or a record a stream points at — a context, a name —
+/// that runs past the end, with all memory present, is more likely a
+/// corrupt size, and shows when it is read, as an out-of-bounds error.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Truncation {
@@ -423,7 +424,7 @@ impl<R> MinidumpFile<R> {
     /// Whether the file is shorter than its directory and descriptors say,
     /// and which streams and memory ranges lose bytes to that.
     pub fn truncation(&self) -> Option<Truncation> {
-        let mut expected = self.directory_end.max(self.streams_end).max(HEADER_SIZE);
+        let mut expected = self.directory_end.max(HEADER_SIZE);
         let mut ranges: Vec<TruncatedRange> = Vec::new();
         for l in self
             .memory64
@@ -440,9 +441,15 @@ impl<R> MinidumpFile<R> {
                 });
             }
         }
-        (expected > self.file_len).then(|| Truncation {
+        // Writers put memory last: a cut file loses memory first. A stream
+        // alone running past the end is more likely a corrupt size, which
+        // reading that stream reports.
+        if ranges.is_empty() {
+            return None;
+        }
+        Some(Truncation {
             file_len: self.file_len,
-            expected_len: expected,
+            expected_len: expected.max(self.streams_end),
             streams: self.truncated_streams.clone(),
             ranges,
         })
