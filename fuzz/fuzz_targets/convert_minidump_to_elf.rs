@@ -1,0 +1,13 @@
+//! `coroner convert DUMP OUT.core` over arbitrary bytes, into a sink that
+//! keeps nothing (the memory mode applies to minidump output only).
+#![no_main]
+
+use coroner_capture::convert::{convert_bytes, DumpFormat};
+use coroner_capture::sink::Sink;
+use coroner_capture::MemoryMode;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let sink = Sink::stream(std::io::sink());
+    let _ = convert_bytes(data, Some(DumpFormat::Elf), MemoryMode::Stacks, sink);
+});

@@ -1,0 +1,11 @@
+//! `coroner inspect` of a minidump, over arbitrary bytes: the summary
+//! (every stream it reads, each allowed to fail alone) must not panic, hang
+//! or allocate without bound.
+#![no_main]
+
+use coroner_capture::minidump::inspect::summarise;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = summarise(data);
+});

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Fuzz smoke run: every target for a few seconds, starting from its committed
+# seeds (fuzz/seeds/TARGET/: the reproducers of past findings) and, for the
+# dump targets, from the real dumps the tests keep. Fails on the first crash,
+# leak, timeout or out-of-memory. Needs a nightly toolchain and cargo-fuzz.
+#
+#   fuzz/smoke.sh [SECONDS_PER_TARGET]      (default 3: about a minute in all)
+#
+# New inputs go to a scratch corpus that is removed afterwards; to grow a
+# campaign's corpus, run `cargo +nightly fuzz run TARGET fuzz/corpus/TARGET
+# fuzz/seeds/TARGET` instead (fuzz/corpus is not committed).
+set -euo pipefail
+cd "$(dirname "$0")"
+seconds="${1:-3}"
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+
+dumps=../examples/tests/data/inspect
+elf_dumps=("$scratch/elf-dumps")
+md_dumps=("$scratch/md-dumps")
+mkdir -p "$elf_dumps" "$md_dumps"
+cp "$dumps"/*.core "$elf_dumps"/
+cp "$dumps"/*.dmp ../minidump-format/tests/data/*.minidump "$md_dumps"/
+
+cargo +nightly fuzz build -O -a
+for target in $(cargo +nightly fuzz list); do
+    corpus=("$scratch/$target")
+    mkdir -p "${corpus[0]}"
+    [ -d "seeds/$target" ] && corpus+=("seeds/$target")
+    case "$target" in
+        inspect_elf | convert_elf_to_minidump_* | core_*) corpus+=("${elf_dumps[@]}") ;;
+        inspect_minidump | convert_minidump_to_elf | minidump_*) corpus+=("${md_dumps[@]}") ;;
+    esac
+    echo "fuzz smoke: $target for ${seconds}s"
+    # -rss_limit_mb: a parser must not allocate more than the input justifies.
+    mkdir -p artifacts
+    if ! cargo +nightly fuzz run -O -a "$target" "${corpus[@]}" -- \
+        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix=artifacts/ -print_final_stats=1 >"$scratch/log" 2>&1; then
+        tail -n 40 "$scratch/log" >&2
+        echo "fuzz smoke: $target failed; the input is in fuzz/artifacts/" >&2
+        exit 1
+    fi
+    grep -E "^stat::number_of_executed_units" "$scratch/log" || true
+done
+echo "fuzz smoke: all targets clean"
