@@ -163,10 +163,6 @@ fn file_kind(ft: &std::fs::FileType) -> &'static str {
     }
 }
 
-fn bad(what: impl Into<String>) -> CaptureError {
-    CaptureError::Unsupported { what: what.into() }
-}
-
 /// How to convert.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
@@ -297,8 +293,7 @@ fn convert_source<S: DumpSource>(
             source: e,
         })
     })?;
-    let from = DumpFormat::detect(magic.get(..got).unwrap_or(&[]))
-        .ok_or_else(|| bad("input format: neither an ELF core (\\x7fELF) nor a minidump (MDMP)"))?;
+    let from = DumpFormat::detect(magic.get(..got).unwrap_or(&[])).ok_or(CaptureError::NotADump)?;
     let to = to.unwrap_or(match from {
         DumpFormat::Elf => DumpFormat::Minidump,
         DumpFormat::Minidump => DumpFormat::Elf,
@@ -328,11 +323,7 @@ fn convert_source<S: DumpSource>(
             let (threads, ranges) = minidump_to_elf(&dump, missing, &mut sink)?;
             (threads, ranges, truncation)
         }
-        _ => {
-            return Err(bad(
-                "the input is already in the requested format; nothing to convert",
-            ))
-        }
+        _ => return Err(CaptureError::AlreadyInFormat { format: from }),
     };
     let report = sink.finish()?;
     Ok(ConvertReport {
@@ -403,7 +394,14 @@ fn elf_to_minidump<R: coroner_core_format::read::ReadAt>(
     let (arch, machine) = match core.machine() {
         Some(Machine::X86_64) => (Arch::X86_64, "x86_64"),
         Some(Machine::Aarch64) => (Arch::Aarch64, "aarch64"),
-        _ => return Err(bad(format!("ELF machine {}", core.e_machine()))),
+        _ => {
+            return Err(CaptureError::Unsupported {
+                what: format!(
+                    "converting a core of ELF machine {} (only x86_64 and aarch64)",
+                    core.e_machine()
+                ),
+            })
+        }
     };
     let ps = core.prpsinfo().map_err(rd)?;
     let pid = ps.as_ref().and_then(|p| u32::try_from(p.pid).ok());
@@ -416,8 +414,11 @@ fn elf_to_minidump<R: coroner_core_format::read::ReadAt>(
         let t = t.map_err(rd)?;
         let regs = t.registers().map_err(rd)?;
         let fp = t.fpregset().map_err(rd)?;
-        let context = context_from_linux(arch, &regs.to_words(), fp)
-            .ok_or_else(|| bad(format!("thread {}: registers", t.tid())))?;
+        let context = context_from_linux(arch, &regs.to_words(), fp).ok_or_else(|| {
+            CaptureError::Incomplete {
+                what: format!("thread {}: its registers do not decode", t.tid()),
+            }
+        })?;
         threads.push(ThreadInput {
             tid: t.tid(),
             name: (Some(t.tid()) == pid).then(|| fname.clone()).flatten(),
@@ -552,8 +553,7 @@ fn elf_to_minidump<R: coroner_core_format::read::ReadAt>(
         model,
     };
     let mut memory = CoreMemory(core.memory());
-    let model =
-        build_model(input, &mut memory, mode).map_err(|e| bad(format!("reading the core: {e}")))?;
+    let model = build_model(input, &mut memory, mode).map_err(CaptureError::from_memory)?;
     let layout = Layout::plan(&model)?;
     let mut out = ZeroHoles::new(sink);
     layout.write(&mut memory, &mut out)?;
@@ -645,7 +645,9 @@ fn minidump_to_elf<R: coroner_minidump_format::read::ReadAt>(
     let list = dump
         .threads()
         .map_err(rd)?
-        .ok_or_else(|| bad("the minidump has no ThreadList"))?;
+        .ok_or_else(|| CaptureError::Incomplete {
+            what: "the minidump has no ThreadList".into(),
+        })?;
     for t in list.iter() {
         let t = t.map_err(rd)?;
         let Some(ctx) = t.context().map_err(rd)? else {
@@ -665,8 +667,10 @@ fn minidump_to_elf<R: coroner_minidump_format::read::ReadAt>(
             // Contexts of other architectures (and any added later) have no ELF mapping here.
             _ => continue,
         };
-        let regs = Registers::from_words(machine, &words)
-            .ok_or_else(|| bad(format!("thread {}: registers", t.thread_id())))?;
+        let regs =
+            Registers::from_words(machine, &words).ok_or_else(|| CaptureError::Incomplete {
+                what: format!("thread {}: its registers do not decode", t.thread_id()),
+            })?;
         let mut st = PrStatus::new(regs);
         st.pid = i32::try_from(t.thread_id()).unwrap_or(i32::MAX);
         st.fpvalid = i32::from(fp.is_some());

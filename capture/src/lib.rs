@@ -73,7 +73,13 @@ pub use elf::capture_elf;
 pub use minidump::capture_minidump;
 pub use minidump::MemoryMode;
 
-/// Why a capture failed.
+/// Why a capture, a conversion or a read of a dump failed.
+///
+/// Every variant that wraps another error keeps it as its
+/// [`source`](std::error::Error::source), so a caller can walk the chain
+/// (for example to find the OS error code of a failed write). Messages say
+/// what failed and where; they do not name any command-line option: that
+/// advice is the caller's to give.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CaptureError {
@@ -81,6 +87,18 @@ pub enum CaptureError {
     /// says which and how to fix it.
     #[error(transparent)]
     Process(#[from] coroner_proc_reader::Error),
+    /// The process exited, or was killed, after the capture had started; the
+    /// source is the error this caused.
+    #[error(
+        "process {pid} exited during the capture (it ended, or was killed, while being dumped)"
+    )]
+    ExitedDuringCapture {
+        /// The process.
+        pid: u32,
+        /// The failure its exit caused (often a failed memory read).
+        #[source]
+        source: Box<CaptureError>,
+    },
     /// The output could not be created or completed.
     #[error(transparent)]
     Sink(#[from] sink::SinkError),
@@ -94,12 +112,96 @@ pub enum CaptureError {
     /// The dump to convert could not be read.
     #[error(transparent)]
     Convert(#[from] convert::ConvertError),
-    /// Something this build does not handle.
+    /// Memory could not be read while planning a dump (from the live process
+    /// or from the dump being converted).
+    #[error("reading memory for the dump: {source}")]
+    Memory {
+        /// The error of the memory source.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The input is neither an ELF core nor a minidump.
+    #[error(
+        "not a dump: neither an ELF core (starts with \\x7fELF) nor a minidump (starts with MDMP)"
+    )]
+    NotADump,
+    /// The input is already in the format asked for.
+    #[error("the input is already {}; nothing to convert", match format {
+        convert::DumpFormat::Elf => "an ELF core",
+        convert::DumpFormat::Minidump => "a minidump",
+    })]
+    AlreadyInFormat {
+        /// The input's (and requested) format.
+        format: convert::DumpFormat,
+    },
+    /// The input parses but lacks, or has unusable, data the output needs.
+    #[error("the input dump cannot be converted: {what}")]
+    Incomplete {
+        /// What is missing or unusable.
+        what: String,
+    },
+    /// Something this build does not handle (a CPU architecture, a register
+    /// layout).
     #[error("unsupported: {what}")]
     Unsupported {
         /// What.
         what: String,
     },
+}
+
+impl CaptureError {
+    /// Whether this is a failure to write the output (a full disk, a closed
+    /// pipe, an output that cannot be created), as opposed to a failure to
+    /// read the process or the input dump. A writer's failure to read the
+    /// memory it copies is about the input.
+    pub fn is_about_output(&self) -> bool {
+        use coroner_core_format::WriteError as CoreWrite;
+        use coroner_minidump_format::WriteError as MinidumpWrite;
+        match self {
+            CaptureError::Sink(_) => true,
+            CaptureError::Write(w) => !matches!(w, CoreWrite::Memory { .. }),
+            CaptureError::MinidumpWrite(w) => !matches!(
+                w,
+                MinidumpWrite::Source { .. } | MinidumpWrite::SourceOverread { .. }
+            ),
+            _ => false,
+        }
+    }
+
+    /// A memory source's error: the process error it carries when it came
+    /// from a live process (so that "gone" or "permission denied" keeps its
+    /// type), else [`CaptureError::Memory`].
+    pub(crate) fn from_memory(source: std::io::Error) -> CaptureError {
+        if source
+            .get_ref()
+            .is_some_and(|e| e.is::<coroner_proc_reader::Error>())
+        {
+            if let Some(inner) = source.into_inner() {
+                if let Ok(e) = inner.downcast::<coroner_proc_reader::Error>() {
+                    return CaptureError::Process(*e);
+                }
+            }
+            unreachable!("checked above that the io::Error holds a process error");
+        }
+        CaptureError::Memory { source }
+    }
+
+    /// `self`, or [`CaptureError::ExitedDuringCapture`] around it when
+    /// `process` has exited (or become a zombie) meanwhile: that exit is
+    /// then the cause, whatever error the capture met first.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn blame_exit(self, process: &coroner_proc_reader::Process) -> CaptureError {
+        if matches!(self, CaptureError::ExitedDuringCapture { .. }) {
+            return self;
+        }
+        match process.zombie() {
+            Some(false) => self,
+            None | Some(true) => CaptureError::ExitedDuringCapture {
+                pid: process.pid(),
+                source: Box::new(self),
+            },
+        }
+    }
 }
 
 /// How to capture.

@@ -216,7 +216,7 @@ pub enum Exclude {
 
 /// An `--exclude` argument that is neither `START-END` nor a valid glob.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("bad --exclude {arg:?}: {why}; use START-END in hex (0x7f00-0x7f80) or a path glob (*/libfoo*.so*)")]
+#[error("bad exclusion {arg:?}: {why}; give START-END in hex (0x7f00-0x7f80) or a path glob (*/libfoo*.so*)")]
 pub struct ExcludeParseError {
     /// The argument.
     pub arg: String,
@@ -233,6 +233,9 @@ impl Exclude {
             arg: arg.to_owned(),
             why,
         };
+        if arg.trim().is_empty() {
+            return Err(bad("it is empty".into()));
+        }
         let looks_like_path = arg.starts_with('/')
             || arg.starts_with('[')
             || arg.contains(['*', '?'])
@@ -516,6 +519,11 @@ mod tests {
         ));
         assert!(Exclude::parse("0x2000-0x1000").is_err());
         assert!(Exclude::parse("zz-yy").is_err());
+        assert!(
+            Exclude::parse("").is_err(),
+            "an empty rule would silently match nothing"
+        );
+        assert!(Exclude::parse("  ").is_err());
         let e = Exclude::parse("/a/[b").unwrap_err();
         assert!(e.to_string().contains("START-END"), "{e}");
     }

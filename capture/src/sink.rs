@@ -45,25 +45,25 @@ use crate::os::{self, fd_path, FileExt};
 #[non_exhaustive]
 pub enum SinkError {
     /// The destination exists and `force` was not given.
-    #[error("{path} already exists; pass --force to replace it or choose another -o path")]
+    #[error("{path} already exists")]
     Exists {
         /// The destination.
         path: PathBuf,
     },
     /// The destination is a symbolic link.
-    #[error("{path} is a symbolic link; coroner never writes through one: remove it or choose another -o path")]
+    #[error("{path} is a symbolic link; a dump is never written through one")]
     Symlink {
         /// The destination.
         path: PathBuf,
     },
     /// The destination is a directory or other non-file.
-    #[error("{path} is not a regular file; give a file path with -o")]
+    #[error("{path} is not a regular file")]
     NotAFile {
         /// The destination.
         path: PathBuf,
     },
     /// The temporary file could not be created in the destination's directory.
-    #[error("cannot create a file in {dir}: {source}; choose a writable directory with -o (or -o - for stdout)")]
+    #[error("cannot create a file in {dir}: {source}")]
     CreateTemp {
         /// The directory.
         dir: PathBuf,
@@ -818,7 +818,7 @@ mod tests {
             std::fs::write(&dest, b"old").unwrap();
             let e = Sink::create_with(&dest, false, true, unnamed).unwrap_err();
             assert!(matches!(e, SinkError::Exists { .. }), "{e}");
-            assert!(e.to_string().contains("--force"));
+            assert!(e.to_string().contains("already exists"), "{e}");
             let mut s = create(&dest, true, unnamed);
             s.write_all(b"new").unwrap();
             s.finish().unwrap();

@@ -24,6 +24,10 @@ use coroner_capture::{CaptureOptions, CaptureReport};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use crate::error_text::{describe, Output};
+use crate::failure::Failure;
+use crate::output::note;
+use crate::units::{count, size};
 use crate::{CaptureArgs, Format};
 
 /// The `--json` summary of a capture.
@@ -82,18 +86,26 @@ impl CaptureJson {
 }
 
 /// Run the subcommand.
-pub fn run(args: &CaptureArgs) -> Result<(), String> {
+pub fn run(args: &CaptureArgs) -> Result<(), Failure> {
     let to_stdout = args.output.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    if to_stdout && std::io::stdout().is_terminal() {
-        return Err("refusing to write a core file to a terminal: redirect stdout (-o - > file) or give -o PATH".into());
+    let output = if to_stdout {
+        Output::Stream
+    } else {
+        Output::OptionFile
+    };
+    let explain = |e: &(dyn std::error::Error + 'static)| describe(e, output);
+    if to_stdout {
+        // Refuse a terminal or a closed stdout before the target is touched.
+        crate::output::dump_stdout()?;
     }
     if args.all {
-        eprintln!(
+        note(&format!(
             "coroner: WARNING: --all dumps every readable mapping of {}, including memory the program \
              excluded with MADV_DONTDUMP (keys, passwords, caches); handle the file accordingly",
             args.pid
-        );
+        ));
     }
+    let memory = args.memory.unwrap_or_default();
     let (sink, spill_dir) = if to_stdout {
         crate::spill::stdout_sink(args)?
     } else {
@@ -104,15 +116,14 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
         // A stacks-only minidump is small: the page cache beats direct I/O's
         // writer thread and staging buffers there (0.8 ms of 3.8 measured).
         if args.page_cache
-            || (args.format == Format::Minidump
-                && args.memory == coroner_capture::MemoryMode::Stacks)
+            || (args.format == Format::Minidump && memory == coroner_capture::MemoryMode::Stacks)
         {
             Sink::create_buffered(&path, args.force)
         } else {
             Sink::create(&path, args.force)
         }
         .map(|sink| (sink, None))
-        .map_err(|e| crate::error_text::describe(&e))?
+        .map_err(|e| explain(&e))?
     };
     let sink = match crate::signals::stop_flag() {
         Some(flag) => sink.stop_when(flag),
@@ -133,13 +144,9 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
     };
     let result = match args.format {
         Format::Elf => coroner_capture::capture_elf(args.pid, sink, &options, &mut on_progress),
-        Format::Minidump => coroner_capture::capture_minidump(
-            args.pid,
-            sink,
-            &options,
-            args.memory,
-            &mut on_progress,
-        ),
+        Format::Minidump => {
+            coroner_capture::capture_minidump(args.pid, sink, &options, memory, &mut on_progress)
+        }
     };
     bar.finish_and_clear();
     let report = result.map_err(|e| match crate::signals::received() {
@@ -153,15 +160,16 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
         ),
         None => match &spill_dir {
             Some(dir) => format!(
-                "{} (the dump was spilled to {} on its way to stdout: free space there, choose                  another directory with --spill DIR, or stream directly with --no-spill)",
-                crate::error_text::describe(&e),
+                "{} (the dump was spilled to {} on its way to stdout: free space there, choose \
+                 another directory with --spill DIR, or stream directly with --no-spill)",
+                explain(&e),
                 dir.display()
             ),
-            None => crate::error_text::describe(&e),
+            None => explain(&e),
         },
     })?;
     for w in &report.warnings {
-        eprintln!("coroner: warning: {w}");
+        note(&format!("coroner: warning: {w}"));
     }
     if args.json {
         let format = match args.format {
@@ -170,11 +178,11 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
         };
         let mut summary = CaptureJson::with_format(&report, format);
         summary.spilled_to.clone_from(&spill_dir);
-        let json = serde_json::to_string(&summary).map_err(|e| crate::error_text::describe(&e))?;
+        let json = serde_json::to_string(&summary).map_err(|e| explain(&e))?;
         if to_stdout {
-            eprintln!("{json}");
+            note(&json);
         } else {
-            println!("{json}");
+            crate::output::print(&format!("{json}\n"))?;
         }
     } else {
         let dest = match (&report.path, &spill_dir) {
@@ -182,18 +190,18 @@ pub fn run(args: &CaptureArgs) -> Result<(), String> {
             (None, Some(dir)) => format!("stdout (spilled to {} first)", dir.display()),
             (None, None) => "stdout".to_owned(),
         };
-        eprintln!(
-            "coroner: wrote {dest}: pid {}, {} threads, {}/{} mappings dumped, {} MiB ({} MiB on disk) \
+        note(&format!(
+            "coroner: wrote {dest}: pid {}, {}, {}/{} mappings dumped, {} ({} on disk) \
              in {:.3} s, target frozen {:.3} s",
             report.pid,
-            report.threads,
+            count(report.threads, "thread"),
             report.mappings_dumped,
             report.mappings,
-            report.bytes_written >> 20,
-            report.bytes_allocated >> 20,
+            size(report.bytes_written),
+            size(report.bytes_allocated),
             report.wall.as_secs_f64(),
             report.frozen.as_secs_f64()
-        );
+        ));
     }
     Ok(())
 }

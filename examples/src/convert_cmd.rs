@@ -1,9 +1,10 @@
 //! `coroner convert IN OUT [--to elf|minidump] [--memory stacks|heap|full] [--sysroot DIR]`.
 //!
 //! The input format is recognised by its magic bytes; the default output is
-//! the other format. The output is written like a capture's: an unnamed
-//! file in OUT's directory, mode 0600, sparse, linked into place only when
-//! complete, never through a symlink, not replacing OUT without `--force`;
+//! the other format. `-` as IN reads stdin, as OUT writes stdout. A file
+//! output is written like a capture's: an unnamed file in OUT's directory,
+//! mode 0600, sparse, linked into place only when complete, never through a
+//! symlink, not replacing OUT without `--force`, and never replacing IN;
 //! SIGINT, SIGTERM, SIGHUP or SIGQUIT remove it and exit with 128 + N.
 
 use std::path::PathBuf;
@@ -13,6 +14,12 @@ use coroner_capture::convert::{convert_file_with, ConvertError, ConvertOptions, 
 use coroner_capture::minidump::host_file::Sysroot;
 use coroner_capture::sink::Sink;
 use coroner_capture::{CaptureError, MemoryMode};
+
+use crate::error_text::{describe, Output};
+use crate::failure::Failure;
+use crate::input::Input;
+use crate::output::note;
+use crate::units::{count, size};
 
 /// Target format of `convert`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -26,9 +33,10 @@ pub enum ToFormat {
 /// Arguments of `coroner convert`.
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// The dump to convert (ELF core or minidump, auto-detected).
+    /// The dump to convert (ELF core or minidump, recognised by its first
+    /// bytes); `-` reads stdin.
     pub input: PathBuf,
-    /// Where to write the converted dump.
+    /// Where to write the converted dump; `-` writes stdout.
     pub output: PathBuf,
     /// Output format (default: the other one).
     #[arg(long, value_enum)]
@@ -60,13 +68,29 @@ fn name(f: DumpFormat) -> &'static str {
 }
 
 /// Run the subcommand.
-pub fn run(args: &ConvertArgs) -> Result<(), String> {
-    let sink =
-        Sink::create(&args.output, args.force).map_err(|e| crate::error_text::describe(&e))?;
+pub fn run(args: &ConvertArgs) -> Result<(), Failure> {
+    let to_stdout = args.output.as_os_str() == "-";
+    let output = if to_stdout {
+        Output::Stream
+    } else {
+        Output::ArgumentFile
+    };
+    if !to_stdout && same_file(&args.input, &args.output) {
+        return Err(Failure::Message(format!(
+            "{} is both the input and the output: give another OUT path (the input is never replaced)",
+            args.output.display()
+        )));
+    }
+    let sink = if to_stdout {
+        Sink::stream(crate::output::dump_stdout()?.lock())
+    } else {
+        Sink::create(&args.output, args.force).map_err(|e| describe(&e, output))?
+    };
     let sink = match crate::signals::stop_flag() {
         Some(flag) => sink.stop_when(flag),
         None => sink,
     };
+    let input = Input::open(&args.input)?;
     let to = args.to.map(|t| match t {
         ToFormat::Elf => DumpFormat::Elf,
         ToFormat::Minidump => DumpFormat::Minidump,
@@ -76,42 +100,71 @@ pub fn run(args: &ConvertArgs) -> Result<(), String> {
     if let Some(dir) = &args.sysroot {
         options = options.with_sysroot(Sysroot::new(dir));
     }
-    let r = convert_file_with(&args.input, &options, sink).map_err(|e| {
+    let out_shown = if to_stdout {
+        "stdout".to_owned()
+    } else {
+        args.output.display().to_string()
+    };
+    let r = convert_file_with(&input.path, &options, sink).map_err(|e| {
         if let Some((_, signal)) = crate::signals::received() {
-            return format!(
-                "{signal} received: conversion stopped, the partial {} removed",
-                args.output.display()
-            );
+            return if to_stdout {
+                format!("{signal} received: conversion stopped; the dump on stdout is incomplete")
+            } else {
+                format!("{signal} received: conversion stopped, the partial {out_shown} removed")
+            };
         }
-        let hint = match &e {
-            CaptureError::Convert(ConvertError::Truncated { .. }) => {
-                "; convert what is present with --allow-truncated"
-            }
-            _ => "",
-        };
-        format!(
-            "{}: {}{hint}",
-            args.input.display(),
-            crate::error_text::describe(&e)
-        )
+        // An error about the output names the output (a full disk is the
+        // output's problem, not the input's); one about reading names the
+        // input.
+        let text = describe(&e, output);
+        if matches!(e, CaptureError::Sink(_)) {
+            // Sink errors name their path already.
+            text
+        } else if e.is_about_output() {
+            format!("{out_shown}: {text}")
+        } else {
+            let hint = match &e {
+                CaptureError::Convert(ConvertError::Truncated { .. }) => {
+                    "; convert what is present with --allow-truncated"
+                }
+                _ => "",
+            };
+            format!("{}: {text}{hint}", input.shown)
+        }
     })?;
     if let Some(t) = &r.truncation {
-        eprintln!(
-            "coroner: warning: {}: {}; that memory is not in {}",
-            args.input.display(),
-            t.describe(),
-            args.output.display()
-        );
+        note(&format!(
+            "coroner: warning: {}: {}; that memory is not in {out_shown}",
+            input.shown,
+            t.describe()
+        ));
     }
-    eprintln!(
-        "coroner: wrote {} ({} from {}): {} threads, {} memory ranges, {} bytes ({} on disk)",
-        args.output.display(),
+    note(&format!(
+        "coroner: wrote {out_shown} ({} from {}): {}, {}, {} ({} on disk)",
         name(r.to),
         name(r.from),
-        r.threads,
-        r.memory_ranges,
-        r.bytes_written,
-        r.bytes_allocated
-    );
+        count(r.threads, "thread"),
+        count(r.memory_ranges, "memory range"),
+        size(r.bytes_written),
+        size(r.bytes_allocated)
+    ));
     Ok(())
+}
+
+/// Whether `a` and `b` name the same existing file.
+#[cfg(unix)]
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    matches!(
+        (a.canonicalize(), b.canonicalize()),
+        (Ok(a), Ok(b)) if a == b
+    )
 }

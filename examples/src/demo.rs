@@ -8,6 +8,11 @@ use std::process::{Child, Command, Stdio};
 use coroner_capture::sink::Sink;
 use coroner_capture::CaptureOptions;
 
+use crate::error_text::{describe, Output};
+use crate::failure::Failure;
+use crate::input::Input;
+use crate::output::{note, print};
+use crate::units::{count, size};
 use crate::DemoArgs;
 
 /// Kills and reaps the sample whatever happens to the demo.
@@ -22,7 +27,7 @@ impl Drop for SampleGuard {
 }
 
 /// Run the subcommand.
-pub fn run(args: &DemoArgs) -> Result<(), String> {
+pub fn run(args: &DemoArgs) -> Result<(), Failure> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find my own executable: {e}"))?;
     let mut child = Command::new(&exe)
         .args(["sample-process", "--threads", "4", "--pattern-mib", "4"])
@@ -37,15 +42,13 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
         .read_line(&mut line)
         .map_err(|e| format!("reading the sample's READY line: {e}"))?;
     if !line.starts_with("READY ") {
-        return Err(format!(
-            "the sample process did not start (printed {line:?})"
-        ));
+        return Err(format!("the sample process did not start (printed {line:?})").into());
     }
     let pid = guard.0.id();
-    eprintln!(
+    note(&format!(
         "coroner demo: started sample process {pid} ({})",
         line.trim()
-    );
+    ));
 
     let dir = match &args.dir {
         Some(d) => d.clone(),
@@ -53,12 +56,12 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
     };
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join(format!("core.{pid}"));
-    let sink = Sink::create(&path, false).map_err(|e| crate::error_text::describe(&e))?;
+    let sink = Sink::create(&path, false).map_err(|e| describe(&e, Output::Nothing))?;
     let report =
         coroner_capture::capture_elf(pid, sink, &CaptureOptions::default(), &mut |_, _| {})
-            .map_err(|e| format!("capturing the sample: {e}"))?;
+            .map_err(|e| format!("capturing the sample: {}", describe(&e, Output::Nothing)))?;
     let dump_path = dir.join(format!("{pid}.dmp"));
-    let sink = Sink::create(&dump_path, false).map_err(|e| crate::error_text::describe(&e))?;
+    let sink = Sink::create(&dump_path, false).map_err(|e| describe(&e, Output::Nothing))?;
     let dump_report = coroner_capture::capture_minidump(
         pid,
         sink,
@@ -66,53 +69,51 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
         coroner_capture::MemoryMode::Stacks,
         &mut |_, _| {},
     )
-    .map_err(|e| format!("capturing the sample as a minidump: {e}"))?;
-    eprintln!(
-        "coroner demo: minidump of {} threads, {} KiB",
-        dump_report.threads,
-        dump_report.bytes_written >> 10
-    );
+    .map_err(|e| {
+        format!(
+            "capturing the sample as a minidump: {}",
+            describe(&e, Output::Nothing)
+        )
+    })?;
+    note(&format!(
+        "coroner demo: minidump of {}, {}",
+        count(dump_report.threads, "thread"),
+        size(dump_report.bytes_written)
+    ));
     let still_running = matches!(guard.0.try_wait(), Ok(None));
-    eprintln!(
-        "coroner demo: captured {} threads, {}/{} mappings, {} KiB on disk in {:.3} s (frozen {:.3} s); \
+    note(&format!(
+        "coroner demo: captured {}, {}/{} mappings, {} on disk in {:.3} s (frozen {:.3} s); \
          sample still running: {}",
-        report.threads,
+        count(report.threads, "thread"),
         report.mappings_dumped,
         report.mappings,
-        report.bytes_allocated >> 10,
+        size(report.bytes_allocated),
         report.wall.as_secs_f64(),
         report.frozen.as_secs_f64(),
         if still_running { "yes" } else { "NO" }
-    );
+    ));
     drop(guard);
 
-    println!();
-    crate::inspect_cmd::print_file(&path, false)
-        .map_err(|e| format!("inspecting {}: {e}", path.display()))?;
-    println!();
-    crate::inspect_cmd::print_file(&dump_path, false)
-        .map_err(|e| format!("inspecting {}: {e}", dump_path.display()))?;
-    println!();
-    println!(
-        "minidump:  {} (minidump-stackwalk --use-local-debuginfo, lldb -c)",
-        dump_path.canonicalize().unwrap_or(dump_path).display()
-    );
+    print("\n")?;
+    crate::inspect_cmd::print_file(&Input::open(&path)?, false)?;
+    print("\n")?;
+    crate::inspect_cmd::print_file(&Input::open(&dump_path)?, false)?;
+    let dump_path = dump_path.canonicalize().unwrap_or(dump_path);
     let path: PathBuf = path.canonicalize().unwrap_or(path);
-    println!("core file: {}", path.display());
-    println!(
-        "open it:   gdb {} {} -ex 'thread apply all bt'",
+    print(&format!(
+        "\nminidump:  {} (minidump-stackwalk --use-local-debuginfo, lldb -c)\n\
+         core file: {}\n\
+         open it:   gdb {} {} -ex 'thread apply all bt'\n\
+         inspect:   {} inspect {}   (lists every mapping)\n\
+         (the sample process has been stopped; delete {} when done)\n",
+        dump_path.display(),
+        path.display(),
         exe.display(),
-        path.display()
-    );
-    println!(
-        "inspect:   {} inspect {}   (lists every mapping)",
+        path.display(),
         exe.display(),
-        path.display()
-    );
-    println!(
-        "(the sample process has been stopped; delete {} when done)",
+        path.display(),
         dir.display()
-    );
+    ))?;
     if !still_running {
         return Err("the sample process died during the capture".into());
     }

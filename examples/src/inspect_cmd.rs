@@ -32,11 +32,14 @@
 //! offset past the end of a file …) or could not be read; a figure it names
 //! is shown saturated, never wrapped.
 
-use std::path::Path;
+use std::fmt::Write as _;
 
 use coroner_capture::inspect::Summary;
 use serde::Serialize;
 
+use crate::error_text::{describe, Output};
+use crate::failure::Failure;
+use crate::input::Input;
 use crate::InspectArgs;
 
 /// Schema identifier in `--json` output.
@@ -125,13 +128,13 @@ pub struct TotalsJson {
 }
 
 impl InspectJson {
-    /// From a summary of `file`.
-    pub fn new(file: &Path, s: &Summary) -> InspectJson {
+    /// From a summary of the dump shown as `file`.
+    pub fn new(file: &str, s: &Summary) -> InspectJson {
         let p = &s.process;
         let t = &s.totals;
         InspectJson {
             schema: SCHEMA,
-            file: file.display().to_string(),
+            file: file.to_owned(),
             format: s.format,
             machine: s.machine.clone(),
             process: ProcessJson {
@@ -193,16 +196,28 @@ impl InspectJson {
 }
 
 /// Run the subcommand.
-pub fn run(args: &InspectArgs) -> Result<(), String> {
+pub fn run(args: &InspectArgs) -> Result<(), Failure> {
+    let input = Input::open(&args.file)?;
     if args.json {
-        let s = Summary::from_file(&args.file).map_err(|e| crate::error_text::describe(&e))?;
-        let json = serde_json::to_string_pretty(&InspectJson::new(&args.file, &s))
-            .map_err(|e| crate::error_text::describe(&e))?;
-        println!("{json}");
-        Ok(())
+        let s = summarise(&input)?;
+        let json = serde_json::to_string_pretty(&InspectJson::new(&input.shown, &s))
+            .map_err(|e| describe(&e, Output::Nothing))?;
+        crate::output::print(&format!("{json}\n"))
     } else {
-        print_file(&args.file, true)
+        print_file(&input, true)
     }
+}
+
+fn summarise(input: &Input) -> Result<Summary, Failure> {
+    let s = Summary::from_file(&input.path).map_err(|e| {
+        let text = describe(&e, Output::Nothing);
+        if input.path.as_os_str() == input.shown.as_str() {
+            text
+        } else {
+            format!("{}: {text}", input.shown)
+        }
+    })?;
+    Ok(s)
 }
 
 fn mib(b: u64) -> String {
@@ -213,16 +228,29 @@ fn mib(b: u64) -> String {
     }
 }
 
-/// Print the human-readable summary of `path` on stdout; the table of
+/// Print the human-readable summary of `input` on stdout; the table of
 /// mappings only when `list_mappings` (the demo leaves it out: dozens of
 /// lines that bury the rest).
-pub fn print_file(path: &Path, list_mappings: bool) -> Result<(), String> {
-    let s = Summary::from_file(path).map_err(|e| crate::error_text::describe(&e))?;
+pub fn print_file(input: &Input, list_mappings: bool) -> Result<(), Failure> {
+    let s = summarise(input)?;
+    let mut out = String::new();
+    write_summary(&mut out, &input.shown, &s, list_mappings)
+        .map_err(|e| Failure::Message(format!("formatting the summary: {e}")))?;
+    crate::output::print(&out)
+}
+
+fn write_summary(
+    out: &mut String,
+    shown: &str,
+    s: &Summary,
+    list_mappings: bool,
+) -> std::fmt::Result {
     let p = &s.process;
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
-    println!(
+    writeln!(
+        out,
         "{}: {} {}, {}",
-        path.display(),
+        shown,
         s.machine,
         if s.format == "minidump" {
             "minidump"
@@ -230,39 +258,43 @@ pub fn print_file(path: &Path, list_mappings: bool) -> Result<(), String> {
             "core"
         },
         mib(s.totals.file_size)
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "process  pid {}  name {}  args {:?}",
         p.pid.map_or("?".into(), |v| v.to_string()),
         opt(&p.name),
         p.args.clone().unwrap_or_default()
-    );
+    )?;
     match (p.signal, p.fault_address) {
-        (Some(sig), Some(addr)) => println!("signal   {sig} at {addr:#x}"),
-        (Some(sig), None) => println!("signal   {sig}"),
-        _ => println!("signal   none (live capture)"),
+        (Some(sig), Some(addr)) => writeln!(out, "signal   {sig} at {addr:#x}")?,
+        (Some(sig), None) => writeln!(out, "signal   {sig}")?,
+        _ => writeln!(out, "signal   none (live capture)")?,
     }
-    println!("threads  {}", s.threads.len());
+    writeln!(out, "threads  {}", s.threads.len())?;
     for t in &s.threads {
-        println!(
+        writeln!(
+            out,
             "  {} {:>8}  pc {:#014x}  sp {:#014x}  {}",
             if t.crashed { "*" } else { " " },
             t.tid,
             t.pc,
             t.sp,
             t.name.clone().unwrap_or_default()
-        );
+        )?;
     }
-    println!(
+    writeln!(
+        out,
         "mappings {} ({} dumped), {} of {} mapped in the file",
         s.totals.mappings,
         s.totals.mappings_dumped,
         mib(s.totals.bytes_dumped),
         mib(s.totals.bytes_mapped)
-    );
+    )?;
     if list_mappings {
         for m in &s.mappings {
-            println!(
+            writeln!(
+                out,
                 "  {:#014x}-{:#014x} {} {:>12} / {:<12} {}",
                 m.start,
                 m.end,
@@ -270,23 +302,30 @@ pub fn print_file(path: &Path, list_mappings: bool) -> Result<(), String> {
                 mib(m.dumped),
                 mib(m.total),
                 m.path.clone().unwrap_or_default()
-            );
+            )?;
         }
     }
-    println!(
+    writeln!(
+        out,
         "modules  {} ({} with build-id)",
         s.totals.modules, s.totals.modules_with_build_id
-    );
+    )?;
     for m in &s.modules {
-        println!(
+        writeln!(
+            out,
             "  {:#014x} {} {}",
             m.base,
             m.build_id.clone().unwrap_or_else(|| "-".into()),
             m.path
-        );
+        )?;
     }
     if let Some(a) = s.totals.file_allocated {
-        println!("file     {} ({} on disk)", mib(s.totals.file_size), mib(a));
+        writeln!(
+            out,
+            "file     {} ({} on disk)",
+            mib(s.totals.file_size),
+            mib(a)
+        )?;
     }
     for w in &s.warnings {
         eprintln!("coroner: warning: {w}");

@@ -3,8 +3,8 @@
 //! ```text
 //! coroner capture PID [-o PATH] [--format elf|minidump] [--memory stacks|heap|full]
 //!                    [--filter MASK | --all] [--exclude RANGE|GLOB]... [--force] [--json]
-//! coroner inspect FILE [--json]
-//! coroner convert IN OUT [--to elf|minidump] [--memory stacks|heap|full] [--force]
+//! coroner inspect FILE|- [--json]
+//! coroner convert IN|- OUT|- [--to elf|minidump] [--memory stacks|heap|full] [--force]
 //! coroner demo [--dir DIR]
 //! ```
 //! Exit status: 0 success, 1 failure, 2 usage error.
@@ -17,13 +17,17 @@ mod convert_cmd;
 #[cfg(target_os = "linux")]
 mod demo;
 mod error_text;
+mod failure;
+mod input;
 mod inspect_cmd;
 #[cfg_attr(target_os = "linux", allow(dead_code))]
 mod needs_linux;
+mod output;
 mod sample;
 mod signals;
 #[cfg(target_os = "linux")]
 mod spill;
+mod units;
 
 #[cfg(not(target_os = "linux"))]
 use needs_linux::{capture_cmd, demo};
@@ -31,9 +35,12 @@ use needs_linux::{capture_cmd, demo};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-/// Memory dumps of live Linux processes (ELF cores) for post-mortem debugging.
+use crate::failure::Failure;
+
+/// Memory dumps of live Linux processes (ELF cores and minidumps) for
+/// post-mortem debugging.
 #[derive(Debug, Parser)]
 #[command(name = "coroner", version, about, long_about = None)]
 struct Cli {
@@ -43,9 +50,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Dump a live process to a core file; the process keeps running.
+    /// Dump a live process to an ELF core or a minidump; the process keeps running.
     Capture(CaptureArgs),
-    /// Summarise a core file (ours, the kernel's or gdb's).
+    /// Summarise a dump: an ELF core (ours, the kernel's, gdb's) or a minidump.
     Inspect(InspectArgs),
     /// Start a bundled multi-threaded sample, capture it, inspect the core.
     Demo(DemoArgs),
@@ -77,7 +84,8 @@ pub enum Format {
 pub struct CaptureArgs {
     /// Process id of the live process to dump.
     pub pid: u32,
-    /// Output path (`-` for stdout); default `core.<PID>` in the current directory.
+    /// Output path, `-` for stdout (default: `core.<PID>` for an ELF core,
+    /// `<PID>.dmp` for a minidump, in the current directory).
     /// Into a pipe (`-o - | zstd`), the dump is first spilled to an unnamed
     /// temporary file so the process is resumed before the reader has it
     /// (see --spill, --no-spill).
@@ -96,9 +104,10 @@ pub struct CaptureArgs {
     pub format: Format,
     /// Minidump memory: `stacks` (thread stacks and code around each pc),
     /// `heap` (plus writable anonymous memory) or `full` (everything the
-    /// filter selects, like an ELF core).
-    #[arg(long, value_name = "stacks|heap|full", default_value = "stacks")]
-    pub memory: coroner_capture::MemoryMode,
+    /// filter selects, like an ELF core); default `stacks`. Only with
+    /// `--format minidump`: an ELF core always holds what the filter selects.
+    #[arg(long, value_name = "stacks|heap|full")]
+    pub memory: Option<coroner_capture::MemoryMode>,
     /// coredump_filter bits to use instead of the target's own (hex, e.g. 0x33;
     /// see core(5)).
     #[arg(long, value_name = "MASK", value_parser = parse_mask, conflicts_with = "all")]
@@ -129,10 +138,11 @@ pub struct CaptureArgs {
 /// Arguments of `coroner inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The dump to read.
+    /// The dump to read: an ELF core or a minidump (recognised by its first
+    /// bytes); `-` reads stdin.
     pub file: PathBuf,
-    /// Print the summary as one JSON object (schema: see `inspect_cmd.rs`
-    /// and the README).
+    /// Print the summary as one JSON object (schema `coroner-inspect/1`,
+    /// described in the README).
     #[arg(long)]
     pub json: bool,
 }
@@ -160,13 +170,29 @@ fn parse_exclude(s: &str) -> Result<coroner_capture::select::Exclude, String> {
     coroner_capture::select::Exclude::parse(s).map_err(|e| e.to_string())
 }
 
+/// Combinations of arguments clap cannot express; a usage error (status 2).
+fn check_usage(command: &Command) {
+    if let Command::Capture(args) = command {
+        if args.memory.is_some() && args.format == Format::Elf {
+            Cli::command()
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    "--memory chooses the memory of a minidump and needs --format minidump; \
+                     an ELF core holds what the dump filter selects (see --filter, --all, --exclude)",
+                )
+                .exit();
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    check_usage(&cli.command);
     // Only the commands that write a dump stop cleanly on SIGINT & co.;
     // the others (and the sample process) keep the default actions.
     if matches!(cli.command, Command::Capture(_) | Command::Convert(_)) {
         if let Err(e) = signals::install() {
-            eprintln!("coroner: warning: cannot handle SIGINT/SIGTERM ({e}); an interrupted dump may leave a temporary file");
+            output::note(&format!("coroner: warning: cannot handle SIGINT/SIGTERM ({e}); an interrupted dump may leave a temporary file"));
         }
     }
     let result = match cli.command {
@@ -177,15 +203,16 @@ fn main() -> ExitCode {
         Command::SampleProcess {
             threads,
             pattern_mib,
-        } => sample::run(threads, pattern_mib).map_err(|e| format!("sample process: {e}")),
+        } => sample::run(threads, pattern_mib)
+            .map_err(|e| Failure::Message(format!("sample process: {e}"))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(msg) => {
-            eprintln!("coroner: error: {msg}");
+        Err(failure) => {
+            let status = failure.report();
             match signals::received() {
                 Some((signal, _)) => ExitCode::from(signals::exit_status(signal)),
-                None => ExitCode::from(1),
+                None => status,
             }
         }
     }

@@ -15,16 +15,16 @@ fn refuse(command: &str) -> Result<(), String> {
 /// `coroner capture` elsewhere than Linux.
 pub mod capture_cmd {
     /// Refuse: see the module's documentation.
-    pub fn run(_args: &crate::CaptureArgs) -> Result<(), String> {
-        super::refuse("capture")
+    pub fn run(_args: &crate::CaptureArgs) -> Result<(), crate::failure::Failure> {
+        super::refuse("capture").map_err(Into::into)
     }
 }
 
 /// `coroner demo` elsewhere than Linux.
 pub mod demo {
     /// Refuse: see the module's documentation.
-    pub fn run(_args: &crate::DemoArgs) -> Result<(), String> {
-        super::refuse("demo")
+    pub fn run(_args: &crate::DemoArgs) -> Result<(), crate::failure::Failure> {
+        super::refuse("demo").map_err(Into::into)
     }
 }
 

@@ -76,7 +76,10 @@ pub fn stdout_sink(args: &CaptureArgs) -> Result<(Sink, Option<PathBuf>), String
     // throttling), and the file is read back once, right away.
     match Sink::spill(stdout.lock(), &dir, true) {
         Ok(sink) => Ok((sink, Some(dir))),
-        Err(e) => refuse(crate::error_text::describe(&e)),
+        Err(e) => refuse(crate::error_text::describe(
+            &e,
+            crate::error_text::Output::Stream,
+        )),
     }
 }
 
@@ -93,7 +96,7 @@ fn is_pipe_or_socket(stdout: &std::io::Stdout) -> bool {
 /// memory (an ELF core or a full minidump holds at most about that, holes
 /// take no space); a stacks-only minidump needs little.
 fn estimate(args: &CaptureArgs) -> u64 {
-    if args.format == Format::Minidump && args.memory == MemoryMode::Stacks {
+    if args.format == Format::Minidump && args.memory.unwrap_or_default() == MemoryMode::Stacks {
         return 0;
     }
     let status = Path::new("/proc").join(args.pid.to_string()).join("status");

@@ -85,7 +85,7 @@ fn both_refuse(pid: u32, reason: &str, wrap: &[&str]) {
 #[test]
 fn a_kernel_thread_is_refused_quickly_by_both_formats() {
     // pid 2 is kthreadd on every Linux since 2.6.
-    both_refuse(2, "it is a kernel thread", &[]);
+    both_refuse(2, "pid 2 is a kernel thread", &[]);
 }
 
 #[test]

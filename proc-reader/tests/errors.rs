@@ -283,6 +283,10 @@ fn kernel_thread_is_refused_with_its_reason() {
         "{err:?}"
     );
     assert!(err.to_string().contains("kernel thread"));
+    assert!(
+        err.to_string().starts_with("pid 2 is a kernel thread"),
+        "a kernel thread is not a permission problem: {err}"
+    );
     // Reading its auxv (ESRCH from the kernel) says the same. (Its maps is
     // just empty.)
     let err = p.auxv().unwrap_err();
@@ -295,5 +299,10 @@ fn kernel_thread_is_refused_with_its_reason() {
             }
         ),
         "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.starts_with("pid 2 is a kernel thread") && !text.contains("permission denied"),
+        "{text}"
     );
 }

@@ -104,7 +104,10 @@ pub fn capture_elf(
     // Thaw first, whatever happened. A write error ends the capture; a thaw
     // error does not lose the (complete) dump but is reported loudly.
     let thawed = frozen.thaw();
-    let (snap, stats) = written?;
+    // A failure while the target was frozen is its exit's fault if it has
+    // exited meanwhile (killed, or a thread called exit): say that, not the
+    // failed read it caused.
+    let (snap, stats) = written.map_err(|e| e.blame_exit(&process))?;
     let mut warnings = memory.take_warnings();
     let frozen_for = live::frozen_time(thawed, pid, freeze_started, &mut warnings);
 

@@ -226,8 +226,10 @@ fn read_maps(
     memory: &mut LiveMemory,
 ) -> Result<(Vec<u8>, Vec<coroner_proc_reader::Mapping>), CaptureError> {
     let maps = process.maps_raw()?;
-    let listed = parse_maps(&maps).map_err(|e| CaptureError::Unsupported {
-        what: format!("/proc/{}/maps: {e}", process.pid()),
+    let listed = parse_maps(&maps).map_err(|source| coroner_proc_reader::Error::Parse {
+        pid: process.pid(),
+        path: format!("/proc/{}/maps", process.pid()).into(),
+        source,
     })?;
     memory.set_mappings(&listed);
     Ok((maps, listed))
@@ -366,9 +368,7 @@ fn plan(
         page_size: snap.process.page_size,
         model,
     };
-    let model = build_model(input, memory, mode).map_err(|e| CaptureError::Unsupported {
-        what: format!("reading the process while planning the minidump: {e}"),
-    })?;
+    let model = build_model(input, memory, mode).map_err(CaptureError::from_memory)?;
     Ok(Planned {
         snap,
         mappings,
@@ -590,7 +590,7 @@ pub fn capture_minidump(
     // plan confirmed by smaps) reaches the file after the thaw: the target
     // is not kept stopped for the write.
     let thawed = frozen.thaw();
-    let (snap, model, read, serialized) = written?;
+    let (snap, model, read, serialized) = written.map_err(|e| e.blame_exit(&process))?;
     if let Some(bytes) = serialized {
         let mut out = ZeroHoles::new(&mut sink);
         out.write_all(&bytes)
