@@ -41,6 +41,8 @@ use crate::minidump::build::{
 };
 use crate::minidump::host_file::Sysroot;
 use crate::minidump::{MemoryMode, ZeroHoles};
+use coroner_proc_reader::parse::status::{parse_status, Status};
+
 use crate::ranges::subtract;
 use crate::sink::Sink;
 use crate::truncated::Truncation;
@@ -505,19 +507,16 @@ fn elf_to_minidump<R: coroner_core_format::read::ReadAt>(
         Arch::Aarch64 => SystemInfo::linux_arm64(1, "Linux"),
     };
     si.csd_version = Some(format!("Linux (converted from an ELF core) {machine}"));
-    let mut status = String::new();
-    if let Some(p) = &ps {
-        status = format!(
-            "Name:\t{}\nState:\t{}\nTgid:\t{}\nPid:\t{}\nPPid:\t{}\nUid:\t{u}\t{u}\t{u}\t{u}\nGid:\t{g}\t{g}\t{g}\t{g}\n",
-            fname.clone().unwrap_or_default(),
-            char::from(p.sname),
-            p.pid,
-            p.pid,
-            p.ppid,
-            u = p.uid,
-            g = p.gid,
-        );
-    }
+    // ProcStatus: the identity facts of NT_PRPSINFO, as the kernel's text.
+    let status = ps.as_ref().map(|p| {
+        let id = |v: i32| u32::try_from(v).unwrap_or(0);
+        let mut st = Status::default();
+        st.name = p.fname_bytes().to_vec();
+        st.state = Some(p.sname);
+        (st.tgid, st.pid, st.ppid) = (id(p.pid), id(p.pid), id(p.ppid));
+        (st.uid, st.gid) = ([p.uid; 4], [p.gid; 4]);
+        st.identity_text()
+    });
     let cmd_line = ps.as_ref().map(|p| {
         let args = String::from_utf8_lossy(p.psargs_bytes())
             .trim_end()
@@ -537,7 +536,7 @@ fn elf_to_minidump<R: coroner_core_format::read::ReadAt>(
         }),
         exception: Some(exception),
         linux: LinuxStreams {
-            proc_status: (!status.is_empty()).then(|| status.into_bytes()),
+            proc_status: status,
             cmd_line,
             auxv: (!auxv.is_empty()).then_some(auxv_bytes),
             ..LinuxStreams::default()
@@ -691,35 +690,20 @@ fn minidump_to_elf<R: coroner_minidump_format::read::ReadAt>(
         model.threads.insert(0, t);
     }
 
+    // The ProcStatus stream, typed (other writers' text that lacks an
+    // identity field gives none of them).
     let status = dump
         .linux_proc_status()
         .map_err(rd)?
-        .map(|b| String::from_utf8_lossy(b).into_owned());
-    let field = |k: &str| {
-        status.as_ref().and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_owned()))
-        })
-    };
-    let num = |k: &str| {
-        field(k).and_then(|v| {
-            v.split_whitespace()
-                .next()
-                .and_then(|n| n.parse::<i32>().ok())
-        })
-    };
+        .and_then(|text| parse_status(text).ok());
     let pid = dump
         .misc_info()
         .map_err(rd)?
         .filter(|m| m.raw.flags1 & coroner_minidump_format::raw::MINIDUMP_MISC1_PROCESS_ID != 0)
-        .and_then(|m| i32::try_from(m.raw.process_id).ok())
-        .or_else(|| num("Tgid:"))
-        .or_else(|| {
-            model
-                .threads
-                .first()
-                .map(|t| i32::try_from(t.tid()).unwrap_or(0))
-        })
+        .map(|m| m.raw.process_id)
+        .or_else(|| status.as_ref().map(|s| s.tgid))
+        .or_else(|| model.threads.first().map(ThreadModel::tid))
+        .and_then(|p| i32::try_from(p).ok())
         .unwrap_or(0);
     let cmdline = dump
         .linux_cmd_line()
@@ -728,14 +712,17 @@ fn minidump_to_elf<R: coroner_minidump_format::read::ReadAt>(
         .to_vec();
     let mut ps = PrPsInfo {
         pid,
-        ppid: num("PPid:").unwrap_or(0),
-        uid: num("Uid:").and_then(|v| u32::try_from(v).ok()).unwrap_or(0),
-        gid: num("Gid:").and_then(|v| u32::try_from(v).ok()).unwrap_or(0),
+        ppid: status
+            .as_ref()
+            .and_then(|s| i32::try_from(s.ppid).ok())
+            .unwrap_or(0),
+        uid: status.as_ref().map_or(0, |s| s.uid[0]),
+        gid: status.as_ref().map_or(0, |s| s.gid[0]),
         sname: b'S',
         state: 1,
         ..PrPsInfo::default()
     };
-    let name = field("Name:").map(String::into_bytes).unwrap_or_else(|| {
+    let name = status.map(|s| s.name).unwrap_or_else(|| {
         let first = cmdline.split(|b| *b == 0).next().unwrap_or_default();
         first
             .rsplit(|b| *b == b'/')
@@ -827,4 +814,74 @@ fn minidump_to_elf<R: coroner_minidump_format::read::ReadAt>(
     let mut source = DumpBytes(file.memory());
     writer.write(&model, &mut source, sink)?;
     Ok((model.threads.len(), model.segments.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coroner_core_format::write::{BytesAt, StreamSink};
+
+    /// A core whose process identity needs care: a name the kernel
+    /// escapes, ids above `i32::MAX`.
+    fn core_with_identity() -> Vec<u8> {
+        let mut model = CoreModel::new(Machine::X86_64);
+        let mut st = PrStatus::new(Registers::zeroed(Machine::X86_64));
+        st.pid = 321;
+        model.threads.push(ThreadModel::new(st));
+        let mut ps = PrPsInfo {
+            pid: 321,
+            ppid: 7,
+            uid: 4_000_000_000,
+            gid: 3_000_000_001,
+            sname: b'R',
+            ..PrPsInfo::default()
+        };
+        ps.set_fname(b"we\tird\\na\nme");
+        ps.set_psargs(b"/bin/weird\0--flag");
+        model.prpsinfo = Some(ps);
+        model.segments.push(SegmentModel::dumped(0x1000, 0x1000, 6));
+        let mut sink = StreamSink::new(Vec::new());
+        let mut memory = BytesAt {
+            base: 0x1000,
+            bytes: vec![1; 0x1000],
+        };
+        coroner_core_format::write::write_core(&model, &mut memory, &mut sink).unwrap();
+        sink.into_inner()
+    }
+
+    #[test]
+    fn the_process_identity_survives_elf_to_minidump_to_elf() {
+        let dir = tempfile::tempdir().unwrap();
+        let (dmp, back) = (dir.path().join("c.dmp"), dir.path().join("c.core"));
+        let core = core_with_identity();
+        let sink = Sink::create(&dmp, false).unwrap();
+        convert_bytes(&core, None, MemoryMode::Stacks, sink).unwrap();
+        // The minidump's ProcStatus is the kernel's text for these facts.
+        let bytes = std::fs::read(&dmp).unwrap();
+        let dump = coroner_minidump_format::parse(&bytes).unwrap();
+        let status = parse_status(dump.linux_proc_status().unwrap().unwrap()).unwrap();
+        assert_eq!(status.name, b"we\tird\\na\nme");
+        assert_eq!((status.tgid, status.pid, status.ppid), (321, 321, 7));
+        assert_eq!(status.uid, [4_000_000_000; 4]);
+        assert_eq!(status.gid, [3_000_000_001; 4]);
+        assert_eq!(status.state, Some(b'R'));
+
+        // And back: NT_PRPSINFO has them all again.
+        convert_file(
+            &dmp,
+            None,
+            MemoryMode::Stacks,
+            Sink::create(&back, false).unwrap(),
+        )
+        .unwrap();
+        let bytes = std::fs::read(&back).unwrap();
+        let ps = coroner_core_format::parse(&bytes)
+            .unwrap()
+            .prpsinfo()
+            .unwrap()
+            .unwrap();
+        assert_eq!(ps.fname_bytes(), b"we\tird\\na\nme");
+        assert_eq!((ps.pid, ps.ppid), (321, 7));
+        assert_eq!((ps.uid, ps.gid), (4_000_000_000, 3_000_000_001));
+    }
 }

@@ -89,6 +89,46 @@ pub struct Status {
 }
 
 impl Status {
+    /// The identity lines of `/proc/<pid>/status` as the kernel writes
+    /// them: `Name` (escaped), `State` (when known), `Tgid`, `Pid`, `PPid`,
+    /// `Uid`, `Gid`. [`parse_status`] reads them back. This is what a
+    /// minidump's ProcStatus stream can hold when no live process is behind
+    /// it (a converted core).
+    ///
+    /// ```
+    /// use coroner_proc_reader::parse::status::{parse_status, Status};
+    /// let mut s = Status::default();
+    /// s.name = b"my\nproc".to_vec();
+    /// s.state = Some(b'S');
+    /// (s.tgid, s.pid, s.ppid, s.uid, s.gid) = (42, 42, 1, [1000; 4], [100; 4]);
+    /// let text = s.identity_text();
+    /// assert!(text.starts_with(b"Name:\tmy\\nproc\nState:\tS\nTgid:\t42\n"));
+    /// assert_eq!(parse_status(&text).unwrap(), s);
+    /// ```
+    pub fn identity_text(&self) -> Vec<u8> {
+        let mut out = b"Name:\t".to_vec();
+        out.extend(escape(&self.name));
+        out.push(b'\n');
+        if let Some(state) = self.state {
+            out.extend_from_slice(b"State:\t");
+            out.push(state);
+            out.push(b'\n');
+        }
+        let ids = |v: &[u32; 4]| v.iter().map(u32::to_string).collect::<Vec<_>>().join("\t");
+        out.extend(
+            format!(
+                "Tgid:\t{}\nPid:\t{}\nPPid:\t{}\nUid:\t{}\nGid:\t{}\n",
+                self.tgid,
+                self.pid,
+                self.ppid,
+                ids(&self.uid),
+                ids(&self.gid)
+            )
+            .into_bytes(),
+        );
+        out
+    }
+
     /// Whether the thread is a zombie or dead (`Z` or `X`).
     pub fn is_zombie(&self) -> bool {
         matches!(self.state, Some(b'Z' | b'X'))
@@ -96,6 +136,30 @@ impl Status {
 }
 
 /// Undo the kernel's escaping of `Name` (`\n` and `\\`, and the other C escapes).
+/// The inverse of [`unescape`]: how the kernel escapes a task name.
+fn escape(name: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(name.len());
+    for &b in name {
+        let escaped = match b {
+            b'\\' => b'\\',
+            b'\n' => b'n',
+            b'\t' => b't',
+            b'\r' => b'r',
+            0x0c => b'f',
+            0x0b => b'v',
+            0x07 => b'a',
+            0x1b => b'e',
+            _ => {
+                out.push(b);
+                continue;
+            }
+        };
+        out.push(b'\\');
+        out.push(escaped);
+    }
+    out
+}
+
 fn unescape(text: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     let mut it = text.iter().copied();
@@ -266,6 +330,40 @@ pub fn parse_status(data: &[u8]) -> Result<Status, ParseError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn identity_text_reads_back_whatever_the_name() {
+        for name in [
+            &b"plain"[..],
+            b"a\\b",
+            b"tab\there",
+            b"nl\n",
+            b"\x1b\x07\x0b\x0c\r",
+            b" lead",
+            b"",
+        ] {
+            let mut s = super::Status {
+                name: name.to_vec(),
+                tgid: 7,
+                pid: 7,
+                ppid: 1,
+                uid: [0, 1, 2, 3],
+                gid: [4, 5, 6, 7],
+                ..Default::default()
+            };
+            assert_eq!(
+                super::parse_status(&s.identity_text()).unwrap(),
+                s,
+                "{name:?}"
+            );
+            s.state = Some(b'Z');
+            assert_eq!(
+                super::parse_status(&s.identity_text()).unwrap(),
+                s,
+                "{name:?}"
+            );
+        }
+    }
+
     use super::*;
 
     const REAL: &[u8] = b"Name:\tcat\nUmask:\t0022\nState:\tR (running)\nTgid:\t1234\nNgid:\t0\n\
