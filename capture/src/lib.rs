@@ -58,10 +58,13 @@ pub mod inspect;
 pub mod live;
 pub mod minidump;
 mod os;
+#[cfg(target_os = "linux")]
+pub mod output_path;
 mod ranges;
 pub mod select;
 pub mod sink;
 pub mod snapshot;
+mod staging;
 pub mod truncated;
 
 use std::path::PathBuf;

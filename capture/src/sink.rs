@@ -23,7 +23,10 @@
 //! two small aligned staging buffers and a writer thread, so the disk works
 //! while the target is being read and the page cache does not grow by the
 //! size of the dump (see `direct.rs`); elsewhere it goes through the page
-//! cache ([`Sink::create_buffered`] forces that).
+//! cache ([`Sink::create_buffered`] forces that). [`Sink::stage_in_memory`]
+//! holds the whole stream in memory allocated ahead instead, and writes it
+//! to the file in [`Sink::finish`] (see `staging.rs` and
+//! [`crate::output_path`]).
 //!
 //! A [`Sink`] over a stream (stdout, a pipe, a compressor) writes holes as
 //! zeros. [`Sink::spill`] puts an unnamed file in front of a stream: the
@@ -39,6 +42,7 @@ use std::sync::Arc;
 
 use crate::direct::DirectWriter;
 use crate::os::{self, fd_path, FileExt};
+use crate::staging::Staging;
 
 /// Why the output could not be created or completed.
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +126,9 @@ struct TempFile {
     pending_hole: u64,
     /// Direct I/O writer, when the filesystem supports `O_DIRECT`.
     direct: Option<DirectWriter>,
+    /// In-memory staging (see `staging.rs`): the stream goes there until
+    /// [`TempFile::complete`] writes it to the file.
+    staging: Option<Staging>,
 }
 
 /// A hidden name for the dump beside the destination.
@@ -145,6 +152,7 @@ impl TempFile {
             name: None,
             pending_hole: 0,
             direct: None,
+            staging: None,
         })
     }
 
@@ -161,6 +169,7 @@ impl TempFile {
                         name: Some(tmp),
                         pending_hole: 0,
                         direct: None,
+                        staging: None,
                     })
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some((tmp, e)),
@@ -210,6 +219,14 @@ impl TempFile {
     }
 
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(s) = &mut self.staging {
+            s.write(buf)?;
+            return Ok(buf.len());
+        }
+        self.write_to_file(buf)
+    }
+
+    fn write_to_file(&mut self, buf: &[u8]) -> io::Result<usize> {
         if let Some(d) = &mut self.direct {
             d.write(buf)?;
             return Ok(buf.len());
@@ -224,6 +241,13 @@ impl TempFile {
     }
 
     fn hole(&mut self, len: u64) -> io::Result<()> {
+        if let Some(s) = &mut self.staging {
+            return s.hole(len);
+        }
+        self.hole_in_file(len)
+    }
+
+    fn hole_in_file(&mut self, len: u64) -> io::Result<()> {
         if let Some(d) = &mut self.direct {
             return d.hole(len);
         }
@@ -237,12 +261,38 @@ impl TempFile {
     /// Write out what is staged, give the file its `total` length (a
     /// trailing hole still counts), fsync it when `durable`, and return the
     /// bytes it occupies on disk.
-    fn complete(&mut self, total: u64, durable: bool) -> Result<u64, SinkError> {
+    fn complete(
+        &mut self,
+        total: u64,
+        durable: bool,
+        stop: &dyn Fn() -> io::Result<()>,
+    ) -> Result<u64, SinkError> {
         let path = self.display_path();
         let io_err = |what: &'static str| {
             let path = path.clone();
             move |source| SinkError::Io { what, path, source }
         };
+        if let Some(staging) = self.staging.take() {
+            let this = std::cell::RefCell::new(&mut *self);
+            staging
+                .replay(
+                    &mut |mut b| {
+                        while !b.is_empty() {
+                            match this.borrow_mut().write_to_file(b)? {
+                                0 => return Err(io::ErrorKind::WriteZero.into()),
+                                n => b = b.get(n..).unwrap_or_default(),
+                            }
+                        }
+                        Ok(())
+                    },
+                    &mut |n| this.borrow_mut().hole_in_file(n),
+                    stop,
+                )
+                .map_err(|source| match source.downcast::<SinkError>() {
+                    Ok(stopped) => stopped,
+                    Err(source) => io_err("write")(source),
+                })?;
+        }
         if let Some(mut d) = self.direct.take() {
             d.finish().map_err(io_err("write"))?;
         }
@@ -452,6 +502,49 @@ impl Sink {
         }))
     }
 
+    /// Hold the dump in memory until [`Sink::finish`], which writes it to
+    /// the file: the target, resumed before `finish`, waits only for a
+    /// memory copy. `reserve` bytes (about the data the dump will hold) are
+    /// allocated and touched now, before the target is frozen; more is
+    /// allocated as needed. Only for a file output (`create`,
+    /// `create_buffered`); the memory is freed by `finish` or on drop.
+    /// See `staging.rs` for why.
+    pub fn stage_in_memory(&mut self, reserve: u64) -> Result<(), SinkError> {
+        let Out::File(fo) = &mut self.out else {
+            return Err(SinkError::Io {
+                what: "stage in memory",
+                path: "<stream>".into(),
+                source: io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "only a file output can be staged in memory",
+                ),
+            });
+        };
+        if self.position > 0 {
+            return Err(SinkError::Io {
+                what: "stage in memory",
+                path: fo.dest.clone(),
+                source: io::Error::other("the output has already been written to"),
+            });
+        }
+        let staging = Staging::new(reserve).map_err(|source| SinkError::Io {
+            what: "allocate memory to stage the dump for",
+            path: fo.dest.clone(),
+            source,
+        })?;
+        fo.temp.staging = Some(staging);
+        Ok(())
+    }
+
+    /// Bytes allocated ahead by [`Sink::stage_in_memory`], `None` when the
+    /// output is not staged.
+    pub fn staged_reserve(&self) -> Option<u64> {
+        match &self.out {
+            Out::File(fo) => fo.temp.staging.as_ref().map(Staging::reserved),
+            _ => None,
+        }
+    }
+
     /// Fail every later write, and [`Sink::finish`], with
     /// [`SinkError::Stopped`] once `flag` holds a non-zero value (for
     /// example a signal number stored by a signal handler): the capture
@@ -535,7 +628,7 @@ impl Sink {
                 mut stream,
             } => {
                 // Nothing needs to survive a crash: no fsync.
-                temp.complete(total, false)?;
+                temp.complete(total, false, &|| Ok(()))?;
                 self.copy_out(&temp.file, total, &dir, &mut stream)?;
                 flush(&mut stream)?;
                 Ok(SinkReport {
@@ -550,7 +643,7 @@ impl Sink {
                 source: io::Error::other("sink already finished"),
             }),
             Out::File(mut fo) => {
-                let allocated = fo.temp.complete(total, true)?;
+                let allocated = fo.temp.complete(total, true, &|| self.check_stop())?;
                 // The fsync can take seconds (all of it under --page-cache):
                 // a stop asked meanwhile still wins over publishing.
                 if let Some(code) = self.stopped() {
@@ -1079,5 +1172,87 @@ mod tests {
             "allocated {}",
             r.bytes_allocated
         );
+    }
+
+    /// A dump staged in memory (the page-cache output path) is the same
+    /// file, as sparse, as one written directly, and only reaches the disk
+    /// in `finish`.
+    #[test]
+    fn staged_output_is_the_same_file_written_in_finish() {
+        let scratch = tmpdir("staged");
+        let d = scratch.path();
+        let stream = |s: &mut Sink| {
+            s.write_all(&[1; 100]).unwrap();
+            s.hole((64 << 20) - 100).unwrap();
+            for i in 0..300u32 {
+                s.write_all(&[u8::try_from(i % 250).unwrap() + 1; 12345])
+                    .unwrap();
+            }
+            s.hole(5000).unwrap();
+            s.write_all(&[2; 8192]).unwrap();
+            s.hole(1 << 20).unwrap();
+        };
+        let mut direct = Sink::create(&d.join("direct"), false).unwrap();
+        stream(&mut direct);
+        let direct = direct.finish().unwrap();
+        for buffered in [false, true] {
+            let dest = d.join(format!("staged-{buffered}"));
+            let mut staged = if buffered {
+                Sink::create_buffered(&dest, false)
+            } else {
+                Sink::create(&dest, false)
+            }
+            .unwrap();
+            staged.stage_in_memory(8 << 20).unwrap();
+            assert_eq!(
+                staged.staged_reserve(),
+                Some(64 << 20),
+                "whole 64 MiB chunks"
+            );
+            stream(&mut staged);
+            let Out::File(fo) = &staged.out else {
+                unreachable!()
+            };
+            assert_eq!(
+                fo.temp.file.metadata().unwrap().len(),
+                0,
+                "nothing is written to the file before finish"
+            );
+            let r = staged.finish().unwrap();
+            assert_eq!(r.bytes_written, direct.bytes_written);
+            assert!(
+                r.bytes_allocated <= direct.bytes_allocated + (64 << 10),
+                "staged {} vs direct {} bytes allocated",
+                r.bytes_allocated,
+                direct.bytes_allocated
+            );
+            assert!(std::fs::read(&dest).unwrap() == std::fs::read(d.join("direct")).unwrap());
+        }
+        // Only a file can be staged.
+        assert!(Sink::stream(Vec::new()).stage_in_memory(0).is_err());
+    }
+
+    /// A stop asked while a staged dump is written out ends the write with
+    /// `Stopped` and leaves nothing.
+    #[test]
+    fn a_stop_during_the_staged_write_leaves_nothing() {
+        let scratch = tmpdir("staged-stop");
+        let dest = scratch.path().join("core");
+        let mut s = Sink::create(&dest, false).unwrap();
+        s.stage_in_memory(0).unwrap();
+        s.write_all(&vec![3u8; 9 << 20]).unwrap();
+        let total = s.position();
+        let Out::File(fo) = &mut s.out else {
+            unreachable!()
+        };
+        let stopped = fo.temp.complete(total, true, &|| {
+            Err(io::Error::other(SinkError::Stopped { code: 15 }))
+        });
+        assert!(
+            matches!(stopped, Err(SinkError::Stopped { code: 15 })),
+            "{stopped:?}"
+        );
+        drop(s);
+        assert!(std::fs::read_dir(scratch.path()).unwrap().next().is_none());
     }
 }

@@ -62,6 +62,13 @@ pub struct CaptureJson {
     /// `frozen_seconds` does not depend on the reader); `null` when it was
     /// streamed directly or written to a file.
     pub spilled_to: Option<PathBuf>,
+    /// For a file: `"page-cache"` (held in memory while frozen, written
+    /// after the thaw) or `"direct"` (written with direct I/O while frozen);
+    /// `null` for `-o -`.
+    pub output_path: Option<&'static str>,
+    /// Why that output path: the flag that forced it, or the memory figures
+    /// it was chosen on.
+    pub output_path_reason: Option<String>,
 }
 
 impl CaptureJson {
@@ -81,8 +88,54 @@ impl CaptureJson {
             frozen_seconds: r.frozen.as_secs_f64(),
             warnings: r.warnings.clone(),
             spilled_to: None,
+            output_path: None,
+            output_path_reason: None,
         }
     }
+}
+
+/// The file output for `path` and which output path it takes, with why:
+/// forced by `--page-cache` / `--direct`, else chosen by
+/// [`coroner_capture::output_path::choose`]. The page cache's memory is
+/// reserved here, before the capture freezes the target.
+fn file_sink(
+    args: &CaptureArgs,
+    path: &std::path::Path,
+    memory: coroner_capture::MemoryMode,
+    explain: &dyn Fn(&(dyn std::error::Error + 'static)) -> String,
+) -> Result<(Sink, (&'static str, String)), String> {
+    use coroner_capture::output_path::{self, OutputPath};
+    let describe = |e: coroner_capture::sink::SinkError| explain(&e);
+    // A stacks-only minidump is small: the page cache beats direct I/O's
+    // writer thread and staging buffers there (0.8 ms of 3.8 measured).
+    if args.format == Format::Minidump
+        && memory == coroner_capture::MemoryMode::Stacks
+        && !args.direct
+    {
+        let sink = Sink::create_buffered(path, args.force).map_err(describe)?;
+        let why = "a stacks-only minidump is small: written through the page cache";
+        return Ok((sink, (OutputPath::PageCache.name(), why.to_owned())));
+    }
+    let choice = output_path::choose(args.pid);
+    let (path_kind, reason) = if args.page_cache {
+        (OutputPath::PageCache, "--page-cache".to_owned())
+    } else if args.direct {
+        (OutputPath::Direct, "--direct".to_owned())
+    } else {
+        (choice.path, choice.reason)
+    };
+    let mut sink = Sink::create(path, args.force).map_err(describe)?;
+    if path_kind == OutputPath::PageCache {
+        // Forced with an unreadable estimate: reserve nothing ahead, the
+        // memory is then allocated as the dump is written.
+        let reserve = if choice.estimate == u64::MAX {
+            0
+        } else {
+            choice.estimate
+        };
+        sink.stage_in_memory(reserve).map_err(describe)?;
+    }
+    Ok((sink, (path_kind.name(), reason)))
 }
 
 /// Run the subcommand.
@@ -106,6 +159,7 @@ pub fn run(args: &CaptureArgs) -> Result<(), Failure> {
         ));
     }
     let memory = args.memory.unwrap_or_default();
+    let mut output_choice = None;
     let (sink, spill_dir) = if to_stdout {
         crate::spill::stdout_sink(args)?
     } else {
@@ -113,17 +167,9 @@ pub fn run(args: &CaptureArgs) -> Result<(), Failure> {
             Format::Elf => PathBuf::from(format!("core.{}", args.pid)),
             Format::Minidump => PathBuf::from(format!("{}.dmp", args.pid)),
         });
-        // A stacks-only minidump is small: the page cache beats direct I/O's
-        // writer thread and staging buffers there (0.8 ms of 3.8 measured).
-        if args.page_cache
-            || (args.format == Format::Minidump && memory == coroner_capture::MemoryMode::Stacks)
-        {
-            Sink::create_buffered(&path, args.force)
-        } else {
-            Sink::create(&path, args.force)
-        }
-        .map(|sink| (sink, None))
-        .map_err(|e| explain(&e))?
+        let (sink, choice) = file_sink(args, &path, memory, &explain)?;
+        output_choice = Some(choice);
+        (sink, None)
     };
     let sink = match crate::signals::stop_flag() {
         Some(flag) => sink.stop_when(flag),
@@ -178,6 +224,10 @@ pub fn run(args: &CaptureArgs) -> Result<(), Failure> {
         };
         let mut summary = CaptureJson::with_format(&report, format);
         summary.spilled_to.clone_from(&spill_dir);
+        if let Some((path, reason)) = output_choice {
+            summary.output_path = Some(path);
+            summary.output_path_reason = Some(reason);
+        }
         let json = serde_json::to_string(&summary).map_err(|e| explain(&e))?;
         if to_stdout {
             note(&json);

@@ -290,6 +290,9 @@ fn demo_captures_inspects_prints_a_gdb_command_and_stops_the_sample() {
     );
 }
 
+/// Invariant 5 on the direct output path, which the default takes whenever
+/// memory is short (the page-cache path holds the dump's data in memory,
+/// chosen only with clear room: see `output_path_is_chosen_and_reported`).
 #[test]
 fn memory_use_stays_bounded_whatever_the_target_size() {
     let time = Path::new("/usr/bin/time");
@@ -314,7 +317,7 @@ fn memory_use_stays_bounded_whatever_the_target_size() {
         .arg("-o")
         .arg(&rss_file)
         .arg(env!("CARGO_BIN_EXE_coroner"))
-        .args(["capture", &target.pid().to_string(), "-o"])
+        .args(["capture", &target.pid().to_string(), "--direct", "-o"])
         .arg(&core)
         .stdin(Stdio::null())
         .output()
@@ -356,12 +359,50 @@ fn the_targets_own_coredump_filter_decides_unless_overridden() {
     assert!(filesz_at(&std::fs::read(&over).unwrap(), pattern) >= target.ready.u64("pattern_len"));
 }
 
+/// `--json` says which output path a capture took and why: forced by a
+/// flag, or chosen from the memory figures.
+#[test]
+fn output_path_is_chosen_and_reported() {
+    let target = Target::spawn(&SMALL);
+    let dir = tempfile::tempdir().unwrap();
+    let json = |extra: &[&str]| {
+        let mut args = vec!["--json"];
+        args.extend_from_slice(extra);
+        let o = capture_to(
+            &target,
+            &dir.path().join(format!("core{}", extra.join(""))),
+            &args,
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let forced = json(&["--direct"]);
+    assert_eq!(forced["output_path"], "direct");
+    assert_eq!(forced["output_path_reason"], "--direct");
+    let forced = json(&["--page-cache"]);
+    assert_eq!(forced["output_path"], "page-cache");
+    assert_eq!(forced["output_path_reason"], "--page-cache");
+    let chosen = json(&[]);
+    let reason = chosen["output_path_reason"].as_str().unwrap();
+    match chosen["output_path"].as_str().unwrap() {
+        "page-cache" => assert!(reason.contains("MiB available"), "{reason}"),
+        "direct" => assert!(reason.contains("not clearly enough"), "{reason}"),
+        other => panic!("output_path {other}"),
+    }
+    let o = capture_to(
+        &target,
+        &dir.path().join("both"),
+        &["--direct", "--page-cache"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
 #[test]
 fn page_cache_output_holds_the_same_core_as_direct_io() {
     let target = Target::spawn(&SMALL);
     let dir = tempfile::tempdir().unwrap();
     let (direct, cached) = (dir.path().join("direct"), dir.path().join("cached"));
-    assert!(capture_to(&target, &direct, &[]).status.success());
+    assert!(capture_to(&target, &direct, &["--direct"]).status.success());
     let o = capture_to(&target, &cached, &["--page-cache"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let (a, b) = (

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The pause a real service feels: capture a redis-server holding about 1 GiB
+# of keys with gdb's gcore and with coroner (default, --direct, --page-cache)
+# while a client pings it without pause, and print, side by side, the
+# longest wait the client saw during each capture and the capture's wall
+# time.
+#
+# Usage: bench/redis-pause.sh [ROUNDS] [OUTDIR]     (ROUNDS default 3)
+#        KEYS=3400000 bench/redis-pause.sh           (DEBUG POPULATE count)
+# Needs: root or CAP_SYS_PTRACE, redis-server and redis-cli (Debian:
+# apt-get install redis-server redis-tools), gdb (gcore), python3,
+# ~2.5 GiB free in OUTDIR (default: a temporary directory under /var/tmp)
+# and ~3 GiB of free memory.
+#
+# redis runs on 127.0.0.1 (a free port), without persistence, under
+# `nice -n 10`. The client (python, one TCP connection) sends PING and waits
+# for +PONG in a loop from 0.3 s before to 0.3 s after each capture; the
+# "pause" is the longest single round trip in that window (at the usual
+# well under 1 ms, anything longer is the capture holding redis). Wall time
+# is measured around each command: coroner's includes writing the file and
+# its fsync; gcore does not fsync. Each tool's previous output is deleted,
+# then `sync` (not timed), before its run. Tools run in turn within a round.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${1:-3}
+OUT=${2:-$(mktemp -d /var/tmp/coroner-redis-bench.XXXXXX)}
+KEYS=${KEYS:-3400000}
+mkdir -p "$OUT"
+for tool in redis-server redis-cli gcore python3; do
+    command -v $tool >/dev/null || { echo "$tool is required" >&2; exit 1; }
+done
+
+cargo build --release -q -p coroner
+COR=$PWD/target/release/coroner
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+nice -n 10 redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    --enable-debug-command yes --dir "$OUT" --logfile "$OUT/redis.log" &
+RPID=$!
+trap 'kill $RPID 2>/dev/null || true; rm -f "$OUT"/core.* "$OUT"/gcore.* "$OUT"/*.json "$OUT"/pause.txt' EXIT
+for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+redis-cli -p "$PORT" DEBUG POPULATE "$KEYS" key 200 >/dev/null
+
+# The client: PING round trips until stopped (SIGTERM); prints the longest.
+cat >"$OUT/pinger.py" <<'EOF'
+import signal, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+stop = False
+def on_term(*_):
+    global stop
+    stop = True
+signal.signal(signal.SIGTERM, on_term)
+longest = 0.0
+while not stop:
+    t0 = time.monotonic()
+    s.sendall(b"PING\r\n")
+    got = b""
+    while not got.endswith(b"\r\n"):
+        got += s.recv(64)
+    longest = max(longest, time.monotonic() - t0)
+print(f"{longest:.3f}")
+EOF
+
+now() { date +%s.%N; }
+# run LABEL COMMAND...: one timed capture with the client pinging throughout.
+run() {
+    local label=$1; shift
+    rm -f "$OUT"/core.* "$OUT"/gcore.*
+    sync
+    python3 "$OUT/pinger.py" "$PORT" >"$OUT/pause.txt" &
+    local ppid=$!
+    sleep 0.3
+    local t0 t1
+    t0=$(now)
+    "$@" >"$OUT/$label.json" 2>"$OUT/$label.err" || { echo "$label failed:" >&2; cat "$OUT/$label.err" >&2; }
+    t1=$(now)
+    sleep 0.3
+    kill -TERM $ppid; wait $ppid || true
+    local extra=""
+    if [ "$label" != gcore ]; then
+        extra=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("frozen %.3f s, %s: %s" % (j["frozen_seconds"], j["output_path"], j["output_path_reason"]))' "$OUT/$label.json")
+    fi
+    printf '%6s  %-11s %8.3f %8.3f   %s\n' "$round" "$label" "$(cat "$OUT/pause.txt")" "$(echo "$t1 - $t0" | bc)" "$extra"
+}
+
+echo "machine: $(nproc) cpus, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $(df -T "$OUT" | awk 'NR==2 {print $2 " on " $1}'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "redis: $(redis-server --version | cut -d' ' -f3), pid $RPID, $KEYS keys, $(awk '/VmRSS/ {printf "%.0f MiB RSS", $2/1024}' /proc/$RPID/status)"
+echo " round  capture      pause s   wall s"
+for round in $(seq "$ROUNDS"); do
+    run gcore gcore -o "$OUT/gcore" "$RPID"
+    run default "$COR" capture "$RPID" -o "$OUT/core.default" --json
+    run direct "$COR" capture "$RPID" -o "$OUT/core.direct" --json --direct
+    run page-cache "$COR" capture "$RPID" -o "$OUT/core.page-cache" --json --page-cache
+done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
