@@ -95,8 +95,8 @@ impl CaptureJson {
 }
 
 /// The file output for `path` and which output path it takes, with why:
-/// forced by `--page-cache` / `--direct`, else chosen by
-/// [`coroner_capture::output_path::choose`]. The page cache's memory is
+/// forced by `--page-cache` / `--direct`, else direct, with
+/// [`coroner_capture::output_path::choose`]'s advice on `--page-cache`. The page cache's memory is
 /// reserved here, before the capture freezes the target.
 fn file_sink(
     args: &CaptureArgs,
@@ -122,7 +122,20 @@ fn file_sink(
     } else if args.direct {
         (OutputPath::Direct, "--direct".to_owned())
     } else {
-        (choice.path, choice.reason)
+        // Direct by default: it keeps the capturer's memory bounded
+        // (Invariant 5) and the wall time short. Staging is a shorter pause
+        // the operator opts into, at the cost of memory as large as the dump;
+        // the room check tells them whether it would be safe now.
+        let advice = match choice.path {
+            OutputPath::PageCache => {
+                format!("--page-cache would shorten the pause: {}", choice.reason)
+            }
+            _ => format!("--page-cache is not advised now: {}", choice.reason),
+        };
+        (
+            OutputPath::Direct,
+            format!("the default, which keeps coroner's memory bounded; {advice}"),
+        )
     };
     let mut sink = Sink::create(path, args.force).map_err(describe)?;
     if path_kind == OutputPath::PageCache {

@@ -127,13 +127,13 @@ pub struct CaptureArgs {
     pub force: bool,
     /// Hold the dump in memory (page cache) while the process is stopped
     /// and write it to disk after it is resumed: the pause is a memory
-    /// copy, at the cost of memory as large as the dump. The default when
-    /// there is clearly room for it (available memory, cgroup limits).
+    /// copy, at the cost of memory as large as the dump. `--json` says
+    /// whether there is clearly room for it (available memory, cgroup limits).
     #[arg(long, conflicts_with = "direct")]
     pub page_cache: bool,
     /// Write the dump to disk with direct I/O while the process is stopped:
     /// the pause lasts as long as the disk write, memory use stays small.
-    /// The default when there is not clearly room for --page-cache.
+    /// The default.
     #[arg(long)]
     pub direct: bool,
     /// Print one JSON summary object on stdout (no progress bar).
