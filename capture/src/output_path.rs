@@ -22,7 +22,8 @@
 //! throttles, and the disk write after the thaw uses direct I/O where the
 //! file system allows it.
 
-use std::path::{Path, PathBuf};
+use coroner_proc_reader::parse::status::Status;
+use coroner_proc_reader::{MemoryRoom, Process};
 
 /// Room left beyond twice the dump's size before the page cache is used.
 const MARGIN: u64 = 256 << 20;
@@ -60,13 +61,13 @@ pub struct OutputChoice {
     pub estimate: u64,
 }
 
-/// What the choice is made from, read from /proc and /sys/fs/cgroup.
+/// What the choice is made from (proc-reader reads it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Facts {
     estimate: u64,
     available: Option<u64>,
     /// The tightest memory limit over coroner's cgroup and its ancestors:
-    /// bytes left under it, and the cgroup and file that set it.
+    /// bytes left under it, and the file that sets it.
     cgroup_room: Option<(u64, String)>,
 }
 
@@ -75,12 +76,17 @@ const MIB: u64 = 1 << 20;
 /// Choose the output path for a capture of `pid` (see the module docs).
 /// Facts that cannot be read count against the page cache.
 pub fn choose(pid: u32) -> OutputChoice {
-    let status = std::fs::read(format!("/proc/{pid}/status")).unwrap_or_default();
-    let meminfo = std::fs::read("/proc/meminfo").unwrap_or_default();
+    let status = Process::open(pid).and_then(|p| p.status()).ok();
+    let room = MemoryRoom::read();
     let facts = Facts {
-        estimate: resident_estimate(&status).unwrap_or(u64::MAX),
-        available: mem_available(&meminfo),
-        cgroup_room: own_cgroup_room(Path::new("/sys/fs/cgroup")),
+        estimate: status
+            .as_ref()
+            .and_then(resident_estimate)
+            .unwrap_or(u64::MAX),
+        available: room.available,
+        cgroup_room: room
+            .cgroup
+            .map(|c| (c.room, c.limit_file.display().to_string())),
     };
     decide(&facts)
 }
@@ -131,64 +137,14 @@ fn decide(f: &Facts) -> OutputChoice {
     }
 }
 
-/// A `Key:   123 kB` line's value in bytes.
-fn kib_field(text: &[u8], key: &str) -> Option<u64> {
-    text.split(|&b| b == b'\n').find_map(|line| {
-        let rest = line.strip_prefix(key.as_bytes())?.strip_prefix(b":")?;
-        let rest = std::str::from_utf8(rest).ok()?.trim();
-        let kib: u64 = rest.strip_suffix("kB")?.trim().parse().ok()?;
-        kib.checked_mul(1024)
-    })
-}
-
-/// The dump's likely memory data from `/proc/<pid>/status`: resident
-/// anonymous plus shared memory (file pages are mostly left out of a core
-/// by the default filter), else all resident memory.
-fn resident_estimate(status: &[u8]) -> Option<u64> {
-    match (kib_field(status, "RssAnon"), kib_field(status, "RssShmem")) {
+/// The dump's likely memory data: resident anonymous plus shared memory
+/// (file pages are mostly left out of a core by the default filter), else
+/// all resident memory.
+fn resident_estimate(status: &Status) -> Option<u64> {
+    match (status.rss_anon, status.rss_shmem) {
         (Some(a), Some(s)) => a.checked_add(s),
-        _ => kib_field(status, "VmRSS"),
+        _ => status.vm_rss,
     }
-}
-
-fn mem_available(meminfo: &[u8]) -> Option<u64> {
-    kib_field(meminfo, "MemAvailable")
-}
-
-/// Bytes left under the tightest `memory.max` / `memory.high` from
-/// coroner's own cgroup (v2) up to the root under `root`, with which limit
-/// it is; `None` when no limit is set (or cgroup v2 is not mounted there).
-fn own_cgroup_room(root: &Path) -> Option<(u64, String)> {
-    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    let rel = own.lines().find_map(|l| l.strip_prefix("0::"))?;
-    tightest_limit(root, rel.trim())
-}
-
-fn tightest_limit(root: &Path, rel: &str) -> Option<(u64, String)> {
-    let mut best: Option<(u64, String)> = None;
-    let mut dir = PathBuf::from(rel.trim_start_matches('/'));
-    loop {
-        let here = root.join(&dir);
-        let current = read_u64(&here.join("memory.current"));
-        for limit_file in ["memory.max", "memory.high"] {
-            let (Some(limit), Some(current)) = (read_u64(&here.join(limit_file)), current) else {
-                continue;
-            };
-            let room = limit.saturating_sub(current);
-            if best.as_ref().map_or(true, |(b, _)| room < *b) {
-                best = Some((room, format!("{}/{limit_file}", here.display())));
-            }
-        }
-        if !dir.pop() {
-            break;
-        }
-    }
-    best
-}
-
-/// A number from a cgroup file; `None` for "max", absent or unreadable.
-fn read_u64(path: &Path) -> Option<u64> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 #[cfg(test)]
@@ -199,14 +155,14 @@ mod tests {
 
     #[test]
     fn estimate_prefers_anonymous_and_shared_resident_memory() {
-        let status = b"Name:\tredis\nVmRSS:\t  900 kB\nRssAnon:\t  500 kB\nRssFile:\t 390 kB\nRssShmem:\t  10 kB\n";
-        assert_eq!(resident_estimate(status), Some(510 * 1024));
-        assert_eq!(resident_estimate(b"VmRSS:\t 900 kB\n"), Some(900 * 1024));
-        assert_eq!(resident_estimate(b"Name:\tx\n"), None);
-        assert_eq!(
-            mem_available(b"MemTotal: 8 kB\nMemAvailable:    4 kB\n"),
-            Some(4096)
-        );
+        let mut status = Status::default();
+        assert_eq!(resident_estimate(&status), None);
+        status.vm_rss = Some(900 << 10);
+        assert_eq!(resident_estimate(&status), Some(900 << 10));
+        status.rss_anon = Some(500 << 10);
+        assert_eq!(resident_estimate(&status), Some(900 << 10), "needs both");
+        status.rss_shmem = Some(10 << 10);
+        assert_eq!(resident_estimate(&status), Some(510 << 10));
     }
 
     #[test]
@@ -239,24 +195,5 @@ mod tests {
         let mut unknown = facts(Some(20 * GIB), None);
         unknown.estimate = u64::MAX;
         assert_eq!(decide(&unknown).path, OutputPath::Direct);
-    }
-
-    #[test]
-    fn the_tightest_limit_of_the_cgroup_and_its_ancestors_counts() {
-        let root = tempfile::tempdir().unwrap();
-        let leaf = root.path().join("a/b");
-        std::fs::create_dir_all(&leaf).unwrap();
-        let put = |dir: &Path, name: &str, v: &str| std::fs::write(dir.join(name), v).unwrap();
-        put(root.path(), "memory.current", "100\n"); // the root has no limits
-        put(&root.path().join("a"), "memory.current", "1000\n");
-        put(&root.path().join("a"), "memory.max", "5000\n");
-        put(&root.path().join("a"), "memory.high", "max\n");
-        put(&leaf, "memory.current", "500\n");
-        put(&leaf, "memory.max", "max\n");
-        put(&leaf, "memory.high", "9000\n");
-        let (room, what) = tightest_limit(root.path(), "/a/b").unwrap();
-        assert_eq!(room, 4000);
-        assert!(what.ends_with("a/memory.max"), "{what}");
-        assert_eq!(tightest_limit(root.path(), "/"), None);
     }
 }

@@ -61,6 +61,8 @@ mod host;
 #[cfg(target_os = "linux")]
 mod memory;
 #[cfg(target_os = "linux")]
+mod memory_room;
+#[cfg(target_os = "linux")]
 mod process;
 #[cfg(target_os = "linux")]
 mod sys;
@@ -72,6 +74,8 @@ pub use freeze::{FreezeOptions, Frozen, StopKind, Thawed, Thread};
 pub use host::HostFacts;
 #[cfg(target_os = "linux")]
 pub use memory::{MemoryReader, ReadMethod, ReadRequest};
+#[cfg(target_os = "linux")]
+pub use memory_room::{tightest_cgroup_limit, CgroupRoom, MemoryRoom};
 pub use parse::maps::{Mapping, Perms, VmFlags};
 pub use parse::pagemap::PagemapEntry;
 pub use parse::siginfo::SIGINFO_SIZE;

@@ -15,6 +15,7 @@ pub mod cpuinfo;
 pub mod kernel_stat;
 pub mod limits;
 pub mod maps;
+pub mod meminfo;
 pub mod pagemap;
 pub mod siginfo;
 pub mod stat;

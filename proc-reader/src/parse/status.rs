@@ -60,6 +60,11 @@ pub struct Status {
     pub vm_lib: Option<u64>,
     /// `VmSwap` in bytes.
     pub vm_swap: Option<u64>,
+    /// `RssAnon`: resident anonymous memory in bytes.
+    pub rss_anon: Option<u64>,
+    /// `RssShmem`: resident shared memory (shmem, tmpfs, shared anonymous)
+    /// in bytes.
+    pub rss_shmem: Option<u64>,
     /// `Threads`: number of threads.
     pub threads: Option<u32>,
     /// `SigPnd`: signals pending for this thread.
@@ -298,6 +303,8 @@ pub fn parse_status(data: &[u8]) -> Result<Status, ParseError> {
             b"VmExe" => s.vm_exe = Some(kb(line, "VmExe", value)?),
             b"VmLib" => s.vm_lib = Some(kb(line, "VmLib", value)?),
             b"VmSwap" => s.vm_swap = Some(kb(line, "VmSwap", value)?),
+            b"RssAnon" => s.rss_anon = Some(kb(line, "RssAnon", value)?),
+            b"RssShmem" => s.rss_shmem = Some(kb(line, "RssShmem", value)?),
             b"Threads" => s.threads = Some(dec(line, "Threads", value)?),
             b"SigPnd" => s.sig_pnd = hex(line, "SigPnd", value)?,
             b"ShdPnd" => s.shd_pnd = hex(line, "ShdPnd", value)?,
@@ -391,6 +398,7 @@ Cpus_allowed_list:\t0-1\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches
         assert_eq!(s.gid, [5, 6, 7, 8]);
         assert_eq!(s.groups, [4, 24, 27]);
         assert_eq!(s.nspid, [1234]);
+        assert_eq!((s.rss_anon, s.rss_shmem), (Some(0), None));
         assert_eq!(s.nssid, [99]);
         assert_eq!(s.vm_peak, Some(8528 * 1024));
         assert_eq!(s.threads, Some(1));
