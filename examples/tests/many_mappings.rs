@@ -5,34 +5,43 @@
 //! counts the program headers elfutils counts (issue 10 point 3).
 //!
 //! The test raises `vm.max_map_count` for its duration and puts it back
-//! whatever happens; it is the only test in this binary, so no other test
+//! whatever happens, holding test-support's machine-wide settings lock
+//! meanwhile, so no other test on the machine (in this binary or another)
 //! runs while the setting is changed.
 
 use std::path::Path;
 use std::process::Command;
 
-use coroner_test_support::{kernel_core, oracle, Target};
+use coroner_test_support::{kernel_core, oracle, MachineSettings, Target};
 use serde_json::Value;
 
 const MAPPINGS: u32 = 70_000;
 const MAX_MAP_COUNT: &str = "/proc/sys/vm/max_map_count";
 
-/// `vm.max_map_count` raised to at least `want` until dropped.
+/// `vm.max_map_count` raised to at least `want` until dropped, under the
+/// exclusive machine-settings lock (released after the value is restored:
+/// `Drop::drop` runs before the fields drop).
 struct MaxMapCount {
     before: Option<String>,
+    _lock: MachineSettings,
 }
 
 impl MaxMapCount {
     fn at_least(want: u64) -> MaxMapCount {
+        let lock = MachineSettings::exclusive();
         let before = std::fs::read_to_string(MAX_MAP_COUNT).unwrap();
         let current: u64 = before.trim().parse().unwrap();
         if current >= want {
-            return MaxMapCount { before: None };
+            return MaxMapCount {
+                before: None,
+                _lock: lock,
+            };
         }
         std::fs::write(MAX_MAP_COUNT, want.to_string())
             .unwrap_or_else(|e| panic!("raising {MAX_MAP_COUNT} (needs root): {e}"));
         MaxMapCount {
             before: Some(before),
+            _lock: lock,
         }
     }
 }

@@ -5,12 +5,17 @@
 //! - [`oracle`]: find an external tool (gdb, lldb, eu-stack …), skipping with
 //!   a printed reason when it is missing, failing under `COR_REQUIRE_ORACLES=1`.
 //! - [`kernel_core`]: let the kernel write a real core of a crashing target.
+//! - [`MachineSettings`]: the machine-wide lock around tests that change
+//!   `core_pattern`, `vm.max_map_count` and the like.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod machine_lock;
+pub use machine_lock::{MachineSettings, LOCK_PATH as MACHINE_SETTINGS_LOCK};
 
 /// Path of the compiled target program.
 pub fn target_path() -> &'static Path {
@@ -313,7 +318,12 @@ pub struct KernelCore {
 /// unlimited` and return the core the kernel wrote. Returns `None` (printing
 /// the reason) where cores cannot be made here; the crash happens in
 /// `crash_here` on the main thread.
+///
+/// Holds [`MachineSettings::shared`] from before it reads `core_pattern`
+/// until the core is on disk, so no test elsewhere on the machine installs a
+/// core handler that would take this core meanwhile.
 pub fn kernel_core(args: &[&str], dir: &Path) -> Option<KernelCore> {
+    let _settings = MachineSettings::shared();
     if let Some(why) = kernel_cores_unavailable() {
         eprintln!("SKIP: kernel core unavailable: {why}");
         return None;
