@@ -24,4 +24,19 @@ fn main() {
         .expect("run the C compiler");
     assert!(status.success(), "compiling {} failed", src.display());
     println!("cargo:rustc-env=CORONER_TEST_TARGET={}", exe.display());
+
+    // The copy-on-write snapshot tests' target: threads parked in blocking
+    // calls that report how each call ended.
+    let src = PathBuf::from("helpers/snapshot_target.c");
+    println!("cargo:rerun-if-changed={}", src.display());
+    let exe = out.join("coroner-snapshot-target");
+    let status = Command::new(compiler.path())
+        .args(["-O1", "-g", "-pthread", "-Wall", "-Wl,--build-id"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .expect("run the C compiler");
+    assert!(status.success(), "compiling {} failed", src.display());
+    println!("cargo:rustc-env=CORONER_SNAPSHOT_TARGET={}", exe.display());
 }

@@ -95,6 +95,17 @@ pub enum Error {
         /// How long we waited.
         waited: Duration,
     },
+    /// No copy-on-write copy of the process was made ([`crate::ForkCopy`]);
+    /// it is as it was. A capture can freeze it for the whole dump instead.
+    #[error("no copy of process {pid} was made: {reason}")]
+    CopyRefused {
+        /// The process.
+        pid: u32,
+        /// `/proc/<pid>`.
+        path: PathBuf,
+        /// Why.
+        reason: crate::CopyRefusal,
+    },
 }
 
 /// The message of [`Error::PermissionDenied`]. A kernel thread is not a
@@ -129,7 +140,8 @@ impl Error {
             | Error::PartialRead { pid, .. }
             | Error::Io { pid, .. }
             | Error::Parse { pid, .. }
-            | Error::FreezeTimeout { pid, .. } => *pid,
+            | Error::FreezeTimeout { pid, .. }
+            | Error::CopyRefused { pid, .. } => *pid,
         }
     }
 
@@ -141,7 +153,8 @@ impl Error {
             | Error::PartialRead { path, .. }
             | Error::Io { path, .. }
             | Error::Parse { path, .. }
-            | Error::FreezeTimeout { path, .. } => path,
+            | Error::FreezeTimeout { path, .. }
+            | Error::CopyRefused { path, .. } => path,
         }
     }
 

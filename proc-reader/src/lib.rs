@@ -9,6 +9,9 @@
 //! - [`Frozen`]: every thread stopped with `PTRACE_SEIZE` + `PTRACE_INTERRUPT`
 //!   (never SIGSTOP), with registers, FP state, XSTATE and pending siginfo;
 //!   thawed on [`Frozen::thaw`], on drop and on panic.
+//! - [`ForkCopy`]: a copy-on-write copy of a frozen process, made by one of
+//!   its own threads running an injected raw `clone`, so its memory can be
+//!   read while the process runs on; killed and reaped on drop.
 //! - [`HostFacts`]: what a dump records about the machine (CPUs, kernel
 //!   release and version, boot time, distribution).
 //! - [`MemoryReader`]: `process_vm_readv` in large batches with
@@ -55,9 +58,13 @@ pub mod regs;
 #[cfg(target_os = "linux")]
 mod file_data;
 #[cfg(target_os = "linux")]
+mod fork_copy;
+#[cfg(target_os = "linux")]
 mod freeze;
 #[cfg(target_os = "linux")]
 mod host;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod inject;
 #[cfg(target_os = "linux")]
 mod memory;
 #[cfg(target_os = "linux")]
@@ -68,6 +75,8 @@ mod process;
 mod sys;
 
 pub use error::{Error, PermissionReason, Result};
+#[cfg(target_os = "linux")]
+pub use fork_copy::{reap_leftover_copies, CopyPlan, CopyRefusal, ForkCopy};
 #[cfg(target_os = "linux")]
 pub use freeze::{FreezeOptions, Frozen, StopKind, Thawed, Thread};
 #[cfg(target_os = "linux")]

@@ -348,3 +348,124 @@ pub(crate) fn test_munmap(addr: u64, len: u64) {
     // uses; nothing refers to it.
     unsafe { libc::munmap(addr as *mut libc::c_void, usize::try_from(len).unwrap()) };
 }
+
+/// `PTRACE_SETREGSET` of note type `nt` from `buf`.
+pub(crate) fn ptrace_setregset(tid: u32, nt: u32, buf: &[u8]) -> io::Result<()> {
+    let tid = pid_t(tid)?;
+    let mut iov = libc::iovec {
+        // The kernel only reads through this pointer for SETREGSET.
+        iov_base: buf.as_ptr().cast_mut().cast(),
+        iov_len: buf.len(),
+    };
+    let nt = usize::try_from(nt).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: `iov` describes `buf`, readable for its length; for
+    // PTRACE_SETREGSET the kernel only reads from it. addr is the note type
+    // as an integer.
+    ptrace_result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_SETREGSET,
+            tid,
+            nt as *mut libc::c_void,
+            std::ptr::addr_of_mut!(iov),
+        )
+    })
+    .map(drop)
+}
+
+/// `PTRACE_SETOPTIONS` with `options` (`PTRACE_O_*` bits).
+pub(crate) fn ptrace_setoptions(tid: u32, options: libc::c_int) -> io::Result<()> {
+    let tid = pid_t(tid)?;
+    let options =
+        usize::try_from(options).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: PTRACE_SETOPTIONS takes the option bits as an integer in data
+    // and ignores addr; no memory is passed.
+    ptrace_result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_SETOPTIONS,
+            tid,
+            std::ptr::null_mut::<libc::c_void>(),
+            options as *mut libc::c_void,
+        )
+    })
+    .map(drop)
+}
+
+/// `PTRACE_SYSCALL`: resume a stopped tracee until its next system-call
+/// entry or exit (or other stop), delivering no signal.
+pub(crate) fn ptrace_syscall(tid: u32) -> io::Result<()> {
+    let tid = pid_t(tid)?;
+    // SAFETY: addr is ignored and data (the signal to deliver) is 0.
+    ptrace_result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_SYSCALL,
+            tid,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_void>(),
+        )
+    })
+    .map(drop)
+}
+
+/// `PTRACE_GETEVENTMSG`: the message of the last ptrace event (the new
+/// child's pid after a fork/clone event).
+pub(crate) fn ptrace_geteventmsg(tid: u32) -> io::Result<u64> {
+    let tid = pid_t(tid)?;
+    let mut msg: libc::c_ulong = 0;
+    // SAFETY: the kernel writes one unsigned long to data, which points to
+    // `msg`.
+    ptrace_result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETEVENTMSG,
+            tid,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::addr_of_mut!(msg),
+        )
+    })?;
+    Ok(msg)
+}
+
+/// `PTRACE_GETSIGMASK`: the thread's blocked signal mask.
+pub(crate) fn ptrace_getsigmask(tid: u32) -> io::Result<u64> {
+    let tid = pid_t(tid)?;
+    let mut mask: u64 = 0;
+    // SAFETY: addr is the size of the kernel sigset (8 bytes) as an integer;
+    // the kernel writes that many bytes to data, which points to `mask`.
+    ptrace_result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETSIGMASK,
+            tid,
+            std::mem::size_of::<u64>() as *mut libc::c_void,
+            std::ptr::addr_of_mut!(mask),
+        )
+    })?;
+    Ok(mask)
+}
+
+/// `PTRACE_SETSIGMASK`: set the thread's blocked signal mask. The kernel
+/// also drops a pending "restore the saved mask" (`TIF_RESTORE_SIGMASK`),
+/// so never use it on a thread inside ppoll, pselect6, epoll_pwait and the
+/// like.
+pub(crate) fn ptrace_setsigmask(tid: u32, mask: u64) -> io::Result<()> {
+    let tid = pid_t(tid)?;
+    // SAFETY: addr is the sigset size as an integer; the kernel reads 8
+    // bytes from data, which points to `mask`.
+    ptrace_result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_SETSIGMASK,
+            tid,
+            std::mem::size_of::<u64>() as *mut libc::c_void,
+            std::ptr::addr_of!(mask),
+        )
+    })
+    .map(drop)
+}
+
+/// `kill(pid, signal)`.
+pub(crate) fn kill(pid: u32, signal: i32) -> io::Result<()> {
+    let pid = pid_t(pid)?;
+    // SAFETY: a plain system call with integer arguments.
+    if unsafe { libc::kill(pid, signal) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -22,6 +22,12 @@ pub fn target_path() -> &'static Path {
     Path::new(env!("CORONER_TEST_TARGET"))
 }
 
+/// Path of the compiled snapshot-test target (`helpers/snapshot_target.c`):
+/// threads parked in blocking calls that report how each call ended.
+pub fn snapshot_target_path() -> &'static Path {
+    Path::new(env!("CORONER_SNAPSHOT_TARGET"))
+}
+
 /// The 8-byte word at index `i` of the target's pattern region.
 pub fn pattern_word(i: u64) -> u64 {
     0x434f_524f_4e45_5200_u64.wrapping_add(i)
@@ -360,5 +366,108 @@ pub fn kernel_core(args: &[&str], dir: &Path) -> Option<KernelCore> {
             );
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The snapshot-test target (see [`snapshot_target_path`]), running; killed
+/// and reaped on drop.
+#[derive(Debug)]
+pub struct SnapshotTarget {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// What it printed when ready.
+    pub ready: Ready,
+}
+
+impl SnapshotTarget {
+    /// Spawn it with `args` and wait up to 30 s for its READY line.
+    pub fn spawn(args: &[&str]) -> SnapshotTarget {
+        let mut child = Command::new(snapshot_target_path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn the snapshot target");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(ready) = Ready::parse(&line) {
+                        // READY is printed just before the main thread
+                        // reads stdin: wait until it is in that read.
+                        let syscall = format!("/proc/{}/syscall", child.id());
+                        while !std::fs::read_to_string(&syscall).is_ok_and(|s| s.starts_with("0 "))
+                        {
+                            assert!(Instant::now() < deadline, "the target never read stdin");
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                        return SnapshotTarget {
+                            child,
+                            lines,
+                            ready,
+                        };
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("the snapshot target did not print READY");
+                }
+            }
+        }
+    }
+
+    /// Its pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether it is still running (reaps it if not).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Tell it to wake its parked calls and report; returns every line it
+    /// printed after READY, up to and including `DONE`, and its exit status.
+    pub fn finish(mut self) -> (Vec<String>, std::process::ExitStatus) {
+        use std::io::Write;
+        let mut stdin = self.child.stdin.take().expect("piped stdin");
+        stdin.write_all(b"finish\n").expect("write to the target");
+        drop(stdin);
+        let mut out = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let done = line == "DONE";
+                    out.push(line);
+                    if done {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        let status = self.child.wait().expect("wait for the target");
+        (out, status)
+    }
+}
+
+impl Drop for SnapshotTarget {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
