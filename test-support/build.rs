@@ -39,4 +39,27 @@ fn main() {
         .expect("run the C compiler");
     assert!(status.success(), "compiling {} failed", src.display());
     println!("cargo:rustc-env=CORONER_SNAPSHOT_TARGET={}", exe.display());
+
+    // The target `coroner stack` unwinds: optimised and without frame
+    // pointers, so only the DWARF CFI unwinds it; with debug info for
+    // function names, inlined frames and file:line.
+    let src = PathBuf::from("helpers/stack_target.c");
+    println!("cargo:rerun-if-changed={}", src.display());
+    let exe = out.join("coroner-stack-target");
+    let status = Command::new(compiler.path())
+        .args([
+            "-O2",
+            "-g",
+            "-fomit-frame-pointer",
+            "-pthread",
+            "-Wall",
+            "-Wl,--build-id",
+        ])
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .expect("run the C compiler");
+    assert!(status.success(), "compiling {} failed", src.display());
+    println!("cargo:rustc-env=CORONER_STACK_TARGET={}", exe.display());
 }

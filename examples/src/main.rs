@@ -6,6 +6,7 @@
 //! coroner inspect FILE|- [--json]
 //! coroner convert IN|- OUT|- [--to elf|minidump] [--memory stacks|heap|full] [--force]
 //! coroner demo [--dir DIR]
+//! coroner stack FILE|PID [--json] [--thread TID] [--sysroot DIR] [--debug-dir DIR]...
 //! ```
 //! Exit status: 0 success, 1 failure, 2 usage error.
 
@@ -27,6 +28,7 @@ mod sample;
 mod signals;
 #[cfg(target_os = "linux")]
 mod spill;
+mod stack_cmd;
 mod units;
 
 #[cfg(not(target_os = "linux"))]
@@ -58,6 +60,8 @@ enum Command {
     Demo(DemoArgs),
     /// Convert an ELF core into a minidump or a minidump into an ELF core.
     Convert(convert_cmd::ConvertArgs),
+    /// Every thread's symbolized backtrace from a dump or a live process.
+    Stack(stack_cmd::StackArgs),
     /// The sample process `demo` captures (internal).
     #[command(name = "sample-process", hide = true)]
     SampleProcess {
@@ -206,6 +210,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect_cmd::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Convert(args) => convert_cmd::run(&args),
+        Command::Stack(args) => stack_cmd::run(&args),
         Command::SampleProcess {
             threads,
             pattern_mib,

@@ -28,6 +28,12 @@ pub fn snapshot_target_path() -> &'static Path {
     Path::new(env!("CORONER_SNAPSHOT_TARGET"))
 }
 
+/// Path of the compiled `helpers/stack_target.c` (-O2, no frame pointers,
+/// debug info): the process `coroner stack`'s tests unwind.
+pub fn stack_target_path() -> &'static Path {
+    Path::new(env!("CORONER_STACK_TARGET"))
+}
+
 /// The 8-byte word at index `i` of the target's pattern region.
 pub fn pattern_word(i: u64) -> u64 {
     0x434f_524f_4e45_5200_u64.wrapping_add(i)

@@ -1,0 +1,647 @@
+//! `coroner stack`: backtraces of the optimised, frame-pointer-less test
+//! helper (`helpers/stack_target.c`) compared frame by frame with tools we
+//! did not write — gdb on the same ELF core, minidump-stackwalk on the same
+//! minidump — for cores written by coroner, gdb and the kernel; a Rust
+//! program's demangled frames; a live process.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+mod common;
+
+use common::{coroner, run_ok, run_tool};
+use coroner_test_support::{kernel_cores_unavailable, oracle, stack_target_path};
+use serde_json::Value;
+
+/// The stack helper, killed on drop.
+struct Helper {
+    child: Child,
+}
+
+impl Helper {
+    fn spawn(exe: &Path, args: &[&str]) -> Helper {
+        let mut child = Command::new(exe)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn the stack helper");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("READY"), "helper said {line:?}");
+        let helper = Helper { child };
+        helper.wait_until_all_threads_sleep();
+        helper
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Every thread in `pause()` (state S): READY is printed once the
+    /// workers are counted, just before their pause().
+    fn wait_until_all_threads_sleep(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if thread_states(self.pid()).values().all(|s| *s == 'S') {
+                // Inside pause(): wchan settles once the syscall is entered.
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        panic!("the helper's threads never all went to sleep");
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The state letter of each thread of `pid`.
+fn thread_states(pid: u32) -> BTreeMap<u32, char> {
+    let mut out = BTreeMap::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let task = task.unwrap();
+        let tid: u32 = task.file_name().to_str().unwrap().parse().unwrap();
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let state = stat[stat.rfind(')').unwrap() + 1..]
+            .trim_start()
+            .chars()
+            .next()
+            .unwrap();
+        out.insert(tid, state);
+    }
+    out
+}
+
+/// `coroner stack ARGS --json`.
+fn stack_json(args: &[&std::ffi::OsStr]) -> Value {
+    let mut cmd = coroner();
+    cmd.arg("stack").args(args).arg("--json");
+    let v: Value = serde_json::from_str(&run_ok(cmd)).unwrap();
+    assert_eq!(v["schema"], "coroner-stack/1");
+    v
+}
+
+/// Function names of each thread in our JSON, by tid ("??" where unknown).
+fn our_functions(json: &Value) -> BTreeMap<u64, Vec<String>> {
+    json["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let names = t["frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["function"].as_str().unwrap_or("??").to_owned())
+                .collect();
+            (t["tid"].as_u64().unwrap(), names)
+        })
+        .collect()
+}
+
+/// gdb stops a backtrace at `main` ("backtrace past-main" is off by
+/// default); cut ours there too to compare.
+fn up_to_main(mut names: Vec<String>) -> Vec<String> {
+    if let Some(i) = names.iter().position(|n| n == "main") {
+        names.truncate(i + 1);
+    }
+    names
+}
+
+/// gdb's `thread apply all bt` of `exe` + `core`: function names by LWP.
+fn gdb_functions(exe: &Path, core: &Path) -> Option<BTreeMap<u64, Vec<String>>> {
+    let gdb = oracle("gdb")?;
+    let mut cmd = Command::new(gdb);
+    cmd.args([
+        "-batch",
+        "-nx",
+        "-ex",
+        "set width 0",
+        "-ex",
+        "thread apply all bt",
+    ])
+    .arg(exe)
+    .arg(core);
+    let text = run_tool(cmd);
+    let mut out = BTreeMap::new();
+    let mut current: Option<u64> = None;
+    for line in text.lines() {
+        if line.starts_with("Thread ") {
+            let lwp = line
+                .split("LWP ")
+                .nth(1)
+                .and_then(|r| r.split(')').next())
+                .and_then(|n| n.trim().parse().ok());
+            current = lwp;
+            if let Some(tid) = current {
+                out.insert(tid, Vec::new());
+            }
+        } else if let (Some(tid), Some(rest)) = (current, line.strip_prefix('#')) {
+            // "#3  0x000055… in name (args…) at file:line" or, for an
+            // inlined frame, "#4  name (args…) at …".
+            let rest = rest.split_once(' ').map_or("", |(_, r)| r).trim_start();
+            let rest = match rest.strip_prefix("0x") {
+                Some(r) => r.split_once(" in ").map_or("", |(_, n)| n),
+                None => rest,
+            };
+            let name = rest.split(" (").next().unwrap_or("").trim().to_owned();
+            out.get_mut(&tid).unwrap().push(name);
+        }
+    }
+    assert!(!out.is_empty(), "no threads in gdb's output:\n{text}");
+    Some(out)
+}
+
+/// Our frames equal gdb's, thread by thread, name by name.
+fn assert_same_as_gdb(exe: &Path, core: &Path, threads: usize) {
+    let ours = stack_json(&[core.as_os_str()]);
+    let ours: BTreeMap<u64, Vec<String>> = our_functions(&ours)
+        .into_iter()
+        .map(|(tid, names)| (tid, up_to_main(names)))
+        .collect();
+    assert_eq!(ours.len(), threads, "{ours:#?}");
+    let Some(gdb) = gdb_functions(exe, core) else {
+        return;
+    };
+    assert_eq!(ours, gdb, "ours (left) and gdb's (right) differ");
+    // The chains the helper builds are there.
+    let all: Vec<&String> = ours.values().flatten().collect();
+    for f in [
+        "stack_park",
+        "stack_recurse",
+        "stack_inlined",
+        "stack_middle",
+        "compare_and_park",
+        "stack_through_libc",
+        "worker_main",
+        "main_wait",
+        "main",
+    ] {
+        assert!(all.iter().any(|n| *n == f), "no {f} frame: {ours:#?}");
+    }
+}
+
+#[test]
+fn stack_of_our_core_equals_gdbs_backtraces() {
+    let helper = Helper::spawn(stack_target_path(), &["--threads", "4"]);
+    let dir = tempfile::tempdir().unwrap();
+    let core = dir.path().join("core");
+    let mut cmd = coroner();
+    cmd.arg("capture")
+        .arg(helper.pid().to_string())
+        .arg("-o")
+        .arg(&core);
+    run_ok(cmd);
+    assert_same_as_gdb(stack_target_path(), &core, 5);
+}
+
+#[test]
+fn stack_of_a_gcore_core_equals_gdbs_backtraces() {
+    let helper = Helper::spawn(stack_target_path(), &["--threads", "4"]);
+    let dir = tempfile::tempdir().unwrap();
+    let Some(core) = coroner_test_support::gcore(helper.pid(), dir.path()) else {
+        return;
+    };
+    assert_same_as_gdb(stack_target_path(), &core, 5);
+}
+
+#[test]
+fn stack_of_a_kernel_core_equals_gdbs_and_puts_the_crashing_thread_first() {
+    if let Some(why) = kernel_cores_unavailable() {
+        eprintln!("SKIP: {why}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -c unlimited && exec \"$0\" --threads 4 --crash > /dev/null")
+        .arg(stack_target_path())
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(!status.success());
+    let core = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with("core"))
+        .expect("the kernel wrote a core");
+    assert_same_as_gdb(stack_target_path(), &core, 5);
+    let json = stack_json(&[core.as_os_str()]);
+    let first = &json["threads"][0];
+    assert_eq!(first["crashed"], true);
+    assert_eq!(first["signal"], 11);
+    assert_eq!(first["frames"][0]["function"], "main_wait");
+}
+
+/// One physical frame as a stack-walker reports it: module, offset of the
+/// pc in it (the return address itself, not minus one), how it was found,
+/// and the function names there (inlined ones first, innermost first).
+#[derive(Debug, PartialEq, Eq)]
+struct Walked {
+    module: Option<String>,
+    module_offset: u64,
+    trust: String,
+    names: Vec<String>,
+}
+
+fn hex_field(v: &Value) -> u64 {
+    u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
+/// minidump-stackwalk's frames of each thread, by tid.
+fn stackwalk_frames(dump: &Path) -> Option<BTreeMap<u64, Vec<Walked>>> {
+    let tool = oracle("minidump-stackwalk")?;
+    let mut cmd = Command::new(tool);
+    cmd.args(["--json", "--use-local-debuginfo"]).arg(dump);
+    let json: Value = serde_json::from_str(&run_ok(cmd)).unwrap();
+    Some(
+        json["threads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let frames = t["frames"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        let mut names: Vec<String> = f["inlines"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|inline| inline["function"].as_str().unwrap().to_owned())
+                            .collect();
+                        names.push(f["function"].as_str().unwrap_or("??").to_owned());
+                        // It reports a caller frame at its return address - 1.
+                        let back = u64::from(i > 0);
+                        Walked {
+                            module: f["module"].as_str().map(str::to_owned),
+                            module_offset: hex_field(&f["module_offset"]) + back,
+                            trust: f["trust"].as_str().unwrap().to_owned(),
+                            names,
+                        }
+                    })
+                    .collect();
+                (t["thread_id"].as_u64().unwrap(), frames)
+            })
+            .collect(),
+    )
+}
+
+/// Our frames of each thread grouped like [`stackwalk_frames`]'s.
+fn our_walked(json: &Value) -> BTreeMap<u64, Vec<Walked>> {
+    json["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let mut out = Vec::new();
+            let mut names = Vec::new();
+            for f in t["frames"].as_array().unwrap() {
+                names.push(f["function"].as_str().unwrap_or("??").to_owned());
+                if f["source"] == "inlined" {
+                    continue;
+                }
+                out.push(Walked {
+                    module: f["module"].as_str().map(str::to_owned),
+                    module_offset: f["module_offset"].as_u64().unwrap(),
+                    trust: f["source"].as_str().unwrap().replace('-', "_"),
+                    names: std::mem::take(&mut names),
+                });
+            }
+            (t["tid"].as_u64().unwrap(), out)
+        })
+        .collect()
+}
+
+#[test]
+fn stack_of_our_minidump_equals_minidump_stackwalks_frames() {
+    let helper = Helper::spawn(stack_target_path(), &["--threads", "4"]);
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("x.dmp");
+    let mut cmd = coroner();
+    cmd.arg("capture")
+        .arg(helper.pid().to_string())
+        .args(["--format", "minidump", "-o"])
+        .arg(&dump);
+    run_ok(cmd);
+    let mut ours = our_walked(&stack_json(&[dump.as_os_str()]));
+    assert_eq!(ours.len(), 5);
+    let Some(mut theirs) = stackwalk_frames(&dump) else {
+        return;
+    };
+    // Names are compared where both take them from DWARF: the helper's
+    // frames and every inlined function. For libc's own functions
+    // minidump-stackwalk prints a symbol-table alias with one leading
+    // underscore removed (`_libc_pause`, `_libc_start_main_alias_2`,
+    // `msort_with_tmp.part.0`), where we, like gdb, print the DWARF name
+    // (`__libc_pause`, `__libc_start_main_impl`, `msort_with_tmp`); every
+    // such frame must still be the same frame at the same address. Names
+    // from the symbol table lose one leading underscore there everywhere
+    // (`_start` shows as `start`): compared without it.
+    let helper_module = stack_target_path().file_name().unwrap().to_str().unwrap();
+    for frames in ours.values_mut().chain(theirs.values_mut()) {
+        for f in frames.iter_mut() {
+            if f.module.as_deref() != Some(helper_module) {
+                f.names.pop();
+            }
+            for name in &mut f.names {
+                if let Some(rest) = name.strip_prefix('_') {
+                    *name = rest.to_owned();
+                }
+            }
+        }
+    }
+    assert_eq!(
+        ours, theirs,
+        "ours (left) and minidump-stackwalk's (right) differ"
+    );
+}
+
+#[test]
+fn a_rust_programs_frames_are_demangled_with_file_and_line() {
+    let mut sample = coroner()
+        .args(["sample-process", "--threads", "2", "--pattern-mib", "1"])
+        .stdout(Stdio::piped())
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(sample.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("READY"), "{line:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let core = dir.path().join("core");
+    let mut cmd = coroner();
+    cmd.arg("capture")
+        .arg(sample.id().to_string())
+        .arg("-o")
+        .arg(&core);
+    run_ok(cmd);
+    drop(sample.stdin.take());
+    let _ = sample.kill();
+    let _ = sample.wait();
+
+    let json = stack_json(&[core.as_os_str()]);
+    let frames: Vec<&Value> = json["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["frames"].as_array().unwrap())
+        .collect();
+    for want in [
+        "coroner::sample::sample_park_alpha",
+        "coroner::sample::park_forever",
+    ] {
+        let frame = frames
+            .iter()
+            .find(|f| f["function"] == want)
+            .unwrap_or_else(|| panic!("no {want} frame in {json:#}"));
+        assert!(
+            frame["file"].as_str().unwrap().ends_with("sample.rs"),
+            "{frame}"
+        );
+        assert!(frame["line"].as_u64().unwrap() > 0, "{frame}");
+    }
+    // No mangled name is left.
+    assert!(
+        frames
+            .iter()
+            .filter_map(|f| f["function"].as_str())
+            .all(|n| !n.starts_with("_ZN") && !n.starts_with("_R")),
+        "{json:#}"
+    );
+}
+
+/// The helper's executable copied into `dir`, stripped of its symbols and
+/// debug info, which go to `dir/debug/.build-id/xx/rest.debug`.
+fn stripped_copy(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let objcopy = oracle("objcopy")?;
+    let exe = dir.join("stripped-helper");
+    let debug = dir.join("helper.debug");
+    std::fs::copy(stack_target_path(), &exe).unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        let status = Command::new(&objcopy).args(args).status().unwrap();
+        assert!(status.success(), "objcopy {args:?}");
+    };
+    run(&[
+        "--only-keep-debug".as_ref(),
+        exe.as_os_str(),
+        debug.as_os_str(),
+    ]);
+    run(&["--strip-all".as_ref(), exe.as_os_str()]);
+    let id = build_id(&exe);
+    let debug_dir = dir.join("debug");
+    let target = debug_dir
+        .join(".build-id")
+        .join(&id[..2])
+        .join(format!("{}.debug", &id[2..]));
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::rename(&debug, &target).unwrap();
+    Some((exe, debug_dir))
+}
+
+/// The GNU build-id of an ELF file, in hex (by readelf, not by us).
+fn build_id(file: &Path) -> String {
+    let mut cmd = Command::new("readelf");
+    cmd.arg("-n").arg(file);
+    let text = run_ok(cmd);
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("Build ID:"))
+        .unwrap_or_else(|| panic!("no build-id in {text}"))
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn a_stripped_binary_is_symbolized_through_debug_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((exe, debug_dir)) = stripped_copy(dir.path()) else {
+        return;
+    };
+    let helper = Helper::spawn(&exe, &["--threads", "2"]);
+    let core = dir.path().join("core");
+    let mut cmd = coroner();
+    cmd.arg("capture")
+        .arg(helper.pid().to_string())
+        .arg("-o")
+        .arg(&core);
+    run_ok(cmd);
+
+    // Without the debug info the helper's own (static, unexported)
+    // functions have no names.
+    let bare = stack_json(&[core.as_os_str()]);
+    let bare_names: Vec<String> = our_functions(&bare).into_values().flatten().collect();
+    assert!(
+        !bare_names.iter().any(|n| n == "stack_park"),
+        "{bare_names:?}"
+    );
+
+    let json = stack_json(&[
+        core.as_os_str(),
+        "--debug-dir".as_ref(),
+        debug_dir.as_os_str(),
+    ]);
+    let ours = our_functions(&json);
+    for names in ours.values() {
+        let names = up_to_main(names.clone());
+        assert!(
+            names.ends_with(&["main_wait".to_owned(), "main".to_owned()])
+                || names.iter().any(|n| n == "stack_park"),
+            "{names:?}"
+        );
+    }
+    let module = json["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["path"].as_str().unwrap().ends_with("stripped-helper"))
+        .unwrap();
+    assert!(
+        module["debug_file"]
+            .as_str()
+            .unwrap()
+            .starts_with(debug_dir.to_str().unwrap()),
+        "{module}"
+    );
+    let park = json["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["frames"].as_array().unwrap())
+        .find(|f| f["function"] == "stack_park")
+        .unwrap();
+    assert!(park["file"].as_str().unwrap().ends_with("stack_target.c"));
+}
+
+#[test]
+fn a_module_rebuilt_since_the_dump_is_a_build_id_mismatch_not_wrong_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("helper");
+    std::fs::copy(stack_target_path(), &exe).unwrap();
+    let helper = Helper::spawn(&exe, &["--threads", "2"]);
+    let core = dir.path().join("core");
+    let mut cmd = coroner();
+    cmd.arg("capture")
+        .arg(helper.pid().to_string())
+        .arg("-o")
+        .arg(&core);
+    run_ok(cmd);
+    drop(helper);
+
+    // Another build at the same path: same code, another build-id.
+    let Some(objcopy) = oracle("objcopy") else {
+        return;
+    };
+    let old_id = build_id(&exe);
+    let new_id: String = old_id
+        .chars()
+        .map(|c| if c == '0' { '1' } else { '0' })
+        .collect();
+    let status = Command::new(objcopy)
+        .arg("--remove-section=.note.gnu.build-id")
+        .arg(&exe)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut relink = Command::new("objcopy");
+    relink
+        .arg("--add-section")
+        .arg(format!(
+            ".note.gnu.build-id={}",
+            note_file(dir.path(), &new_id).display()
+        ))
+        .arg("--set-section-flags=.note.gnu.build-id=alloc,readonly")
+        .arg(&exe);
+    run_ok(relink);
+    assert_ne!(build_id(&exe), old_id);
+
+    let json = stack_json(&[core.as_os_str()]);
+    let module = json["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["path"] == exe.to_str().unwrap())
+        .unwrap_or_else(|| panic!("{json:#}"));
+    let problem = module["problem"].as_str().unwrap();
+    assert!(problem.starts_with("build-id mismatch"), "{problem}");
+    assert!(problem.contains(&old_id), "{problem}");
+    assert_eq!(module["file"], Value::Null);
+    // The helper's frames have no names rather than names from the other build.
+    for frame in json["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["frames"].as_array().unwrap())
+        .filter(|f| f["module"] == "helper")
+    {
+        assert_eq!(frame["function"], Value::Null, "{frame}");
+    }
+    let mut text = coroner();
+    text.arg("stack").arg(&core);
+    assert!(run_ok(text).contains("build-id mismatch"));
+}
+
+/// A `.note.gnu.build-id` section's bytes with build-id `hex`, in a file.
+fn note_file(dir: &Path, hex: &str) -> PathBuf {
+    let id: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let mut note = Vec::new();
+    note.extend_from_slice(&4u32.to_le_bytes());
+    note.extend_from_slice(&(id.len() as u32).to_le_bytes());
+    note.extend_from_slice(&3u32.to_le_bytes()); // NT_GNU_BUILD_ID
+    note.extend_from_slice(b"GNU\0");
+    note.extend_from_slice(&id);
+    let path = dir.join("note");
+    std::fs::write(&path, note).unwrap();
+    path
+}
+
+#[test]
+fn stack_of_a_live_100_thread_process_reports_its_pause_and_leaves_it_running() {
+    let helper = Helper::spawn(stack_target_path(), &["--threads", "100"]);
+    let pid = helper.pid();
+    let json = stack_json(&[pid.to_string().as_ref()]);
+    let frozen_ms = json["frozen_ms"].as_f64().expect("frozen_ms");
+    assert!(frozen_ms > 0.0 && frozen_ms < 10_000.0, "{frozen_ms}");
+    let ours = our_functions(&json);
+    assert_eq!(ours.len(), 101);
+    let parked = ours
+        .values()
+        .filter(|names| names.iter().any(|n| n == "stack_park"))
+        .count();
+    assert_eq!(parked, 100, "{ours:#?}");
+    assert_eq!(json["threads"][0]["tid"], pid, "the main thread first");
+
+    let mut text = coroner();
+    text.arg("stack").arg(pid.to_string());
+    let out = run_ok(text);
+    assert!(
+        out.starts_with(&format!("process {pid} frozen for ")),
+        "{out}"
+    );
+
+    // Running afterwards: no thread is left in a stop, nobody traces it.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let states = thread_states(pid);
+    assert_eq!(states.len(), 101);
+    assert!(states.values().all(|s| *s == 'S'), "{states:?}");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(status.contains("TracerPid:\t0\n"), "{status}");
+}

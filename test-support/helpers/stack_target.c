@@ -1,0 +1,120 @@
+/*
+ * The process `coroner stack`'s tests unwind. Compiled -O2
+ * -fomit-frame-pointer -g (see build.rs): unwinding it needs the DWARF CFI,
+ * frame pointers would not do. Every thread parks at the end of a distinct,
+ * known call chain that includes an inlined function, a recursion and a
+ * call through libc (qsort_r's comparison callback), so a backtrace can be
+ * compared frame by frame with gdb's and minidump-stackwalk's. qsort_r, not
+ * qsort: glibc's qsort tail-calls qsort_r, and gdb shows such a tail call
+ * as a frame it rebuilds from DWARF call-site records, which neither
+ * minidump-stackwalk nor coroner does.
+ *
+ * Options (all optional):
+ *   --threads N   worker threads (default 4); main is one more
+ *   --crash       after READY, the main thread writes through NULL
+ *
+ * Prints `READY pid=<pid> threads=<n>` once every worker is parked, then
+ * waits in pause() until killed.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static atomic_int parked;
+static volatile int sink;
+static int crash;
+
+/* The innermost frame of every worker: loops in pause(). */
+__attribute__((noinline)) void stack_park(int depth) {
+    atomic_fetch_add(&parked, 1);
+    for (;;) {
+        pause();
+        sink += depth;
+    }
+}
+
+/* Recursion: `depth` frames of stack_recurse on the stack. (GCC sees that
+ * stack_park never returns and warns of endless recursion: not so.) */
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
+__attribute__((noinline)) int stack_recurse(int depth) {
+    if (depth <= 0) {
+        stack_park(depth);
+        return 0;
+    }
+    int r = stack_recurse(depth - 1);
+    sink += r; /* work after the call: no tail call */
+    return r + 1;
+}
+
+/* Inlined into its caller; debuggers still show it as its own frame. */
+static inline __attribute__((always_inline)) int stack_inlined(int depth) {
+    int r = stack_recurse(depth);
+    sink += r;
+    return r;
+}
+
+__attribute__((noinline)) int stack_middle(int depth) {
+    int r = stack_inlined(depth);
+    sink += r;
+    return r * 2;
+}
+
+/* qsort_r's comparison callback: a worker parks from inside libc. */
+static int compare_and_park(const void *a, const void *b, void *arg) {
+    (void)arg;
+    stack_middle(1);
+    return *(const int *)a - *(const int *)b;
+}
+
+__attribute__((noinline)) void stack_through_libc(void) {
+    int values[2] = {2, 1};
+    qsort_r(values, 2, sizeof values[0], compare_and_park, NULL);
+    sink += values[0];
+}
+
+__attribute__((noinline)) static void *worker_main(void *arg) {
+    long i = (long)arg;
+    char name[16];
+    snprintf(name, sizeof name, "stack-%ld", i);
+    pthread_setname_np(pthread_self(), name);
+    if (i % 2 == 0)
+        stack_middle((int)(i % 4) + 1);
+    else
+        stack_through_libc();
+    return NULL;
+}
+
+__attribute__((noinline)) void main_wait(void) {
+    if (crash)
+        *(volatile int *)0 = 1;
+    for (;;)
+        pause();
+}
+
+int main(int argc, char **argv) {
+    long threads = 4;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            threads = atol(argv[++i]);
+        else if (strcmp(argv[i], "--crash") == 0)
+            crash = 1;
+    }
+    for (long i = 0; i < threads; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, worker_main, (void *)i) != 0) {
+            perror("pthread_create");
+            return 3;
+        }
+    }
+    while (atomic_load(&parked) < threads)
+        usleep(1000);
+    printf("READY pid=%d threads=%ld\n", (int)getpid(), threads);
+    fflush(stdout);
+    main_wait();
+    return 0;
+}
