@@ -29,18 +29,16 @@ use coroner_core_format::{
     AuxvEntry, CoreModel, FileMapping, FileNote, Machine, Note, PrPsInfo, PrStatus, Registers,
     SegmentModel, SigInfo, ThreadModel,
 };
-use coroner_minidump_format::model::{
-    Context, Exception, LinuxStreams, MiscInfo, Model, SystemInfo,
-};
+use coroner_minidump_format::model::Context;
 use coroner_minidump_format::raw::{DUMP_REQUESTED, PROCESSOR_ARCHITECTURE_ARM64};
 use coroner_minidump_format::read::MinidumpFile;
 use coroner_minidump_format::write::{Layout, MemorySource};
 
-use crate::minidump::build::{
-    build_model, context_from_linux, Arch, DumpInput, DumpMemory, MappingInput, ThreadInput,
-};
+use crate::minidump::build::{minidump_model, DumpMemory};
 use crate::minidump::host_file::Sysroot;
 use crate::minidump::{MemoryMode, ZeroHoles};
+use crate::snapshot::{self, Arch, ProcTexts, ProcessInfo, Snapshot, ThreadState};
+use coroner_proc_reader::parse::maps::Mapping;
 use coroner_proc_reader::parse::status::{parse_status, Status};
 
 use crate::ranges::subtract;
@@ -386,16 +384,18 @@ impl<R: coroner_core_format::read::ReadAt> DumpMemory for CoreMemory<'_, R> {
     }
 }
 
-fn elf_to_minidump<R: coroner_core_format::read::ReadAt>(
+/// The [`Snapshot`] an ELF core describes: threads from its `NT_PRSTATUS`
+/// notes (the first one's signal from `NT_SIGINFO`, else its `pr_cursig`),
+/// the process from `NT_PRPSINFO` and `NT_AUXV`, and one mapping per
+/// `PT_LOAD` (path and offset from `NT_FILE`) holding its `p_filesz` bytes.
+fn core_snapshot<R: coroner_core_format::read::ReadAt>(
     core: &CoreFile<R>,
-    mode: MemoryMode,
     sysroot: Option<&Sysroot>,
-    sink: &mut Sink,
-) -> Result<(usize, usize), CaptureError> {
+) -> Result<Snapshot, CaptureError> {
     let rd = |e: coroner_core_format::ReadError| ConvertError::Elf(e.into());
-    let (arch, machine) = match core.machine() {
-        Some(Machine::X86_64) => (Arch::X86_64, "x86_64"),
-        Some(Machine::Aarch64) => (Arch::Aarch64, "aarch64"),
+    let arch = match core.machine() {
+        Some(Machine::X86_64) => Arch::X86_64,
+        Some(Machine::Aarch64) => Arch::Aarch64,
         _ => {
             return Err(CaptureError::Unsupported {
                 what: format!(
@@ -407,29 +407,41 @@ fn elf_to_minidump<R: coroner_core_format::read::ReadAt>(
     };
     let ps = core.prpsinfo().map_err(rd)?;
     let pid = ps.as_ref().and_then(|p| u32::try_from(p.pid).ok());
-    let fname = ps
-        .as_ref()
-        .map(|p| String::from_utf8_lossy(p.fname_bytes()).into_owned());
+    let fname = ps.as_ref().map(|p| p.fname_bytes().to_vec());
 
     let mut threads = Vec::new();
     for t in core.threads() {
         let t = t.map_err(rd)?;
         let regs = t.registers().map_err(rd)?;
         let fp = t.fpregset().map_err(rd)?;
-        let context = context_from_linux(arch, &regs.to_words(), fp).ok_or_else(|| {
-            CaptureError::Incomplete {
-                what: format!("thread {}: its registers do not decode", t.tid()),
-            }
-        })?;
-        threads.push(ThreadInput {
+        threads.push(ThreadState {
             tid: t.tid(),
-            name: (Some(t.tid()) == pid).then(|| fname.clone()).flatten(),
-            context,
+            name: (Some(t.tid()) == pid)
+                .then(|| fname.clone())
+                .flatten()
+                .unwrap_or_default(),
+            gp_regs: regs.to_words(),
+            fp_regs: fp.map(<[u8]>::to_vec),
+            ..ThreadState::default()
         });
     }
-    let first_tid = threads.first().map_or(0, |t| t.tid);
+    // The core's signal, given to its first (current) thread as the kernel
+    // does: NT_SIGINFO, else that thread's pr_cursig.
+    let siginfo = core.siginfo().map_err(rd)?;
+    let first_sig = core
+        .threads()
+        .next()
+        .and_then(Result::ok)
+        .map_or(0, |t| i32::from(t.cursig()));
+    let signal = match siginfo {
+        Some(si) if si.signo() != 0 => Some(si),
+        _ => (first_sig != 0).then(|| SigInfo::new(first_sig, 0, 0)),
+    };
+    if let (Some(first), Some(si)) = (threads.first_mut(), signal) {
+        first.siginfo = Some(si.bytes);
+    }
 
-    let mut files: Vec<(u64, u64, u64, String)> = Vec::new();
+    let mut files: Vec<(u64, u64, u64, Vec<u8>)> = Vec::new();
     if let Some(view) = core.file_note().map_err(rd)? {
         for e in view.entries() {
             let e = e.map_err(rd)?;
@@ -437,7 +449,7 @@ fn elf_to_minidump<R: coroner_core_format::read::ReadAt>(
                 e.start,
                 e.end,
                 e.file_offset().unwrap_or(0),
-                String::from_utf8_lossy(e.path).into_owned(),
+                e.path.to_vec(),
             ));
         }
     }
@@ -446,21 +458,16 @@ fn elf_to_minidump<R: coroner_core_format::read::ReadAt>(
         let vaddr = seg.p_vaddr;
         let file = files.iter().find(|f| f.0 <= vaddr && vaddr < f.1);
         let flags = seg.p_flags;
-        let path = file.map(|f| f.3.clone()).unwrap_or_default();
-        mappings.push(MappingInput {
-            start: vaddr,
-            end: vaddr.saturating_add(seg.p_memsz),
-            read: flags & 4 != 0,
-            write: flags & 2 != 0,
-            exec: flags & 1 != 0,
-            shared: false,
-            offset: file.map_or(0, |f| f.2.saturating_add(vaddr - f.0)),
-            inode: 0,
-            dump_len: seg.p_filesz,
-            excluded: false,
-            file: sysroot.and_then(|root| root.locate(&path)),
-            path,
-        });
+        let mut m = Mapping::default();
+        m.start = vaddr;
+        m.end = vaddr.saturating_add(seg.p_memsz);
+        m.perms.read = flags & 4 != 0;
+        m.perms.write = flags & 2 != 0;
+        m.perms.exec = flags & 1 != 0;
+        m.offset = file.map_or(0, |f| f.2.saturating_add(vaddr - f.0));
+        m.path = file.map(|f| f.3.clone()).unwrap_or_default();
+        let located = sysroot.and_then(|root| root.locate(&String::from_utf8_lossy(&m.path)));
+        mappings.push(snapshot::held(m, seg.p_filesz, located));
     }
     let auxv: Vec<(u64, u64)> = match core.auxv().map_err(rd)? {
         Some(it) => it
@@ -476,37 +483,6 @@ fn elf_to_minidump<R: coroner_core_format::read::ReadAt>(
         .flat_map(|(k, v)| k.to_le_bytes().into_iter().chain(v.to_le_bytes()))
         .collect();
 
-    let siginfo = core.siginfo().map_err(rd)?;
-    let first_sig = core
-        .threads()
-        .next()
-        .and_then(Result::ok)
-        .map_or(0, |t| i32::from(t.cursig()));
-    let signo = siginfo.as_ref().map_or(0, SigInfo::signo);
-    let signo = if signo != 0 { signo } else { first_sig };
-    let context = threads.first().map(|t| t.context.clone());
-    let exception = if signo != 0 {
-        Exception {
-            thread_id: first_tid,
-            code: u32::try_from(signo).unwrap_or(0),
-            flags: siginfo
-                .as_ref()
-                .map_or(0, |s| u32::from_ne_bytes(s.code().to_ne_bytes())),
-            address: siginfo.as_ref().map_or(0, SigInfo::addr),
-            context,
-            ..Exception::default()
-        }
-    } else {
-        let mut e = Exception::dump_requested(first_tid);
-        e.context = context;
-        e
-    };
-
-    let mut si = match arch {
-        Arch::X86_64 => SystemInfo::linux_amd64(1, "Linux"),
-        Arch::Aarch64 => SystemInfo::linux_arm64(1, "Linux"),
-    };
-    si.csd_version = Some(format!("Linux (converted from an ELF core) {machine}"));
     // ProcStatus: the identity facts of NT_PRPSINFO, as the kernel's text.
     let status = ps.as_ref().map(|p| {
         let id = |v: i32| u32::try_from(v).unwrap_or(0);
@@ -517,42 +493,62 @@ fn elf_to_minidump<R: coroner_core_format::read::ReadAt>(
         (st.uid, st.gid) = ([p.uid; 4], [p.gid; 4]);
         st.identity_text()
     });
-    let cmd_line = ps.as_ref().map(|p| {
-        let args = String::from_utf8_lossy(p.psargs_bytes())
-            .trim_end()
-            .to_owned();
-        let mut v: Vec<u8> = args.split(' ').flat_map(|a| a.bytes().chain([0])).collect();
-        if v.is_empty() {
-            v.push(0);
-        }
-        v
-    });
-    let model = Model {
-        system_info: Some(si),
-        misc_info: pid.map(|p| MiscInfo {
-            flags1: coroner_minidump_format::raw::MINIDUMP_MISC1_PROCESS_ID,
-            process_id: p,
-            ..MiscInfo::default()
-        }),
-        exception: Some(exception),
-        linux: LinuxStreams {
-            proc_status: status,
-            cmd_line,
-            auxv: (!auxv.is_empty()).then_some(auxv_bytes),
-            ..LinuxStreams::default()
-        },
-        ..Model::default()
+    let cmdline = ps
+        .as_ref()
+        .map(|p| {
+            let args = String::from_utf8_lossy(p.psargs_bytes())
+                .trim_end()
+                .to_owned();
+            let mut v: Vec<u8> = args.split(' ').flat_map(|a| a.bytes().chain([0])).collect();
+            if v.is_empty() {
+                v.push(0);
+            }
+            v
+        })
+        .unwrap_or_default();
+    let id = |v: i32| u32::try_from(v).unwrap_or(0);
+    let process = ProcessInfo {
+        pid: pid.unwrap_or(0),
+        ppid: ps.as_ref().map_or(0, |p| id(p.ppid)),
+        pgrp: ps.as_ref().map_or(0, |p| id(p.pgrp)),
+        sid: ps.as_ref().map_or(0, |p| id(p.sid)),
+        uid: ps.as_ref().map_or(0, |p| p.uid),
+        gid: ps.as_ref().map_or(0, |p| p.gid),
+        state: ps.as_ref().map_or(0, |p| p.sname),
+        nice: ps.as_ref().map_or(0, |p| p.nice),
+        flags: ps.as_ref().map_or(0, |p| p.flag),
+        comm: fname.unwrap_or_default(),
+        cmdline,
+        auxv,
+        coredump_filter: crate::select::DEFAULT_FILTER,
+        page_size: 4096,
+        times: None,
     };
-    let input = DumpInput {
+    Ok(Snapshot {
         arch,
+        time: 0,
+        host: None,
+        texts: ProcTexts {
+            status,
+            environ: None,
+            auxv: (!process.auxv.is_empty()).then_some(auxv_bytes),
+            maps: None,
+        },
+        process,
         threads,
         mappings,
-        auxv,
-        page_size: 4096,
-        model,
-    };
+    })
+}
+
+fn elf_to_minidump<R: coroner_core_format::read::ReadAt>(
+    core: &CoreFile<R>,
+    mode: MemoryMode,
+    sysroot: Option<&Sysroot>,
+    sink: &mut Sink,
+) -> Result<(usize, usize), CaptureError> {
+    let snap = core_snapshot(core, sysroot)?;
     let mut memory = CoreMemory(core.memory());
-    let model = build_model(input, &mut memory, mode).map_err(CaptureError::from_memory)?;
+    let model = minidump_model(&snap, &mut memory, mode)?;
     let layout = Layout::plan(&model)?;
     let mut out = ZeroHoles::new(sink);
     layout.write(&mut memory, &mut out)?;

@@ -53,6 +53,8 @@ mod backing;
 pub mod convert;
 mod direct;
 pub mod elf;
+#[cfg(test)]
+mod format_agreement;
 pub mod inspect;
 #[cfg(target_os = "linux")]
 pub mod live;

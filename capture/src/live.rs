@@ -1,16 +1,20 @@
 //! A live process through proc-reader: its [`Snapshot`] taken while frozen,
 //! and its memory as a [`MemorySource`] for the format writers.
 
+use std::collections::HashMap;
 use std::io;
 use std::ops::Range;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use coroner_core_format::write::MemorySource;
-use coroner_proc_reader::{Frozen, MemoryReader, Process};
+use coroner_proc_reader::parse::auxv::{auxv_value, parse_auxv, AT_PAGESZ};
+use coroner_proc_reader::parse::maps::Mapping;
+use coroner_proc_reader::{Frozen, HostFacts, MemoryReader, Process};
 
 use crate::backing::{self, Backing, MappingBacking};
 use crate::select::Selection;
-use crate::snapshot::{self, ProcessInfo, Snapshot, ThreadState};
+use crate::snapshot::{self, Arch, ProcTexts, ProcessInfo, ProcessTimes, Snapshot, ThreadState};
 use crate::CaptureError;
 
 /// The target's memory through proc-reader's [`MemoryReader`]
@@ -26,6 +30,10 @@ pub struct LiveMemory {
     reader: MemoryReader,
     mappings: Vec<MappingBacking>,
     warnings: Vec<String>,
+    /// [`LiveMemory::starts_with_elf`]'s answers: a capture that selects
+    /// twice (a minidump's plan from `maps`, then from `smaps`) reads each
+    /// header once.
+    elf_starts: HashMap<u64, bool>,
 }
 
 impl LiveMemory {
@@ -35,6 +43,7 @@ impl LiveMemory {
             reader: MemoryReader::new(process)?,
             mappings: Vec::new(),
             warnings: Vec::new(),
+            elf_starts: HashMap::new(),
         })
     }
 
@@ -83,10 +92,14 @@ impl LiveMemory {
         self.reader.page_size()
     }
 
-    /// Whether the page at `addr` starts with the ELF magic.
+    /// Whether the page at `addr` starts with the ELF magic (read from the
+    /// target once per address).
     pub fn starts_with_elf(&mut self, addr: u64) -> bool {
-        let mut magic = [0u8; 4];
-        matches!(self.reader.read_at(addr, &mut magic), Ok(4)) && magic == *b"\x7fELF"
+        let reader = &mut self.reader;
+        *self.elf_starts.entry(addr).or_insert_with(|| {
+            let mut magic = [0u8; 4];
+            matches!(reader.read_at(addr, &mut magic), Ok(4)) && magic == *b"\x7fELF"
+        })
     }
 }
 
@@ -191,14 +204,53 @@ fn ticks_to_us(ticks: u64) -> u64 {
     ticks.saturating_mul(1_000_000) / hz
 }
 
-/// Process-wide facts that need no freeze (read before freezing to keep the
-/// frozen time short).
-pub fn process_info(process: &Process) -> Result<ProcessInfo, CaptureError> {
+fn now_secs() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+        .unwrap_or(0)
+}
+
+/// What a capture reads of a process besides its threads and mappings:
+/// files that describe the process, not the layout of its memory, so they
+/// can be read outside the freeze (before it, or beside it on another
+/// thread).
+#[derive(Debug, Clone)]
+pub struct Facts {
+    /// Process-wide facts.
+    pub info: ProcessInfo,
+    /// The `/proc` texts a minidump keeps (empty when not asked for).
+    pub texts: ProcTexts,
+    /// The machine (when asked for).
+    pub host: Option<HostFacts>,
+    /// Where the files behind the mappings are opened
+    /// ([`Process::map_files_dir`]).
+    map_files: PathBuf,
+}
+
+/// Read the facts of `process`. With `texts`, also the raw `/proc` texts
+/// (status, environ, auxv) and the host facts (CPU, kernel, boot time) that
+/// a minidump records and an ELF core does not; without, the ELF capture
+/// skips reading them.
+pub fn read_facts(process: &Process, texts: bool) -> Result<Facts, CaptureError> {
+    let pid = process.pid();
     let stat = process.stat()?;
-    let status = process.status()?;
+    let (status, status_text) = if texts {
+        let raw = process.status_raw().ok();
+        let parsed = raw
+            .as_deref()
+            .and_then(|r| coroner_proc_reader::parse::status::parse_status(r).ok());
+        (parsed, raw)
+    } else {
+        (Some(process.status()?), None)
+    };
     let cmdline = process.cmdline_raw().unwrap_or_default();
-    let auxv = process
-        .auxv()?
+    let auxv_raw = process.auxv_raw().ok();
+    let entries = parse_auxv(auxv_raw.as_deref().unwrap_or_default()).unwrap_or_default();
+    let page_size = auxv_value(&entries, AT_PAGESZ)
+        .filter(|p| p.is_power_of_two())
+        .unwrap_or_else(coroner_proc_reader::page_size);
+    let auxv = entries
         .into_iter()
         .filter(|e| e.key != 0)
         .map(|e| (e.key, e.value))
@@ -207,14 +259,26 @@ pub fn process_info(process: &Process) -> Result<ProcessInfo, CaptureError> {
         .coredump_filter()
         .map(|f| f.0)
         .unwrap_or(crate::select::DEFAULT_FILTER);
+    let host = texts.then(HostFacts::read);
+    let times = host.as_ref().map(|h| {
+        let hz = coroner_proc_reader::clock_ticks_per_second().max(1);
+        ProcessTimes {
+            start: h
+                .boot_time
+                .unwrap_or(0)
+                .saturating_add(stat.start_time / hz),
+            user_us: ticks_to_us(stat.utime),
+            system_us: ticks_to_us(stat.stime),
+        }
+    });
     let u = |v: i32| u32::try_from(v).unwrap_or(0);
-    Ok(ProcessInfo {
-        pid: process.pid(),
+    let info = ProcessInfo {
+        pid,
         ppid: u(stat.ppid),
         pgrp: u(stat.pgrp),
         sid: u(stat.session),
-        uid: status.uid[0],
-        gid: status.gid[0],
+        uid: status.as_ref().map_or(0, |s| s.uid[0]),
+        gid: status.as_ref().map_or(0, |s| s.gid[0]),
         state: stat.state,
         nice: i8::try_from(stat.nice).unwrap_or(0),
         flags: u64::from(stat.flags),
@@ -222,7 +286,24 @@ pub fn process_info(process: &Process) -> Result<ProcessInfo, CaptureError> {
         cmdline,
         auxv,
         coredump_filter,
-        page_size: coroner_proc_reader::page_size(),
+        page_size,
+        times,
+    };
+    let texts = if texts {
+        ProcTexts {
+            status: status_text,
+            environ: process.environ_raw().ok(),
+            auxv: auxv_raw,
+            maps: None,
+        }
+    } else {
+        ProcTexts::default()
+    };
+    Ok(Facts {
+        info,
+        texts,
+        host,
+        map_files: process.map_files_dir(),
     })
 }
 
@@ -234,7 +315,7 @@ pub fn thread_states(frozen: &Frozen<'_>) -> Vec<ThreadState> {
         .map(|t| ThreadState {
             tid: t.tid,
             name: t.name.clone(),
-            gp_regs: t.regs.gp_bytes(),
+            gp_regs: t.regs.gp.to_vec(),
             fp_regs: (!t.regs.fp.is_empty()).then(|| t.regs.fp.clone()),
             xstate: t.regs.xstate.clone(),
             sigpend: t.status.as_ref().map_or(0, |s| s.sig_pnd),
@@ -246,23 +327,42 @@ pub fn thread_states(frozen: &Frozen<'_>) -> Vec<ThreadState> {
         .collect()
 }
 
-/// Take the snapshot of a frozen process: its threads, and its mappings with
-/// what `selection` dumps of each.
+/// The snapshot of a frozen process: `facts`, its threads, and `mappings`
+/// (read while frozen; `maps` their text, when a format keeps it) with what
+/// `selection` dumps of each.
 pub fn snapshot(
-    info: ProcessInfo,
+    facts: &Facts,
     frozen: &Frozen<'_>,
+    mappings: Vec<Mapping>,
+    maps: Option<Vec<u8>>,
     memory: &mut LiveMemory,
     selection: &Selection,
 ) -> Result<Snapshot, CaptureError> {
-    let mappings = frozen.process().mappings()?;
-    memory.set_mappings(&mappings);
-    let page = info.page_size;
-    let filter = info.coredump_filter;
-    let mappings = snapshot::select(mappings, selection, filter, page, |addr| {
-        memory.starts_with_elf(addr)
-    });
+    let arch = Arch::host().ok_or_else(|| CaptureError::Unsupported {
+        what: "this CPU architecture".into(),
+    })?;
+    let info = facts.info.clone();
+    let map_files = &facts.map_files;
+    let mappings = snapshot::select(
+        mappings,
+        selection,
+        info.coredump_filter,
+        info.page_size,
+        |addr| memory.starts_with_elf(addr),
+        |m| {
+            m.is_file_backed()
+                .then(|| map_files.join(format!("{:x}-{:x}", m.start, m.end)))
+        },
+    );
     Ok(Snapshot {
+        arch,
+        time: now_secs(),
+        host: facts.host.clone(),
         process: info,
+        texts: ProcTexts {
+            maps,
+            ..facts.texts.clone()
+        },
         threads: thread_states(frozen),
         mappings,
     })

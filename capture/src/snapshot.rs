@@ -1,11 +1,76 @@
 //! A format-neutral snapshot of a process: what every output format needs,
-//! taken from proc-reader while the target is frozen (apart from the memory
-//! contents, which the writers pull afterwards through a memory source).
+//! apart from the memory contents, which the writers pull afterwards
+//! through a memory source.
+//!
+//! A live capture takes it from proc-reader while the target is frozen
+//! ([`crate::live`]); a conversion reads it from the input dump. Either
+//! format is then written from it by one function: [`crate::elf::core_model`]
+//! and [`crate::minidump::build::minidump_model`].
+
+use std::path::PathBuf;
 
 use coroner_proc_reader::parse::maps::Mapping;
 use coroner_proc_reader::parse::siginfo::{parse_siginfo, SigInfo, SIGINFO_SIZE};
+use coroner_proc_reader::HostFacts;
 
 use crate::select::{KernelDump, MappingDesc, Reason, Selection};
+
+/// CPU architecture of the process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Arch {
+    /// x86-64.
+    #[default]
+    X86_64,
+    /// AArch64.
+    Aarch64,
+}
+
+impl Arch {
+    /// The host's.
+    pub fn host() -> Option<Arch> {
+        if cfg!(target_arch = "x86_64") {
+            Some(Arch::X86_64)
+        } else if cfg!(target_arch = "aarch64") {
+            Some(Arch::Aarch64)
+        } else {
+            None
+        }
+    }
+
+    /// The name `uname -m` gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+        }
+    }
+}
+
+/// CPU times of the whole process and when it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcessTimes {
+    /// When the process started, in seconds since the epoch.
+    pub start: u64,
+    /// User CPU time in microseconds.
+    pub user_us: u64,
+    /// System CPU time in microseconds.
+    pub system_us: u64,
+}
+
+/// Texts of the process as the kernel printed them, for a format that keeps
+/// them verbatim (a minidump's Linux streams); `None` when not read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcTexts {
+    /// `/proc/pid/status`.
+    pub status: Option<Vec<u8>>,
+    /// `/proc/pid/environ`.
+    pub environ: Option<Vec<u8>>,
+    /// `/proc/pid/auxv`, raw.
+    pub auxv: Option<Vec<u8>>,
+    /// `/proc/pid/maps`.
+    pub maps: Option<Vec<u8>>,
+}
 
 /// Process-wide facts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,6 +103,8 @@ pub struct ProcessInfo {
     pub coredump_filter: u32,
     /// Page size of the target.
     pub page_size: u64,
+    /// Start time and CPU times, when known.
+    pub times: Option<ProcessTimes>,
 }
 
 /// One thread, stopped.
@@ -47,8 +114,9 @@ pub struct ThreadState {
     pub tid: u32,
     /// Thread name (`comm` of the task).
     pub name: Vec<u8>,
-    /// General registers as `PTRACE_GETREGSET NT_PRSTATUS` returns them.
-    pub gp_regs: Vec<u8>,
+    /// General registers in the kernel's `NT_PRSTATUS` order (x86_64
+    /// `user_regs_struct`, aarch64 `user_pt_regs`).
+    pub gp_regs: Vec<u64>,
     /// `NT_PRFPREG` (512-byte FXSAVE area on x86_64), if readable.
     pub fp_regs: Option<Vec<u8>>,
     /// `NT_X86_XSTATE`, if readable.
@@ -76,6 +144,15 @@ pub struct SelectedMapping {
     pub dump_len: u64,
     /// Why.
     pub reason: Reason,
+    /// The operator (`--exclude`) or the program (MADV_DONTDUMP, unless
+    /// the selection takes everything) excluded it: no byte of it is
+    /// written, not even a thread's stack or the code around its pc.
+    pub excluded: bool,
+    /// Where the mapped file can be read on this machine
+    /// (`/proc/<pid>/map_files/…` for a live process; for a dump, under
+    /// the sysroot the user gave), for facts not found in memory such as
+    /// build-ids; `None` when it cannot.
+    pub file: Option<PathBuf>,
 }
 
 impl SelectedMapping {
@@ -89,13 +166,34 @@ impl SelectedMapping {
 /// Everything but memory contents.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
+    /// The process's architecture.
+    pub arch: Arch,
+    /// When the snapshot was taken, in seconds since the epoch; 0 when
+    /// unknown (a conversion).
+    pub time: u32,
+    /// The machine the process ran on (CPU, kernel); `None` when unknown.
+    pub host: Option<HostFacts>,
     /// The process.
     pub process: ProcessInfo,
+    /// Its `/proc` texts, for formats that keep them.
+    pub texts: ProcTexts,
     /// Threads; the first one is the one a debugger shows as current (the
     /// main thread for a live capture).
     pub threads: Vec<ThreadState>,
     /// Mappings in address order, with what to dump of each.
     pub mappings: Vec<SelectedMapping>,
+}
+
+/// The dump decision for a mapping that nothing excludes, taken from a
+/// dump being converted: `dump_len` bytes from its start are held.
+pub(crate) fn held(mapping: Mapping, dump_len: u64, file: Option<PathBuf>) -> SelectedMapping {
+    SelectedMapping {
+        mapping,
+        dump_len,
+        reason: Reason::Kernel,
+        excluded: false,
+        file,
+    }
 }
 
 impl Snapshot {
@@ -136,12 +234,15 @@ pub fn describe(m: &Mapping) -> MappingDesc<'_> {
 /// Decide what to dump of each mapping. `starts_with_elf` is asked, for
 /// mappings the kernel would dump one page of, whether the mapping begins
 /// with the ELF magic (the kernel reads the target's memory for that too).
+/// `file_of` says where a mapping's file can be read (see
+/// [`SelectedMapping::file`]).
 pub fn select(
     mappings: Vec<Mapping>,
     selection: &Selection,
     target_filter: u32,
     page_size: u64,
     mut starts_with_elf: impl FnMut(u64) -> bool,
+    mut file_of: impl FnMut(&Mapping) -> Option<PathBuf>,
 ) -> Vec<SelectedMapping> {
     mappings
         .into_iter()
@@ -159,6 +260,9 @@ pub fn select(
                 }
             };
             SelectedMapping {
+                excluded: d.reason == Reason::Excluded
+                    || (mapping.vm_flags.dont_dump() && !selection.all),
+                file: file_of(&mapping),
                 mapping,
                 dump_len,
                 reason: d.reason,
@@ -186,10 +290,17 @@ mod tests {
             .map(|(i, l)| parse_maps_line(l, i + 1).unwrap())
             .collect();
         let mut asked = Vec::new();
-        let sel = select(mappings, &Selection::default(), 0x33, 4096, |a| {
-            asked.push(a);
-            a == 0x400000
-        });
+        let sel = select(
+            mappings,
+            &Selection::default(),
+            0x33,
+            4096,
+            |a| {
+                asked.push(a);
+                a == 0x400000
+            },
+            |_| None,
+        );
         assert_eq!(asked, [0x400000, 0x7f0000000000]);
         let lens: Vec<u64> = sel.iter().map(|s| s.dump_len).collect();
         // No smaps: the stack is assumed written, read-only file memory not.

@@ -1,9 +1,11 @@
 //! What a dump records about the machine the process runs on, read from the
 //! host's own files (not the process's): CPUs, kernel release and version,
-//! boot time and the distribution's release file.
+//! boot time and the distribution's release file. The facts build on any
+//! OS (a snapshot read from a dump carries them); reading them is Linux's.
 
-use crate::parse::cpuinfo::{parse_cpuinfo, CpuInfo};
-use crate::parse::kernel_stat::parse_boot_time;
+use crate::parse::cpuinfo::CpuInfo;
+#[cfg(target_os = "linux")]
+use crate::parse::{cpuinfo::parse_cpuinfo, kernel_stat::parse_boot_time};
 
 /// The host's facts, each `None` when its file cannot be read (a container
 /// without `/proc/sys`, a distribution without a release file): a dump
@@ -26,11 +28,13 @@ pub struct HostFacts {
     pub distribution_release: Option<Vec<u8>>,
 }
 
+#[cfg(target_os = "linux")]
 fn one_line(path: &str) -> Option<String> {
     let bytes = std::fs::read(path).ok()?;
     Some(String::from_utf8_lossy(&bytes).trim().to_owned())
 }
 
+#[cfg(target_os = "linux")]
 impl HostFacts {
     /// Read every fact of this machine.
     ///

@@ -61,7 +61,6 @@ mod file_data;
 mod fork_copy;
 #[cfg(target_os = "linux")]
 mod freeze;
-#[cfg(target_os = "linux")]
 mod host;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod inject;
@@ -79,7 +78,6 @@ pub use error::{Error, PermissionReason, Result};
 pub use fork_copy::{reap_leftover_copies, CopyPlan, CopyRefusal, ForkCopy};
 #[cfg(target_os = "linux")]
 pub use freeze::{FreezeOptions, Frozen, StopKind, Thawed, Thread};
-#[cfg(target_os = "linux")]
 pub use host::HostFacts;
 #[cfg(target_os = "linux")]
 pub use memory::{MemoryReader, ReadMethod, ReadRequest};

@@ -12,7 +12,6 @@ use std::ops::Range;
 use std::time::Instant;
 
 use coroner_core_format::write::{CoreWriter, MemorySource, WriteOptions};
-use coroner_core_format::Machine;
 use coroner_proc_reader::Process;
 
 use super::core_model;
@@ -57,12 +56,6 @@ impl<M: MemorySource> MemorySource for Progressing<'_, M> {
     }
 }
 
-fn host_machine() -> Result<Machine, CaptureError> {
-    Machine::host().ok_or_else(|| CaptureError::Unsupported {
-        what: "this CPU architecture".into(),
-    })
-}
-
 /// Capture process `pid` as an ELF core into `sink`, equivalent to the core
 /// the kernel would write if it crashed now (see [`crate::select`] for which
 /// memory), and finish the sink (fsync + rename for a file).
@@ -74,16 +67,24 @@ pub fn capture_elf(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<CaptureReport, CaptureError> {
     let started = Instant::now();
-    let machine = host_machine()?;
     let process = Process::open(pid)?;
-    let info = live::process_info(&process)?;
+    let facts = live::read_facts(&process, false)?;
     let mut memory = LiveMemory::open(&process)?;
 
     let freeze_started = Instant::now();
     let frozen = process.freeze()?;
     let written = (|| {
-        let snap = live::snapshot(info, &frozen, &mut memory, &options.selection)?;
-        let model = core_model(machine, &snap)?;
+        let mappings = frozen.process().mappings()?;
+        memory.set_mappings(&mappings);
+        let snap = live::snapshot(
+            &facts,
+            &frozen,
+            mappings,
+            None,
+            &mut memory,
+            &options.selection,
+        )?;
+        let model = core_model(&snap)?;
         let total: u64 = model.segments.iter().map(|s| s.filesz).sum();
         let mut source = Progressing {
             inner: &mut memory,

@@ -11,7 +11,7 @@ use coroner_core_format::{
 };
 use coroner_proc_reader::parse::siginfo::parse_siginfo;
 
-use crate::snapshot::{Snapshot, ThreadState};
+use crate::snapshot::{Arch, Snapshot, ThreadState};
 use crate::CaptureError;
 
 fn timeval(us: u64) -> Timeval {
@@ -31,11 +31,12 @@ fn thread_model(
     t: &ThreadState,
 ) -> Result<ThreadModel, CaptureError> {
     let regs =
-        Registers::from_bytes(machine, &t.gp_regs).ok_or_else(|| CaptureError::Unsupported {
+        Registers::from_words(machine, &t.gp_regs).ok_or_else(|| CaptureError::Unsupported {
             what: format!(
-                "thread {}: {} bytes of general registers",
+                "thread {}: {} words of general registers for {}",
                 t.tid,
-                t.gp_regs.len()
+                t.gp_regs.len(),
+                snap.arch.name()
             ),
         })?;
     let p = &snap.process;
@@ -69,8 +70,17 @@ fn thread_model(
     Ok(tm)
 }
 
-/// Build the core model of `snap` for `machine`.
-pub fn core_model(machine: Machine, snap: &Snapshot) -> Result<CoreModel, CaptureError> {
+/// The ELF machine of an architecture.
+fn machine(arch: Arch) -> Machine {
+    match arch {
+        Arch::X86_64 => Machine::X86_64,
+        Arch::Aarch64 => Machine::Aarch64,
+    }
+}
+
+/// The core model of `snap`, the way the kernel would lay out its core.
+pub fn core_model(snap: &Snapshot) -> Result<CoreModel, CaptureError> {
+    let machine = machine(snap.arch);
     let p = &snap.process;
     let mut model = CoreModel::new(machine);
     for t in &snap.threads {
@@ -154,11 +164,11 @@ mod tests {
     use coroner_core_format::write::{BytesAt, CoreWriter, StreamSink, WriteOptions};
     use coroner_proc_reader::parse::maps::parse_maps_line;
 
-    fn regs(pc: u64, sp: u64) -> Vec<u8> {
-        let mut words = [0u64; 27];
+    fn regs(pc: u64, sp: u64) -> Vec<u64> {
+        let mut words = vec![0u64; 27];
         words[16] = pc;
         words[19] = sp;
-        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+        words
     }
 
     /// A process with an ELF file mapping, a heap and a never-written
@@ -195,7 +205,14 @@ mod tests {
         let mut memory = vec![0u8; 0x8000];
         memory[..4].copy_from_slice(b"\x7fELF");
         memory[0x2000..0x2008].copy_from_slice(&0x1122_3344_5566_7788u64.to_le_bytes());
-        let mappings = select(maps, &Selection::default(), 0x33, 4096, |a| a == base);
+        let mappings = select(
+            maps,
+            &Selection::default(),
+            0x33,
+            4096,
+            |a| a == base,
+            |_| None,
+        );
         let snap = Snapshot {
             process: ProcessInfo {
                 pid: 42,
@@ -221,8 +238,9 @@ mod tests {
                 },
             ],
             mappings,
+            ..Snapshot::default()
         };
-        let model = core_model(Machine::X86_64, &snap).unwrap();
+        let model = core_model(&snap).unwrap();
         let filesz: Vec<u64> = model.segments.iter().map(|s| s.filesz).collect();
         assert_eq!(filesz, [0x1000, 0x2000, 0]);
         assert_eq!(model.files.as_ref().unwrap().entries.len(), 1);
@@ -296,10 +314,11 @@ mod tests {
                 },
             ],
             mappings: Vec::new(),
+            ..Snapshot::default()
         };
         let (thread, info) = snap.stop_signal().unwrap();
         assert_eq!((thread.tid, info.signo, info.code), (43, 23, -6));
-        let model = core_model(Machine::X86_64, &snap).unwrap();
+        let model = core_model(&snap).unwrap();
         let si = model.siginfo.as_ref().unwrap();
         assert_eq!((si.signo(), si.code(), si.pid()), (23, -6, 4242));
         let cursig: Vec<(i16, i32)> = model
@@ -314,7 +333,7 @@ mod tests {
             ..snap
         };
         assert!(unsignalled.stop_signal().is_none());
-        let model = core_model(Machine::X86_64, &unsignalled).unwrap();
+        let model = core_model(&unsignalled).unwrap();
         assert_eq!(model.siginfo.unwrap().signo(), 0);
     }
 }

@@ -1,11 +1,13 @@
-//! A minidump [`Model`] from a format-neutral description of a process
-//! ([`DumpInput`]) and its memory ([`DumpMemory`]): threads with contexts
-//! and stacks, thread names, modules with build-ids, the memory lists for
-//! the chosen [`MemoryMode`], MemoryInfoList, Maps and DsoDebug.
+//! A minidump [`Model`] from a [`Snapshot`] and its memory ([`DumpMemory`]):
+//! SystemInfo, MiscInfo, the Exception (the snapshot's stop signal), the
+//! Linux streams, threads with contexts and stacks, thread names, modules
+//! with build-ids, the memory lists for the chosen [`MemoryMode`],
+//! MemoryInfoList, Maps and DsoDebug.
 //!
 //! Live capture ([`super::capture_minidump`]) and ELF core → minidump
-//! conversion ([`crate::convert`]) both fill a [`DumpInput`] and call
-//! [`build_model`].
+//! conversion ([`crate::convert`]) both take a [`Snapshot`] and call
+//! [`minidump_model`]; the ELF core of a snapshot is
+//! [`crate::elf::core_model`].
 
 // Dump contents are untrusted: the same no-panic lint wall as the format crates.
 #![cfg_attr(
@@ -22,21 +24,24 @@
 
 use std::io;
 use std::ops::Range;
-use std::path::PathBuf;
 
-use coroner_minidump_format::model::MemoryRange;
 use coroner_minidump_format::model::{
-    CodeView, Context, Model, Module, Thread, ThreadName, UserFpsimdArm64, UserPtRegsArm64,
-    UserRegsX86_64,
+    CodeView, Context, Exception, LinuxStreams, MemoryRange, MiscInfo, Model, Module, Thread,
+    ThreadName, UserFpsimdArm64, UserPtRegsArm64, UserRegsX86_64,
 };
 use coroner_minidump_format::raw::{
     MemoryProtection, MemoryState, MemoryType, MINIDUMP_MEMORY_INFO,
 };
 use coroner_minidump_format::write::MemorySource;
+use coroner_proc_reader::parse::maps::Mapping;
 
+use super::system_info::system_info;
 use super::MemoryMode;
 use super::{elf, host_file};
 use crate::ranges::{merge, subtract};
+pub use crate::snapshot::Arch;
+use crate::snapshot::{SelectedMapping, Snapshot};
+use crate::CaptureError;
 
 /// Bytes captured before and after each thread's instruction pointer.
 pub const PC_WINDOW: u64 = 256;
@@ -64,28 +69,6 @@ pub trait DumpMemory: MemorySource {
             }
         }
         true
-    }
-}
-
-/// CPU architecture of the dump.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arch {
-    /// x86-64.
-    X86_64,
-    /// AArch64.
-    Aarch64,
-}
-
-impl Arch {
-    /// The host's.
-    pub fn host() -> Option<Arch> {
-        if cfg!(target_arch = "x86_64") {
-            Some(Arch::X86_64)
-        } else if cfg!(target_arch = "aarch64") {
-            Some(Arch::Aarch64)
-        } else {
-            None
-        }
     }
 }
 
@@ -117,94 +100,94 @@ pub fn context_from_linux(arch: Arch, gp: &[u64], fp: Option<&[u8]>) -> Option<C
     }
 }
 
-/// One thread.
-#[derive(Debug, Clone)]
-pub struct ThreadInput {
-    /// Thread id.
-    pub tid: u32,
-    /// Name (`comm`), if known.
-    pub name: Option<String>,
-    /// Its context.
-    pub context: Context,
+/// A `/proc/pid/maps` line for `m` (the Maps stream of a snapshot that has
+/// no maps text).
+pub fn maps_line(m: &Mapping) -> String {
+    let flag = |b: bool, c: char| if b { c } else { '-' };
+    format!(
+        "{:08x}-{:08x} {}{}{}{} {:08x} 00:00 {} {}\n",
+        m.start,
+        m.end,
+        flag(m.perms.read, 'r'),
+        flag(m.perms.write, 'w'),
+        flag(m.perms.exec, 'x'),
+        if m.perms.shared { 's' } else { 'p' },
+        m.offset,
+        m.inode,
+        String::from_utf8_lossy(&m.path)
+    )
+    .replace(" \n", "\n")
 }
 
-/// One mapping of the address space.
-#[derive(Debug, Clone, Default)]
-pub struct MappingInput {
-    /// First address.
-    pub start: u64,
-    /// One past the last address.
-    pub end: u64,
-    /// `r`.
-    pub read: bool,
-    /// `w`.
-    pub write: bool,
-    /// `x`.
-    pub exec: bool,
-    /// `s`.
-    pub shared: bool,
-    /// File offset.
-    pub offset: u64,
-    /// Inode (0: anonymous).
-    pub inode: u64,
-    /// Path or pseudo-name; empty for anonymous memory.
-    pub path: String,
-    /// Bytes from `start` the dump filter selects (0, a page, the whole).
-    pub dump_len: u64,
-    /// The operator or the program excluded it (`--exclude`, MADV_DONTDUMP
-    /// without `--all`): not even its stack or code bytes are written.
-    pub excluded: bool,
-    /// Where the mapped file can be read (`/proc/<pid>/map_files/…` for a
-    /// live process; for a dump, under the [`host_file::Sysroot`] the user
-    /// gave, else `None`), for build-ids not found in memory. Only a regular
-    /// file there is opened ([`host_file::open_regular`]).
-    pub file: Option<PathBuf>,
+/// Seconds of a count of microseconds, clamped to the 32-bit field.
+fn secs_u32(us: u64) -> u32 {
+    u32::try_from(us / 1_000_000).unwrap_or(u32::MAX)
 }
 
-impl MappingInput {
-    fn contains(&self, addr: u64) -> bool {
-        self.start <= addr && addr < self.end
+/// The streams that describe the process rather than its memory:
+/// SystemInfo, MiscInfo, the Exception and the Linux streams.
+fn process_streams(snap: &Snapshot, contexts: &[(u32, Context)]) -> Model {
+    let p = &snap.process;
+    let context_of = |tid: u32| {
+        contexts
+            .iter()
+            .find(|(t, _)| *t == tid)
+            .map(|(_, c)| c.clone())
+    };
+    // The snapshot's signal, which the ELF core records too (NT_SIGINFO,
+    // pr_cursig): code = signal, flags = si_code, address = si_addr for a
+    // fault, as Breakpad writes a crash. Without one, the dump was
+    // requested, by the first (current) thread.
+    let exception = match snap.stop_signal() {
+        Some((thread, info)) => Exception {
+            thread_id: thread.tid,
+            code: u32::try_from(info.signo).unwrap_or(0),
+            flags: u32::from_ne_bytes(info.code.to_ne_bytes()),
+            address: info.fault_address.unwrap_or(0),
+            context: context_of(thread.tid),
+            ..Exception::default()
+        },
+        None => {
+            let tid = snap.threads.first().map_or(p.pid, |t| t.tid);
+            Exception {
+                context: context_of(tid),
+                ..Exception::dump_requested(tid)
+            }
+        }
+    };
+    let misc_info = match p.times {
+        Some(t) => Some(MiscInfo::process(
+            p.pid,
+            u32::try_from(t.start).unwrap_or(u32::MAX),
+            secs_u32(t.user_us),
+            secs_u32(t.system_us),
+        )),
+        None => (p.pid != 0).then(|| MiscInfo {
+            flags1: coroner_minidump_format::raw::MINIDUMP_MISC1_PROCESS_ID,
+            process_id: p.pid,
+            ..MiscInfo::default()
+        }),
+    };
+    Model {
+        time_date_stamp: snap.time,
+        system_info: Some(system_info(snap.arch, snap.host.as_ref())),
+        misc_info,
+        exception: Some(exception),
+        linux: LinuxStreams {
+            cpu_info: snap.host.as_ref().and_then(|h| h.cpuinfo_raw.clone()),
+            proc_status: snap.texts.status.clone(),
+            lsb_release: snap
+                .host
+                .as_ref()
+                .and_then(|h| h.distribution_release.clone()),
+            cmd_line: (!p.cmdline.is_empty()).then(|| p.cmdline.clone()),
+            environ: snap.texts.environ.clone(),
+            auxv: snap.texts.auxv.clone(),
+            maps: snap.texts.maps.clone(),
+            dso_debug: None,
+        },
+        ..Model::default()
     }
-
-    pub(crate) fn is_file(&self) -> bool {
-        self.inode != 0 || self.path.starts_with('/')
-    }
-
-    /// A `/proc/pid/maps` line for it (used when no Maps text is given).
-    pub fn maps_line(&self) -> String {
-        let flag = |b: bool, c: char| if b { c } else { '-' };
-        format!(
-            "{:08x}-{:08x} {}{}{}{} {:08x} 00:00 {} {}\n",
-            self.start,
-            self.end,
-            flag(self.read, 'r'),
-            flag(self.write, 'w'),
-            flag(self.exec, 'x'),
-            if self.shared { 's' } else { 'p' },
-            self.offset,
-            self.inode,
-            self.path
-        )
-        .replace(" \n", "\n")
-    }
-}
-
-/// Everything but memory bytes; streams the caller already has (SystemInfo,
-/// MiscInfo, Exception, the Linux `/proc` files) go straight into `model`.
-#[derive(Debug, Clone)]
-pub struct DumpInput {
-    /// Architecture.
-    pub arch: Arch,
-    /// Threads, the first one current.
-    pub threads: Vec<ThreadInput>,
-    /// Mappings in address order.
-    pub mappings: Vec<MappingInput>,
-    /// The auxiliary vector (for DsoDebug).
-    pub auxv: Vec<(u64, u64)>,
-    /// Page size.
-    pub page_size: u64,
-    /// The model so far; [`build_model`] adds to it.
-    pub model: Model,
 }
 
 fn page_down(a: u64, page: u64) -> u64 {
@@ -238,24 +221,24 @@ fn to_range(r: &Range<u64>) -> MemoryRange {
 }
 
 /// Windows `PAGE_*` protection for `rwx`.
-fn page_protection(m: &MappingInput) -> u32 {
-    MemoryProtection::from_rwx(m.read, m.write, m.exec).bits()
+fn page_protection(m: &Mapping) -> u32 {
+    MemoryProtection::from_rwx(m.perms.read, m.perms.write, m.perms.exec).bits()
 }
 
 /// The stack range of a thread whose stack pointer is `sp`: from the page
 /// holding `sp` to the end of its mapping (skipping up to 1 MiB of guard
 /// pages when `sp` points into one), present bytes only.
 fn stack_range(
-    input: &DumpInput,
+    snap: &Snapshot,
     memory: &mut dyn DumpMemory,
     sp: u64,
 ) -> io::Result<Option<Range<u64>>> {
-    let page = input.page_size;
+    let page = snap.process.page_size;
     let mut at = page_down(sp, page);
     let limit = at.saturating_add(1 << 20);
     let mapping = loop {
-        match input.mappings.iter().find(|m| m.contains(at)) {
-            Some(m) if m.read || m.write => break Some(m),
+        match snap.mappings.iter().find(|m| m.mapping.contains(at)) {
+            Some(m) if m.mapping.perms.read || m.mapping.perms.write => break Some(m),
             _ if at < limit => at = at.saturating_add(page),
             _ => break None,
         }
@@ -263,34 +246,69 @@ fn stack_range(
     let Some(m) = mapping.filter(|m| !m.excluded) else {
         return Ok(None);
     };
-    let start = at.max(m.start);
-    let end = m.end.min(start.saturating_add(MAX_STACK));
+    let start = at.max(m.mapping.start);
+    let end = m.mapping.end.min(start.saturating_add(MAX_STACK));
     let present = memory.present(start, end)?;
     Ok(first_present_run(start..end, &present))
 }
 
-/// Add threads, names, modules, memory, MemoryInfoList, Maps (when not set)
-/// and DsoDebug (when not set) to `input.model`.
-pub fn build_model(
-    mut input: DumpInput,
+/// The minidump of `snap`: its process streams, then threads, names,
+/// modules, memory per `mode`, MemoryInfoList, Maps (generated from the
+/// mappings when the snapshot has no maps text) and DsoDebug, reading
+/// from `memory` what it needs to plan (stack extents, ELF headers,
+/// build-ids, `r_debug`). The memory ranges' bytes are left to the writer.
+pub fn minidump_model(
+    snap: &Snapshot,
     memory: &mut dyn DumpMemory,
     mode: MemoryMode,
-) -> io::Result<Model> {
+) -> Result<Model, CaptureError> {
+    let mut contexts = Vec::with_capacity(snap.threads.len());
+    for t in &snap.threads {
+        let context =
+            context_from_linux(snap.arch, &t.gp_regs, t.fp_regs.as_deref()).ok_or_else(|| {
+                CaptureError::Unsupported {
+                    what: format!(
+                        "thread {}: {} words of general registers for {}",
+                        t.tid,
+                        t.gp_regs.len(),
+                        snap.arch.name()
+                    ),
+                }
+            })?;
+        contexts.push((t.tid, context));
+    }
+    let mut model = process_streams(snap, &contexts);
+    add_memory_and_modules(snap, contexts, memory, mode, &mut model)
+        .map_err(CaptureError::from_memory)?;
+    Ok(model)
+}
+
+/// Add threads, names, memory, modules, MemoryInfoList, Maps (when not set)
+/// and DsoDebug to `model`.
+fn add_memory_and_modules(
+    snap: &Snapshot,
+    contexts: Vec<(u32, Context)>,
+    memory: &mut dyn DumpMemory,
+    mode: MemoryMode,
+    model: &mut Model,
+) -> io::Result<()> {
     // Threads and their stacks.
     let mut stacks: Vec<Range<u64>> = Vec::new();
     let mut pc_windows: Vec<Range<u64>> = Vec::new();
     let mut threads = Vec::new();
-    for t in &input.threads {
-        let sp = t.context.stack_pointer().unwrap_or(0);
-        let stack = stack_range(&input, memory, sp)?;
+    for (t, (tid, context)) in snap.threads.iter().zip(contexts) {
+        let sp = context.stack_pointer().unwrap_or(0);
+        let stack = stack_range(snap, memory, sp)?;
         if let Some(s) = &stack {
             stacks.push(s.clone());
         }
-        if let Some(pc) = t.context.instruction_pointer() {
-            if let Some(m) = input
+        if let Some(pc) = context.instruction_pointer() {
+            if let Some(m) = snap
                 .mappings
                 .iter()
-                .find(|m| m.contains(pc) && m.read && !m.excluded)
+                .map(|s| (&s.mapping, s.excluded))
+                .find(|(m, excluded)| m.contains(pc) && m.perms.read && !excluded)
+                .map(|(m, _)| m)
             {
                 let a = pc.saturating_sub(PC_WINDOW).max(m.start);
                 let b = pc.saturating_add(PC_WINDOW).min(m.end);
@@ -298,19 +316,19 @@ pub fn build_model(
             }
         }
         threads.push(Thread {
-            thread_id: t.tid,
+            thread_id: tid,
             stack: stack.as_ref().map(to_range),
-            context: Some(t.context.clone()),
+            context: Some(context),
             ..Thread::default()
         });
-        if let Some(name) = &t.name {
-            input.model.thread_names.push(ThreadName {
-                thread_id: t.tid,
-                name: name.clone(),
+        if !t.name.is_empty() {
+            model.thread_names.push(ThreadName {
+                thread_id: tid,
+                name: String::from_utf8_lossy(&t.name).into_owned(),
             });
         }
     }
-    input.model.threads = threads;
+    model.threads = threads;
 
     // Memory: stacks first, then the other small ranges, then what the mode
     // adds; the MemoryList never holds overlapping ranges. A thread whose
@@ -325,17 +343,18 @@ pub fn build_model(
     }
     let windows = subtract(merge(windows), &stacks_sorted);
     let mut bulk = Vec::new();
-    for m in &input.mappings {
-        if m.excluded || m.dump_len == 0 {
+    for s in &snap.mappings {
+        let m = &s.mapping;
+        if s.excluded || s.dump_len == 0 {
             continue;
         }
         let wanted = match mode {
             MemoryMode::Stacks => false,
-            MemoryMode::Heap => m.write && !m.shared && !m.is_file(),
+            MemoryMode::Heap => m.perms.write && !m.perms.shared && !m.is_file_backed(),
             MemoryMode::Full => true,
         };
         if wanted {
-            let end = m.start.saturating_add(m.dump_len).min(m.end);
+            let end = m.start.saturating_add(s.dump_len).min(m.end);
             bulk.extend(memory.present(m.start, end)?);
         }
     }
@@ -344,7 +363,7 @@ pub fn build_model(
     small.extend(windows.iter().map(to_range));
     match mode {
         MemoryMode::Full => {
-            input.model.memory64_list = bulk.iter().map(to_range).collect();
+            model.memory64_list = bulk.iter().map(to_range).collect();
         }
         MemoryMode::Heap | MemoryMode::Stacks => {
             let extra = subtract(
@@ -357,25 +376,66 @@ pub fn build_model(
             if total < (3 << 30) {
                 small.extend(extra.iter().map(to_range));
             } else {
-                input.model.memory64_list = extra.iter().map(to_range).collect();
+                model.memory64_list = extra.iter().map(to_range).collect();
             }
         }
     }
     small.sort_by_key(|r| r.start);
-    input.model.memory_list = small;
+    model.memory_list = small;
 
-    // Modules: every file mapped from offset 0 that is an ELF object.
+    model.modules = modules(&snap.mappings, memory);
+
+    model.memory_info = snap
+        .mappings
+        .iter()
+        .map(|s| {
+            let m = &s.mapping;
+            let prot = page_protection(m);
+            MINIDUMP_MEMORY_INFO {
+                base_address: m.start,
+                allocation_base: m.start,
+                allocation_protection: prot,
+                region_size: m.len(),
+                state: MemoryState::MEM_COMMIT.bits(),
+                protection: prot,
+                _type: if m.is_file_backed() {
+                    MemoryType::MEM_MAPPED
+                } else {
+                    MemoryType::MEM_PRIVATE
+                }
+                .bits(),
+                ..MINIDUMP_MEMORY_INFO::default()
+            }
+        })
+        .collect();
+
+    if model.linux.maps.is_none() {
+        let text: String = snap
+            .mappings
+            .iter()
+            .map(|s| maps_line(&s.mapping))
+            .collect();
+        model.linux.maps = Some(text.into_bytes());
+    }
+    let mut read = |a: u64, b: &mut [u8]| memory.read_exact(a, b);
+    model.linux.dso_debug = elf::dso_debug(&mut read, &snap.process.auxv);
+    Ok(())
+}
+
+/// Every file mapped from offset 0 that is an ELF object (in memory, or
+/// else in the file on disk), with its build-id.
+fn modules(maps: &[SelectedMapping], memory: &mut dyn DumpMemory) -> Vec<Module> {
     let mut modules: Vec<Module> = Vec::new();
-    let maps = &input.mappings;
-    for (i, m) in maps.iter().enumerate() {
-        if m.offset != 0 || !m.is_file() || !m.read || m.path.is_empty() {
+    for (i, s) in maps.iter().enumerate() {
+        let m = &s.mapping;
+        if m.offset != 0 || !m.is_file_backed() || !m.perms.read || m.path.is_empty() {
             continue;
         }
         let mut magic = [0u8; 4];
         let in_memory =
-            !m.excluded && memory.read_exact(m.start, &mut magic) && magic == *b"\x7fELF";
+            !s.excluded && memory.read_exact(m.start, &mut magic) && magic == *b"\x7fELF";
         let on_disk = || {
-            m.file
+            s.file
                 .as_deref()
                 .and_then(host_file::open_regular)
                 .and_then(|f| {
@@ -393,6 +453,7 @@ pub fn build_model(
         // any order: one that lies below the first does not shrink it.
         let mut end = m.end;
         for n in maps.get(i.saturating_add(1)..).unwrap_or_default() {
+            let n = &n.mapping;
             if n.path == m.path && n.inode == m.inode {
                 if n.offset == 0 {
                     break;
@@ -403,53 +464,20 @@ pub fn build_model(
         let mut build_id = None;
         if in_memory {
             let mut read = |a: u64, b: &mut [u8]| memory.read_exact(a, b);
-            build_id = elf::build_id_in_memory(&mut read, m.start, m.end.saturating_sub(m.start));
+            build_id = elf::build_id_in_memory(&mut read, m.start, m.len());
         }
         if build_id.is_none() {
-            build_id = m.file.as_deref().and_then(elf::build_id_in_file);
+            build_id = s.file.as_deref().and_then(elf::build_id_in_file);
         }
         modules.push(Module {
             base: m.start,
             size: u32::try_from(end.saturating_sub(m.start)).unwrap_or(u32::MAX),
-            name: m.path.clone(),
+            name: String::from_utf8_lossy(&m.path).into_owned(),
             code_view: build_id.map(|b| CodeView::Elf { build_id: b }),
             ..Module::default()
         });
     }
-    input.model.modules = modules;
-
-    input.model.memory_info = input
-        .mappings
-        .iter()
-        .map(|m| {
-            let prot = page_protection(m);
-            MINIDUMP_MEMORY_INFO {
-                base_address: m.start,
-                allocation_base: m.start,
-                allocation_protection: prot,
-                region_size: m.end.saturating_sub(m.start),
-                state: MemoryState::MEM_COMMIT.bits(),
-                protection: prot,
-                _type: if m.is_file() {
-                    MemoryType::MEM_MAPPED
-                } else {
-                    MemoryType::MEM_PRIVATE
-                }
-                .bits(),
-                ..MINIDUMP_MEMORY_INFO::default()
-            }
-        })
-        .collect();
-
-    if input.model.linux.maps.is_none() {
-        let text: String = input.mappings.iter().map(MappingInput::maps_line).collect();
-        input.model.linux.maps = Some(text.into_bytes());
-    }
-    if input.model.linux.dso_debug.is_none() {
-        let mut read = |a: u64, b: &mut [u8]| memory.read_exact(a, b);
-        input.model.linux.dso_debug = elf::dso_debug(&mut read, &input.auxv);
-    }
-    Ok(input.model)
+    modules
 }
 
 #[cfg(test)]
@@ -468,28 +496,14 @@ mod tests {
 
     #[test]
     fn maps_lines_look_like_the_kernel_s() {
-        let m = MappingInput {
-            start: 0x400000,
-            end: 0x401000,
-            read: true,
-            exec: true,
-            inode: 12,
-            path: "/bin/x".into(),
-            ..MappingInput::default()
-        };
+        use coroner_proc_reader::parse::maps::{parse_maps, parse_maps_line};
+        let m = parse_maps_line(b"400000-401000 r-xp 00000000 fd:01 12 /bin/x", 1).unwrap();
         assert_eq!(
-            m.maps_line(),
+            maps_line(&m),
             "00400000-00401000 r-xp 00000000 00:00 12 /bin/x\n"
         );
-        let a = MappingInput {
-            start: 0x1000,
-            end: 0x2000,
-            read: true,
-            write: true,
-            ..MappingInput::default()
-        };
-        let parsed =
-            coroner_proc_reader::parse::maps::parse_maps(a.maps_line().as_bytes()).unwrap();
+        let a = parse_maps_line(b"1000-2000 rw-p 00000000 00:00 0", 1).unwrap();
+        let parsed = parse_maps(maps_line(&a).as_bytes()).unwrap();
         assert_eq!(
             (parsed[0].start, parsed[0].end, parsed[0].perms.write),
             (0x1000, 0x2000, true)

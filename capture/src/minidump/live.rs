@@ -1,26 +1,22 @@
-//! Live capture as a minidump: the same freeze / snapshot / thaw sequence as
-//! the ELF capture, with the minidump model built by [`super::build`].
+//! Live capture as a minidump: the same facts / freeze / snapshot / thaw
+//! sequence as the ELF capture, with the model built from the snapshot by
+//! [`super::build::minidump_model`].
 
 use std::io::{self, BufWriter, Write};
 use std::ops::Range;
-use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use coroner_minidump_format::model::{Exception, LinuxStreams, MiscInfo, Model, SystemInfo};
+use coroner_minidump_format::model::Model;
 use coroner_minidump_format::write::{Layout, MemorySource};
-use coroner_proc_reader::parse::auxv::{auxv_value, parse_auxv, AT_PAGESZ};
-use coroner_proc_reader::parse::maps::{join_maps_smaps, parse_maps};
-use coroner_proc_reader::{FreezeOptions, Frozen, HostFacts, Process};
+use coroner_proc_reader::parse::maps::{join_maps_smaps, parse_maps, Mapping};
+use coroner_proc_reader::{FreezeOptions, Frozen, Process};
 
-use super::build::{
-    build_model, context_from_linux, Arch, DumpInput, DumpMemory, MappingInput, ThreadInput,
-};
+use super::build::{minidump_model, DumpMemory};
 use super::{MemoryMode, ZeroHoles};
 use crate::live::{self, LiveMemory};
-use crate::select::Reason;
 use crate::sink::Sink;
-use crate::snapshot::{self, ProcessInfo, Snapshot};
+use crate::snapshot::{SelectedMapping, Snapshot};
 use crate::{CaptureError, CaptureOptions, CaptureReport};
 
 impl MemorySource for LiveMemory {
@@ -54,177 +50,12 @@ impl<M: MemorySource + ?Sized> MemorySource for Counting<'_, M> {
     }
 }
 
-/// SystemInfo of this machine: architecture, CPU count, x86 vendor and
-/// CPUID version from `cpuinfo`, OS version from the kernel release.
-pub(crate) fn host_system_info(arch: Arch, host: &HostFacts) -> SystemInfo {
-    let cpu = &host.cpuinfo;
-    let cpus = u8::try_from(cpu.processors.max(1)).unwrap_or(u8::MAX);
-    let release = host.kernel_release.as_deref().unwrap_or_default();
-    let version = host.kernel_version.as_deref().unwrap_or_default();
-    let machine = match arch {
-        Arch::X86_64 => "x86_64",
-        Arch::Aarch64 => "aarch64",
-    };
-    let csd = format!("Linux {release} {version} {machine}");
-    let mut si = match arch {
-        Arch::X86_64 => SystemInfo::linux_amd64(cpus, &csd),
-        Arch::Aarch64 => SystemInfo::linux_arm64(cpus, &csd),
-    };
-    // The version numbers stay 0, as Breakpad and minidump-writer leave them
-    // on Linux: readers take the kernel release from the CSD string.
-    if arch == Arch::X86_64 {
-        let (family, model, stepping) = (
-            cpu.family.unwrap_or(0),
-            cpu.model.unwrap_or(0),
-            cpu.stepping.unwrap_or(0),
-        );
-        si.processor_level = u16::try_from(family).unwrap_or(0);
-        si.processor_revision = u16::try_from((model << 8) | stepping).unwrap_or(0);
-        let mut vendor = [0u8; 12];
-        if let Some(v) = &cpu.vendor_id {
-            for (d, s) in vendor.iter_mut().zip(v) {
-                *d = *s;
-            }
-        }
-        // CPUID leaf 1 EAX layout: stepping, model, family, ext model, ext family.
-        let (base_family, ext_family) = if family > 0xf {
-            (0xf, family - 0xf)
-        } else {
-            (family, 0)
-        };
-        let version = (stepping & 0xf)
-            | ((model & 0xf) << 4)
-            | ((base_family & 0xf) << 8)
-            | (((model >> 4) & 0xf) << 16)
-            | ((ext_family & 0xff) << 20);
-        si.set_x86_cpu(vendor, version, 0, 0);
-    }
-    si
-}
-
-/// Seconds since the epoch the process started (boot time + `starttime`).
-fn create_time(boot_time: Option<u64>, start_ticks: u64) -> u32 {
-    let hz = coroner_proc_reader::clock_ticks_per_second().max(1);
-    u32::try_from(boot_time.unwrap_or(0).saturating_add(start_ticks / hz)).unwrap_or(u32::MAX)
-}
-
-fn now_secs() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
-        .unwrap_or(0)
-}
-
-/// Turn a snapshot's mappings into builder input; each file-backed
-/// mapping's file is read through `map_files` (see
-/// [`Process::map_files_dir`]).
-pub(crate) fn mapping_inputs(snap: &Snapshot, all: bool, map_files: &Path) -> Vec<MappingInput> {
-    snap.mappings
-        .iter()
-        .map(|s| {
-            let m = &s.mapping;
-            let path = String::from_utf8_lossy(&m.path).into_owned();
-            let file = m
-                .is_file_backed()
-                .then(|| map_files.join(format!("{:x}-{:x}", m.start, m.end)));
-            MappingInput {
-                start: m.start,
-                end: m.end,
-                read: m.perms.read,
-                write: m.perms.write,
-                exec: m.perms.exec,
-                shared: m.perms.shared,
-                offset: m.offset,
-                inode: m.inode,
-                path,
-                dump_len: s.dump_len,
-                excluded: s.reason == Reason::Excluded || (m.vm_flags.dont_dump() && !all),
-                file,
-            }
-        })
-        .collect()
-}
-
-/// The small `/proc` files a minidump capture reads once each (all but
-/// `maps`, `smaps` and the frozen threads), read beside the freeze: they
-/// describe the process, not the layout of its memory.
-#[derive(Clone)]
-struct Facts {
-    info: ProcessInfo,
-    linux: LinuxStreams,
-    misc: MiscInfo,
-    system_info: SystemInfo,
-    /// Where the files behind the mappings are opened.
-    map_files: PathBuf,
-}
-
-fn read_facts(process: &Process, arch: Arch) -> Result<Facts, CaptureError> {
-    let pid = process.pid();
-    // Each file once: the raw bytes go into the Linux streams, the parsed
-    // values into the process facts the selection needs.
-    let stat = process.stat()?;
-    let cmdline = process.cmdline_raw().unwrap_or_default();
-    let auxv_raw = process.auxv_raw().ok();
-    let entries = parse_auxv(auxv_raw.as_deref().unwrap_or_default()).unwrap_or_default();
-    let page_size = auxv_value(&entries, AT_PAGESZ)
-        .filter(|p| p.is_power_of_two())
-        .unwrap_or_else(coroner_proc_reader::page_size);
-    let auxv: Vec<(u64, u64)> = entries.into_iter().map(|e| (e.key, e.value)).collect();
-    let coredump_filter = process
-        .coredump_filter()
-        .map(|f| f.0)
-        .unwrap_or(crate::select::DEFAULT_FILTER);
-    let u = |v: i32| u32::try_from(v).unwrap_or(0);
-    let info = ProcessInfo {
-        pid,
-        ppid: u(stat.ppid),
-        pgrp: u(stat.pgrp),
-        sid: u(stat.session),
-        state: stat.state,
-        nice: i8::try_from(stat.nice).unwrap_or(0),
-        flags: u64::from(stat.flags),
-        comm: stat.comm.clone(),
-        cmdline: cmdline.clone(),
-        auxv,
-        coredump_filter,
-        page_size,
-        ..ProcessInfo::default()
-    };
-    let host = HostFacts::read();
-    let system_info = host_system_info(arch, &host);
-    let linux = LinuxStreams {
-        cpu_info: host.cpuinfo_raw.clone(),
-        proc_status: process.status_raw().ok(),
-        lsb_release: host.distribution_release.clone(),
-        cmd_line: Some(cmdline),
-        environ: process.environ_raw().ok(),
-        auxv: auxv_raw,
-        maps: None,
-        dso_debug: None,
-    };
-    // MiscInfo times are whole seconds.
-    let hz = coroner_proc_reader::clock_ticks_per_second().max(1);
-    let misc = MiscInfo::process(
-        pid,
-        create_time(host.boot_time, stat.start_time),
-        u32::try_from(stat.utime / hz).unwrap_or(u32::MAX),
-        u32::try_from(stat.stime / hz).unwrap_or(u32::MAX),
-    );
-    Ok(Facts {
-        info,
-        linux,
-        misc,
-        system_info,
-        map_files: process.map_files_dir(),
-    })
-}
-
 /// `/proc/<pid>/maps`, raw and parsed (read while frozen), and given to
 /// `memory` so that it knows which absent pages hold data.
 fn read_maps(
     process: &Process,
     memory: &mut LiveMemory,
-) -> Result<(Vec<u8>, Vec<coroner_proc_reader::Mapping>), CaptureError> {
+) -> Result<(Vec<u8>, Vec<Mapping>), CaptureError> {
     let maps = process.maps_raw()?;
     let listed = parse_maps(&maps).map_err(|source| coroner_proc_reader::Error::Parse {
         pid: process.pid(),
@@ -235,33 +66,15 @@ fn read_maps(
     Ok((maps, listed))
 }
 
-/// Whether the mapping at `addr` starts with the ELF magic, each address
-/// read from the target once per capture.
-fn starts_with_elf(cache: &mut Vec<(u64, bool)>, memory: &mut LiveMemory, addr: u64) -> bool {
-    if let Some(&(_, elf)) = cache.iter().find(|(a, _)| *a == addr) {
-        return elf;
-    }
-    let elf = memory.starts_with_elf(addr);
-    cache.push((addr, elf));
-    elf
-}
-
-/// A planned minidump: the selection it was planned from and the model.
-struct Planned {
-    snap: Snapshot,
-    mappings: Vec<MappingInput>,
-    model: Model,
-}
-
 /// Whether the stacks-only `model` planned from `early` (mappings from
-/// `maps` alone) is the one `real` (joined to `smaps`) gives. Every input
-/// but `dump_len` (which only `heap` and `full` use) must be the same, except
-/// that smaps may mark mappings MADV_DONTDUMP (`excluded`) that the model
-/// does not use: anonymous ones (a module's header and build-id are read
-/// from file mappings) that hold none of its memory ranges. A stack or pc
-/// window in such a mapping is a memory range, so it sends the plan back
-/// to be made again, as does any other difference.
-fn plan_still_holds(early: &[MappingInput], real: &[MappingInput], model: &Model) -> bool {
+/// `maps` alone) is the one `real` (joined to `smaps`) gives. Every
+/// mapping fact but `dump_len` (which only `heap` and `full` use) must be
+/// the same, except that smaps may mark mappings MADV_DONTDUMP (`excluded`)
+/// that the model does not use: anonymous ones (a module's header and
+/// build-id are read from file mappings) that hold none of its memory
+/// ranges. A stack or pc window in such a mapping is a memory range, so it
+/// sends the plan back to be made again, as does any other difference.
+fn plan_still_holds(early: &[SelectedMapping], real: &[SelectedMapping], model: &Model) -> bool {
     let ranges: Vec<(u64, u64)> = model
         .memory_list
         .iter()
@@ -271,109 +84,27 @@ fn plan_still_holds(early: &[MappingInput], real: &[MappingInput], model: &Model
         .collect();
     early.len() == real.len()
         && early.iter().zip(real).all(|(a, b)| {
-            let same = (a.start, a.end, a.read, a.write, a.exec, a.shared)
-                == (b.start, b.end, b.read, b.write, b.exec, b.shared)
-                && (a.offset, a.inode, &a.path, &a.file) == (b.offset, b.inode, &b.path, &b.file);
+            let (am, bm) = (&a.mapping, &b.mapping);
+            let same = (am.start, am.end, am.perms) == (bm.start, bm.end, bm.perms)
+                && (am.offset, am.inode, &am.path, &a.file)
+                    == (bm.offset, bm.inode, &bm.path, &b.file);
             let unused = || {
-                !a.is_file()
+                !am.is_file_backed()
                     && a.file.is_none()
-                    && !ranges.iter().any(|&(s, e)| s < a.end && a.start < e)
+                    && !ranges.iter().any(|&(s, e)| s < am.end && am.start < e)
             };
             same && (a.excluded == b.excluded || (!a.excluded && b.excluded && unused()))
         })
 }
 
-/// Select the mappings (`listed` from `maps`, joined to `smaps`) and build
-/// the minidump model of the frozen threads.
-#[allow(clippy::too_many_arguments)]
-fn plan(
-    frozen: &Frozen<'_>,
-    facts: &Facts,
-    maps: &[u8],
-    listed: &[coroner_proc_reader::Mapping],
-    smaps: &[coroner_proc_reader::Mapping],
-    options: &CaptureOptions,
-    memory: &mut LiveMemory,
-    elf_cache: &mut Vec<(u64, bool)>,
-    mode: MemoryMode,
-    arch: Arch,
-) -> Result<Planned, CaptureError> {
-    let pid = facts.info.pid;
-    let info = facts.info.clone();
-    let page = info.page_size;
-    let filter = info.coredump_filter;
-    let mappings = snapshot::select(
-        join_maps_smaps(listed.to_vec(), smaps),
-        &options.selection,
-        filter,
-        page,
-        |addr| starts_with_elf(elf_cache, memory, addr),
-    );
-    let snap = Snapshot {
-        process: info,
-        threads: live::thread_states(frozen),
-        mappings,
-    };
-    let mut threads = Vec::new();
-    for t in frozen.threads() {
-        let fp = (!t.regs.fp.is_empty()).then_some(t.regs.fp.as_slice());
-        let context =
-            context_from_linux(arch, &t.regs.gp, fp).ok_or_else(|| CaptureError::Unsupported {
-                what: format!("thread {}: registers", t.tid),
-            })?;
-        threads.push(ThreadInput {
-            tid: t.tid,
-            name: (!t.name.is_empty()).then(|| String::from_utf8_lossy(&t.name).into_owned()),
-            context,
-        });
-    }
-    let context_of = |tid: u32| {
-        threads
-            .iter()
-            .find(|t| t.tid == tid)
-            .map(|t| t.context.clone())
-    };
-    // The snapshot's signal, which the ELF core records too (NT_SIGINFO,
-    // pr_cursig): code = signal, flags = si_code, address = si_addr, as
-    // Breakpad writes a crash.
-    let exception = match snap.stop_signal() {
-        Some((thread, info)) => Exception {
-            thread_id: thread.tid,
-            code: u32::try_from(info.signo).unwrap_or(0),
-            flags: u32::from_ne_bytes(info.code.to_ne_bytes()),
-            address: info.fault_address.unwrap_or(0),
-            context: context_of(thread.tid),
-            ..Exception::default()
-        },
-        None => Exception {
-            context: context_of(pid),
-            ..Exception::dump_requested(pid)
-        },
-    };
-    let mut model = Model {
-        time_date_stamp: now_secs(),
-        system_info: Some(facts.system_info.clone()),
-        misc_info: Some(facts.misc.clone()),
-        exception: Some(exception),
-        linux: facts.linux.clone(),
-        ..Model::default()
-    };
-    model.linux.maps = Some(maps.to_vec());
-    let mappings = mapping_inputs(&snap, options.selection.all, &facts.map_files);
-    let input = DumpInput {
-        arch,
-        threads,
-        mappings: mappings.clone(),
-        auxv: snap.process.auxv.clone(),
-        page_size: snap.process.page_size,
-        model,
-    };
-    let model = build_model(input, memory, mode).map_err(CaptureError::from_memory)?;
-    Ok(Planned {
-        snap,
-        mappings,
-        model,
-    })
+/// Bytes of memory `model` holds.
+fn memory_total(model: &Model) -> u64 {
+    model
+        .memory_list
+        .iter()
+        .chain(&model.memory64_list)
+        .map(|r| r.size)
+        .sum()
 }
 
 /// The whole minidump of `model` serialised in memory, with its memory read
@@ -387,16 +118,10 @@ fn serialize(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(Vec<u8>, u64), CaptureError> {
     let layout = Layout::plan(model)?;
-    let total: u64 = model
-        .memory_list
-        .iter()
-        .chain(&model.memory64_list)
-        .map(|r| r.size)
-        .sum();
     let mut source = Counting {
         inner: memory,
         done: 0,
-        total,
+        total: memory_total(model),
         callback: progress,
     };
     let mut bytes = Vec::with_capacity(usize::try_from(layout.size()).unwrap_or(0));
@@ -404,10 +129,44 @@ fn serialize(
     Ok((bytes, source.done))
 }
 
+/// What the reader thread of a minidump capture brings back: the facts,
+/// and (once the target is frozen) the mappings joined to `smaps`.
+struct FromReader {
+    facts: Result<live::Facts, CaptureError>,
+    /// `None` when the freeze failed (the capture ends with its error).
+    smaps: Option<Result<Vec<Mapping>, CaptureError>>,
+}
+
+/// The frozen target's snapshot with `mappings` (from `maps`, joined to
+/// `smaps` when read), and its stacks-only or full minidump model.
+fn plan(
+    facts: &live::Facts,
+    frozen: &Frozen<'_>,
+    (maps, mappings): (&[u8], Vec<Mapping>),
+    memory: &mut LiveMemory,
+    options: &CaptureOptions,
+    mode: MemoryMode,
+) -> Result<(Snapshot, Model), CaptureError> {
+    let snap = live::snapshot(
+        facts,
+        frozen,
+        mappings,
+        Some(maps.to_vec()),
+        memory,
+        &options.selection,
+    )?;
+    let model = minidump_model(&snap, memory, mode)?;
+    Ok((snap, model))
+}
+
 /// Capture process `pid` as a minidump into `sink` and finish the sink
 /// (fsync + rename for a file). `options.selection` applies to the memory
 /// of `heap` and `full`, and exclusions to everything; `progress(done,
 /// total)` is called with bytes of memory copied.
+///
+/// The work is that of the ELF capture ([`crate::capture_elf`]): facts,
+/// freeze, one [`Snapshot`], the model built from it, write, thaw. What
+/// differs is only how the pause is kept short (see the comments inside).
 pub fn capture_minidump(
     pid: u32,
     mut sink: Sink,
@@ -416,25 +175,24 @@ pub fn capture_minidump(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<CaptureReport, CaptureError> {
     let started = Instant::now();
-    let arch = Arch::host().ok_or_else(|| CaptureError::Unsupported {
-        what: "this CPU architecture".into(),
-    })?;
     let process = Process::open(pid)?;
     // Per-thread stat/status files are not needed for a minidump (they
     // cost two opens per thread while the target is stopped).
     let mut freeze = FreezeOptions::default();
     freeze.thread_files = false;
     // Two threads share the work. This one freezes the target (ptrace ties
-    // the tracees to the thread that seized them), then plans a stacks-only
-    // dump from `maps` and serialises it in memory. The other reads the small
-    // /proc files during the freeze and then `smaps`, the slowest file by far
-    // (the kernel walks every resident page) and the only one with the
-    // MADV_DONTDUMP flag. It waits for the freeze first: read earlier, a
-    // mapping the target madvised meanwhile could show without that flag.
-    // The plan made from `maps` alone is kept only if smaps changes nothing
-    // in it (no DONTDUMP mapping holds a stack, a pc or a module header), and
-    // made again otherwise; nothing reaches the sink before that check, and
-    // the serialised bytes are dropped unwritten if it fails.
+    // the tracees to the thread that seized them), then takes a snapshot
+    // from `maps` alone and, for a stacks-only dump, plans it and
+    // serialises it in memory. The other reads the facts during the freeze
+    // and then `smaps`, the slowest file by far (the kernel walks every
+    // resident page) and the only one with the MADV_DONTDUMP flag. It
+    // waits for the freeze first: read earlier, a mapping the target
+    // madvised meanwhile could show without that flag. The snapshot with
+    // smaps decides: the early plan is kept only if it changes nothing in
+    // it (no DONTDUMP mapping holds a stack, a pc or a module header), and
+    // made again from the real snapshot otherwise; nothing reaches the sink
+    // before that check, and the serialised bytes are dropped unwritten if
+    // it fails.
     //
     // With `--all`, a stacks-only dump needs nothing from smaps: DONTDUMP is
     // not honoured, and the other flags and page counts decide only what
@@ -445,14 +203,13 @@ pub fn capture_minidump(
     // here, as the ELF capture does, with nothing to wait for or undo.
     let mut memory = LiveMemory::open(&process)?;
     let freeze_started = Instant::now();
-    let mut elf_cache = Vec::new();
     let (facts_tx, facts_rx) = mpsc::channel();
     let (frozen_tx, frozen_rx) = mpsc::channel::<bool>();
     let (smaps, facts, frozen, early) = std::thread::scope(|scope| {
         let process = &process;
         let reader = scope.spawn(move || {
             // The receiver is gone only if the main thread failed first.
-            let _ = facts_tx.send(read_facts(process, arch));
+            let _ = facts_tx.send(live::read_facts(process, true));
             match frozen_rx.recv() {
                 Ok(true) if need_smaps => Some(process.mappings().map_err(CaptureError::from)),
                 Ok(true) => Some(Ok(Vec::new())),
@@ -469,20 +226,16 @@ pub fn capture_minidump(
         let mut early = None;
         if let (Ok(frozen), Some(Ok(f)), MemoryMode::Stacks) = (&frozen, &facts, mode) {
             early = Some(read_maps(process, &mut memory).and_then(|(maps, listed)| {
-                let planned = plan(
-                    frozen,
+                let (snap, model) = plan(
                     f,
-                    &maps,
-                    &listed,
-                    &[],
-                    options,
+                    frozen,
+                    (&maps, listed.clone()),
                     &mut memory,
-                    &mut elf_cache,
+                    options,
                     mode,
-                    arch,
                 )?;
-                let bytes = serialize(&planned.model, &mut memory, &mut *progress)?;
-                Ok((maps, listed, planned, bytes))
+                let bytes = serialize(&model, &mut memory, &mut *progress)?;
+                Ok((maps, listed, snap, model, bytes))
             }));
         }
         let smaps = reader
@@ -490,84 +243,57 @@ pub fn capture_minidump(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (smaps, facts, frozen, early)
     });
+    let from_reader = FromReader {
+        facts: facts.unwrap_or_else(|| {
+            Err(CaptureError::Unsupported {
+                what: format!("/proc/{pid}: the process files were not read"),
+            })
+        }),
+        smaps,
+    };
     let frozen = frozen?;
     // An error here drops `frozen`, which thaws the target.
     let written = (|| {
-        let smaps = smaps.ok_or_else(|| CaptureError::Unsupported {
-            what: format!("/proc/{pid}/smaps was not read"),
-        })??;
-        let facts = facts.ok_or_else(|| CaptureError::Unsupported {
-            what: format!("/proc/{pid}: the process files were not read"),
-        })??;
+        let smaps = from_reader
+            .smaps
+            .ok_or_else(|| CaptureError::Unsupported {
+                what: format!("/proc/{pid}/smaps was not read"),
+            })??;
+        let facts = from_reader.facts?;
         let (maps, listed, early) = match early {
             Some(e) => {
-                let (maps, listed, planned, bytes) = e?;
-                (maps, listed, Some((planned, bytes)))
+                let (maps, listed, snap, model, bytes) = e?;
+                (maps, listed, Some((snap, model, bytes)))
             }
             None => {
                 let (maps, listed) = read_maps(&process, &mut memory)?;
                 (maps, listed, None)
             }
         };
-        // The early plan (from `maps` alone) is kept only when the selection
-        // with smaps gives the same mapping inputs: the same inputs give the
-        // same model. Otherwise plan again, now with smaps.
-        let kept = early.and_then(|(p, bytes)| {
-            let snap = Snapshot {
-                process: p.snap.process.clone(),
-                threads: Vec::new(),
-                mappings: snapshot::select(
-                    join_maps_smaps(listed.clone(), &smaps),
-                    &options.selection,
-                    facts.info.coredump_filter,
-                    facts.info.page_size,
-                    |addr| starts_with_elf(&mut elf_cache, &mut memory, addr),
-                ),
-            };
-            let real = mapping_inputs(&snap, options.selection.all, &facts.map_files);
-            plan_still_holds(&p.mappings, &real, &p.model).then(|| {
-                let planned = Planned {
-                    snap,
-                    mappings: real,
-                    model: p.model,
-                };
-                (planned, bytes)
-            })
-        });
-        let (planned, prebuilt) = match kept {
-            Some((planned, bytes)) => (planned, Some(bytes)),
-            None => (
-                plan(
-                    &frozen,
-                    &facts,
-                    &maps,
-                    &listed,
-                    &smaps,
-                    options,
-                    &mut memory,
-                    &mut elf_cache,
-                    mode,
-                    arch,
-                )?,
-                None,
-            ),
-        };
-        let Planned { snap, model, .. } = planned;
-        if let Some((bytes, read)) = prebuilt {
-            // Everything is read: written after the thaw, below.
-            return Ok::<_, CaptureError>((snap, model, read, Some(bytes)));
+        let joined = join_maps_smaps(listed, &smaps);
+        // The early plan is kept only when the real snapshot (with smaps)
+        // gives the same mappings in every way the plan used; otherwise
+        // plan again from the real one.
+        let real = live::snapshot(
+            &facts,
+            &frozen,
+            joined,
+            Some(maps),
+            &mut memory,
+            &options.selection,
+        )?;
+        if let Some((early_snap, model, (bytes, read))) = early {
+            if plan_still_holds(&early_snap.mappings, &real.mappings, &model) {
+                // Everything is read: written after the thaw, below.
+                return Ok::<_, CaptureError>((real, model, read, Some(bytes)));
+            }
         }
+        let model = minidump_model(&real, &mut memory, mode)?;
         let layout = Layout::plan(&model)?;
-        let total: u64 = model
-            .memory_list
-            .iter()
-            .chain(&model.memory64_list)
-            .map(|r| r.size)
-            .sum();
         let mut source = Counting {
             inner: &mut memory,
             done: 0,
-            total,
+            total: memory_total(&model),
             callback: progress,
         };
         // A buffer no larger than the dump (a stacks-only one is often
@@ -582,7 +308,7 @@ pub fn capture_minidump(
                 offset: layout.size(),
                 source,
             })?;
-        Ok::<_, CaptureError>((snap, model, source.done, None))
+        Ok::<_, CaptureError>((real, model, source.done, None))
     })();
     // Thaw first, whatever happened. A write error ends the capture; a thaw
     // error does not lose the (complete) dump but is reported loudly (as the
@@ -639,17 +365,17 @@ pub fn capture_minidump(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::snapshot::held;
+    use coroner_proc_reader::parse::maps::parse_maps_line;
+    use std::path::PathBuf;
 
-    fn mapping(start: u64, path: &str) -> MappingInput {
-        MappingInput {
+    fn mapping(start: u64, path: &str) -> SelectedMapping {
+        let line = format!(
+            "{:x}-{:x} rw-p 00000000 00:00 0 {path}",
             start,
-            end: start + 0x1000,
-            read: true,
-            write: true,
-            path: path.into(),
-            dump_len: 0x1000,
-            ..MappingInput::default()
-        }
+            start + 0x1000
+        );
+        held(parse_maps_line(line.as_bytes(), 1).unwrap(), 0x1000, None)
     }
 
     /// The plan made from `maps` alone is kept only when smaps changes
@@ -661,15 +387,10 @@ mod tests {
     #[test]
     fn a_plan_from_maps_alone_is_kept_only_when_smaps_changes_nothing_it_uses() {
         use coroner_minidump_format::model::{MemoryRange, Thread};
-        let early = vec![
-            mapping(0x1000, "[stack]"),
-            mapping(0x3000, ""),
-            MappingInput {
-                inode: 7,
-                file: Some(PathBuf::from("/proc/1/map_files/5000-6000")),
-                ..mapping(0x5000, "/usr/lib/libx.so")
-            },
-        ];
+        let mut lib = mapping(0x5000, "/usr/lib/libx.so");
+        lib.mapping.inode = 7;
+        lib.file = Some(PathBuf::from("/proc/1/map_files/5000-6000"));
+        let early = vec![mapping(0x1000, "[stack]"), mapping(0x3000, ""), lib];
         let mut model = Model {
             memory_list: vec![MemoryRange {
                 start: 0x1800,
@@ -712,7 +433,7 @@ mod tests {
         assert!(!plan_still_holds(&early, &module, &model));
         assert!(!plan_still_holds(&unused, &early, &model));
         let mut moved = early.clone();
-        moved[1].end += 0x1000;
+        moved[1].mapping.end += 0x1000;
         assert!(!plan_still_holds(&early, &moved, &model));
         assert!(!plan_still_holds(&early, &early[..1], &model));
         model.memory_list.clear();

@@ -30,6 +30,7 @@ pub mod inspect;
 #[cfg(target_os = "linux")]
 mod live;
 mod sparse;
+mod system_info;
 
 #[cfg(target_os = "linux")]
 pub use live::capture_minidump;
