@@ -205,6 +205,26 @@ fn stack_of_our_core_equals_gdbs_backtraces() {
         .arg(&core);
     run_ok(cmd);
     assert_same_as_gdb(stack_target_path(), &core, 5);
+
+    // --thread keeps one thread; a thread the core does not have is an
+    // error that lists the ones it has.
+    let all = stack_json(&[core.as_os_str()]);
+    let tid = all["threads"][2]["tid"].as_u64().unwrap().to_string();
+    let one = stack_json(&[core.as_os_str(), "--thread".as_ref(), tid.as_ref()]);
+    assert_eq!(one["threads"].as_array().unwrap().len(), 1);
+    assert_eq!(one["threads"][0], all["threads"][2]);
+    let out = coroner()
+        .arg("stack")
+        .arg(&core)
+        .args(["--thread", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("thread 1 is not in the input") && err.contains(&tid),
+        "{err}"
+    );
 }
 
 #[test]
@@ -644,4 +664,125 @@ fn stack_of_a_live_100_thread_process_reports_its_pause_and_leaves_it_running() 
     assert!(states.values().all(|s| *s == 'S'), "{states:?}");
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert!(status.contains("TracerPid:\t0\n"), "{status}");
+}
+
+/// A copy of `exe` in `dir` without its DWARF CFI (`.eh_frame`,
+/// `.eh_frame_hdr`; neither helper has a `.debug_frame`), so unwinding its
+/// frames must fall back to frame pointers or a stack scan.
+fn without_cfi(exe: &Path, dir: &Path) -> Option<PathBuf> {
+    let objcopy = oracle("objcopy")?;
+    let copy = dir.join(format!(
+        "{}-nocfi",
+        exe.file_name().unwrap().to_str().unwrap()
+    ));
+    let status = Command::new(objcopy)
+        .args([
+            "--remove-section=.eh_frame",
+            "--remove-section=.eh_frame_hdr",
+        ])
+        .arg(exe)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    Some(copy)
+}
+
+/// Each thread's (function, source) pairs in the module `module`.
+fn frames_in(json: &Value, module: &str) -> Vec<Vec<(String, String)>> {
+    json["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            t["frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["module"] == module)
+                .map(|f| {
+                    (
+                        f["function"].as_str().unwrap_or("??").to_owned(),
+                        f["source"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn without_cfi_the_frame_pointer_chain_takes_over_and_is_marked() {
+    // The -O0 target keeps its frame pointers.
+    let dir = tempfile::tempdir().unwrap();
+    let Some(exe) = without_cfi(coroner_test_support::target_path(), dir.path()) else {
+        return;
+    };
+    let helper = Helper::spawn(
+        &exe,
+        &["--threads", "2", "--pattern-mib", "1", "--reserve-gib", "0"],
+    );
+    let json = stack_json(&[helper.pid().to_string().as_ref()]);
+    let module = exe.file_name().unwrap().to_str().unwrap();
+    let threads = frames_in(&json, module);
+    let workers: Vec<_> = threads
+        .iter()
+        .filter(|t| t.iter().any(|(f, _)| f.starts_with("park_in_")))
+        .collect();
+    assert_eq!(workers.len(), 2, "{json:#}");
+    for frames in workers {
+        // park_in_N was reached by libc's CFI; its callers by frame pointers.
+        let park = frames
+            .iter()
+            .position(|(f, _)| f.starts_with("park_in_"))
+            .unwrap();
+        let callers = &frames[park + 1..];
+        assert!(
+            callers.iter().any(|(f, _)| f == "worker_main"),
+            "{frames:?}"
+        );
+        assert!(
+            callers.iter().all(|(_, s)| s == "frame-pointer"),
+            "{frames:?}"
+        );
+    }
+}
+
+#[test]
+fn without_cfi_or_frame_pointers_a_stack_scan_finds_the_callers_marked_as_a_guess() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(exe) = without_cfi(stack_target_path(), dir.path()) else {
+        return;
+    };
+    let helper = Helper::spawn(&exe, &["--threads", "2"]);
+    let json = stack_json(&[helper.pid().to_string().as_ref()]);
+    let module = exe.file_name().unwrap().to_str().unwrap();
+    for frames in frames_in(&json, module) {
+        let names: Vec<&str> = frames.iter().map(|(f, _)| f.as_str()).collect();
+        if names.first() == Some(&"main_wait") {
+            continue;
+        }
+        for want in ["stack_park", "stack_recurse", "stack_middle", "worker_main"] {
+            assert!(names.contains(&want), "no {want}: {frames:?}");
+        }
+        // stack_park was reached by libc's CFI (as is a function libc
+        // returns to); the callers of CFI-less functions are a scan's
+        // guesses, never frame-pointer walks of -fomit-frame-pointer code.
+        assert_eq!(frames[0], ("stack_park".to_owned(), "cfi".to_owned()));
+        assert_eq!(frames[1], ("stack_recurse".to_owned(), "scan".to_owned()));
+        assert!(
+            frames.iter().filter(|(_, s)| s == "scan").count() >= 3,
+            "{frames:?}"
+        );
+        assert!(
+            frames.iter().all(|(_, s)| s != "frame-pointer"),
+            "{frames:?}"
+        );
+        let text = {
+            let mut cmd = coroner();
+            cmd.arg("stack").arg(helper.pid().to_string());
+            run_ok(cmd)
+        };
+        assert!(text.contains("[stack scan: a guess]"), "{text}");
+    }
 }

@@ -12,22 +12,50 @@
  * Options (all optional):
  *   --threads N   worker threads (default 4); main is one more
  *   --crash       after READY, the main thread writes through NULL
+ *   --gap-probe   one more thread, "gap-probe", that wakes every 100 us and
+ *                 keeps the longest time it saw between two wake-ups (in
+ *                 ns, a u64 at the address READY prints as gap=): how long a
+ *                 tool held the process stopped, seen from inside. Write 0
+ *                 there (/proc/PID/mem) to start a new measurement.
  *
- * Prints `READY pid=<pid> threads=<n>` once every worker is parked, then
- * waits in pause() until killed.
+ * Prints `READY pid=<pid> threads=<n> gap=<addr>` once every worker is
+ * parked, then waits in pause() until killed.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static atomic_int parked;
 static volatile int sink;
 static int crash;
+volatile uint64_t longest_gap_ns;
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+__attribute__((noinline)) static void *gap_probe(void *arg) {
+    (void)arg;
+    pthread_setname_np(pthread_self(), "gap-probe");
+    uint64_t last = now_ns();
+    for (;;) {
+        usleep(100);
+        uint64_t t = now_ns();
+        if (t - last > longest_gap_ns)
+            longest_gap_ns = t - last;
+        last = t;
+    }
+    return NULL;
+}
 
 /* The innermost frame of every worker: loops in pause(). */
 __attribute__((noinline)) void stack_park(int depth) {
@@ -98,11 +126,21 @@ __attribute__((noinline)) void main_wait(void) {
 
 int main(int argc, char **argv) {
     long threads = 4;
+    int probe = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
             threads = atol(argv[++i]);
         else if (strcmp(argv[i], "--crash") == 0)
             crash = 1;
+        else if (strcmp(argv[i], "--gap-probe") == 0)
+            probe = 1;
+    }
+    if (probe) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, gap_probe, NULL) != 0) {
+            perror("pthread_create");
+            return 3;
+        }
     }
     for (long i = 0; i < threads; i++) {
         pthread_t t;
@@ -113,7 +151,8 @@ int main(int argc, char **argv) {
     }
     while (atomic_load(&parked) < threads)
         usleep(1000);
-    printf("READY pid=%d threads=%ld\n", (int)getpid(), threads);
+    printf("READY pid=%d threads=%ld gap=%p\n", (int)getpid(), threads,
+           (void *)&longest_gap_ns);
     fflush(stdout);
     main_wait();
     return 0;
