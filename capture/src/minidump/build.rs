@@ -26,8 +26,7 @@ use std::io;
 use std::ops::Range;
 
 use coroner_minidump_format::model::{
-    CodeView, Context, Exception, LinuxStreams, MemoryRange, MiscInfo, Model, Module, Thread,
-    ThreadName, UserFpsimdArm64, UserPtRegsArm64, UserRegsX86_64,
+    Context, Exception, LinuxStreams, MemoryRange, MiscInfo, Model, Thread, ThreadName,
 };
 use coroner_minidump_format::raw::{
     MemoryProtection, MemoryState, MemoryType, MINIDUMP_MEMORY_INFO,
@@ -35,12 +34,13 @@ use coroner_minidump_format::raw::{
 use coroner_minidump_format::write::MemorySource;
 use coroner_proc_reader::parse::maps::Mapping;
 
+pub use super::context::context_from_linux;
+use super::modules::modules;
 use super::system_info::system_info;
-use super::MemoryMode;
-use super::{elf, host_file};
+use super::{elf, MemoryMode};
 use crate::ranges::{merge, subtract};
 pub use crate::snapshot::Arch;
-use crate::snapshot::{SelectedMapping, Snapshot};
+use crate::snapshot::Snapshot;
 use crate::CaptureError;
 
 /// Bytes captured before and after each thread's instruction pointer.
@@ -69,34 +69,6 @@ pub trait DumpMemory: MemorySource {
             }
         }
         true
-    }
-}
-
-/// A minidump context from Linux register sets: `gp` in the kernel's
-/// `NT_PRSTATUS` order, `fp` the `NT_PRFPREG` bytes if known.
-pub fn context_from_linux(arch: Arch, gp: &[u64], fp: Option<&[u8]>) -> Option<Context> {
-    match arch {
-        Arch::X86_64 => {
-            let words: &[u64; 27] = gp.get(..27)?.try_into().ok()?;
-            let mut fx = [0u8; 512];
-            if let Some(fp) = fp.and_then(|f| f.get(..512)) {
-                fx.copy_from_slice(fp);
-            }
-            Some(Context::from_linux_x86_64(
-                &UserRegsX86_64::from_words(words),
-                &fx,
-            ))
-        }
-        Arch::Aarch64 => {
-            let regs = UserPtRegsArm64 {
-                regs: gp.get(..31)?.try_into().ok()?,
-                sp: *gp.get(31)?,
-                pc: *gp.get(32)?,
-                pstate: *gp.get(33)?,
-            };
-            let simd = fp.and_then(UserFpsimdArm64::from_bytes);
-            Some(Context::from_linux_arm64(&regs, simd.as_ref()))
-        }
     }
 }
 
@@ -420,64 +392,6 @@ fn add_memory_and_modules(
     let mut read = |a: u64, b: &mut [u8]| memory.read_exact(a, b);
     model.linux.dso_debug = elf::dso_debug(&mut read, &snap.process.auxv);
     Ok(())
-}
-
-/// Every file mapped from offset 0 that is an ELF object (in memory, or
-/// else in the file on disk), with its build-id.
-fn modules(maps: &[SelectedMapping], memory: &mut dyn DumpMemory) -> Vec<Module> {
-    let mut modules: Vec<Module> = Vec::new();
-    for (i, s) in maps.iter().enumerate() {
-        let m = &s.mapping;
-        if m.offset != 0 || !m.is_file_backed() || !m.perms.read || m.path.is_empty() {
-            continue;
-        }
-        let mut magic = [0u8; 4];
-        let in_memory =
-            !s.excluded && memory.read_exact(m.start, &mut magic) && magic == *b"\x7fELF";
-        let on_disk = || {
-            s.file
-                .as_deref()
-                .and_then(host_file::open_regular)
-                .and_then(|f| {
-                    let mut b = [0u8; 4];
-                    crate::os::FileExt::read_exact_at(&f, &mut b, 0).ok()?;
-                    Some(b == *b"\x7fELF")
-                })
-                .unwrap_or(false)
-        };
-        if !in_memory && !on_disk() {
-            continue;
-        }
-        // The object spans its later mappings of the same file, up to the
-        // next mapping of that file from offset 0. A dump can list them in
-        // any order: one that lies below the first does not shrink it.
-        let mut end = m.end;
-        for n in maps.get(i.saturating_add(1)..).unwrap_or_default() {
-            let n = &n.mapping;
-            if n.path == m.path && n.inode == m.inode {
-                if n.offset == 0 {
-                    break;
-                }
-                end = end.max(n.end);
-            }
-        }
-        let mut build_id = None;
-        if in_memory {
-            let mut read = |a: u64, b: &mut [u8]| memory.read_exact(a, b);
-            build_id = elf::build_id_in_memory(&mut read, m.start, m.len());
-        }
-        if build_id.is_none() {
-            build_id = s.file.as_deref().and_then(elf::build_id_in_file);
-        }
-        modules.push(Module {
-            base: m.start,
-            size: u32::try_from(end.saturating_sub(m.start)).unwrap_or(u32::MAX),
-            name: String::from_utf8_lossy(&m.path).into_owned(),
-            code_view: build_id.map(|b| CodeView::Elf { build_id: b }),
-            ..Module::default()
-        });
-    }
-    modules
 }
 
 #[cfg(test)]

@@ -24,13 +24,16 @@
 //! ```
 
 pub mod build;
+mod context;
 pub mod elf;
 pub mod host_file;
 pub mod inspect;
 #[cfg(target_os = "linux")]
 mod live;
+mod modules;
 mod sparse;
 mod system_info;
+pub(crate) mod without_memory;
 
 #[cfg(target_os = "linux")]
 pub use live::capture_minidump;

@@ -45,14 +45,14 @@ pub enum SinkError {
         #[source]
         source: io::Error,
     },
-    /// The flag given to [`Sink::stop_when`] was set before the output was
+    /// The flag given to [`Sink::stop_when`](super::Sink::stop_when) was set before the output was
     /// complete; a file output was removed, a stream holds a partial dump.
     #[error("stopped before the output was complete (stop code {code})")]
     Stopped {
         /// The value the flag held (the CLI stores the signal number).
         code: usize,
     },
-    /// [`Sink::spill`] needs a file system with unnamed temporary files.
+    /// [`Sink::spill`](super::Sink::spill) needs a file system with unnamed temporary files.
     #[error("cannot spill into {dir}: {source}; give a directory on a local file system (ext4, xfs, btrfs, tmpfs) or stream directly")]
     NoSpill {
         /// The directory.

@@ -1,0 +1,111 @@
+//! Which memory of each mapping goes into a dump.
+//!
+//! [`kernel_dump_size`] mirrors the Linux kernel's `vma_dump_size()`
+//! (`fs/coredump.c`) as a pure function over a [`MappingDesc`] and a
+//! `coredump_filter` mask, so a live capture selects the same bytes the kernel
+//! would have written had the process crashed. [`Selection`] adds what the
+//! operator asked for on top: another mask (`--filter`), everything readable
+//! (`--all`) and exclusions (`--exclude`).
+//!
+//! What user space cannot see exactly, and how it is approximated:
+//!
+//! - `vma->anon_vma` (the mapping has had private pages written, "ever
+//!   COWed"): taken as `Anonymous + Swap > 0` in smaps. A mapping whose anonymous
+//!   pages were all dropped again (`MADV_DONTNEED`) still has an `anon_vma` in
+//!   the kernel; we then dump nothing where the kernel dumps holes, which
+//!   holds the same bytes.
+//! - `i_nlink == 0` of a shared mapping's file: the path ends in ` (deleted)`
+//!   or names the shmem backing of anonymous shared memory (`/dev/zero`,
+//!   `/SYSV…`, `/memfd:…`).
+//! - DAX mappings are not visible in smaps; they are treated like ordinary
+//!   file mappings.
+//! - "Special" mappings the kernel always dumps (`[vdso]`, `[vvar]`,
+//!   `[vvar_vclock]`, `[vsyscall]`, `[uprobes]`) are recognised by name.
+
+mod exclude;
+mod kernel;
+#[cfg(test)]
+mod tests;
+
+pub use exclude::{Exclude, ExcludeParseError};
+pub use kernel::{
+    kernel_dump_size, KernelDump, MappingDesc, ALL_FILTER_BITS, DEFAULT_FILTER,
+    FILTER_ANON_PRIVATE, FILTER_ANON_SHARED, FILTER_DAX_PRIVATE, FILTER_DAX_SHARED,
+    FILTER_ELF_HEADERS, FILTER_HUGETLB_PRIVATE, FILTER_HUGETLB_SHARED, FILTER_MAPPED_PRIVATE,
+    FILTER_MAPPED_SHARED,
+};
+
+/// Why a mapping is (not) dumped, for reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The kernel's rules under the filter in use.
+    Kernel,
+    /// `--all` took every readable mapping.
+    All,
+    /// `--all`, but the mapping is not readable.
+    Unreadable,
+    /// An `--exclude` rule matched.
+    Excluded,
+}
+
+/// The decision for one mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// What to dump.
+    pub dump: KernelDump,
+    /// Why.
+    pub reason: Reason,
+}
+
+/// What the operator asked to dump.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// A `coredump_filter` mask overriding the target's own; `None` uses the target's.
+    pub filter: Option<u32>,
+    /// Every readable mapping, MADV_DONTDUMP and filtered-out ones included.
+    pub all: bool,
+    /// Mappings never dumped, whatever else says.
+    pub exclude: Vec<Exclude>,
+}
+
+impl Selection {
+    /// The decision for `m`, given the target's own `coredump_filter`.
+    pub fn decide(&self, m: &MappingDesc<'_>, target_filter: u32) -> Decision {
+        if self.exclude.iter().any(|e| e.matches(m)) {
+            return Decision {
+                dump: KernelDump::Nothing,
+                reason: Reason::Excluded,
+            };
+        }
+        if self.all {
+            let readable = m.read || m.is_always_dumped();
+            return if readable {
+                Decision {
+                    dump: KernelDump::Whole,
+                    reason: Reason::All,
+                }
+            } else {
+                Decision {
+                    dump: KernelDump::Nothing,
+                    reason: Reason::Unreadable,
+                }
+            };
+        }
+        let filter = self.filter.unwrap_or(target_filter);
+        Decision {
+            dump: kernel_dump_size(m, filter),
+            reason: Reason::Kernel,
+        }
+    }
+}
+
+/// Parse a `coredump_filter` value as `/proc/pid/coredump_filter` shows it
+/// and `--filter` takes it: hex, `0x` optional.
+pub fn parse_filter(s: &str) -> Option<u32> {
+    let s = s.trim();
+    let s = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
+    u32::from_str_radix(s, 16).ok()
+}
