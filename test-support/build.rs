@@ -62,4 +62,21 @@ fn main() {
         .expect("run the C compiler");
     assert!(status.success(), "compiling {} failed", src.display());
     println!("cargo:rustc-env=CORONER_STACK_TARGET={}", exe.display());
+    // The misbehaving process of `coroner watch`'s tests.
+    let behave_src = PathBuf::from("helpers/behave.c");
+    println!("cargo:rerun-if-changed={}", behave_src.display());
+    let behave = out.join("coroner-test-behave");
+    let status = Command::new(compiler.path())
+        .args(["-O0", "-g", "-fno-omit-frame-pointer", "-pthread", "-Wall"])
+        .arg(&behave_src)
+        .arg("-o")
+        .arg(&behave)
+        .status()
+        .expect("run the C compiler");
+    assert!(
+        status.success(),
+        "compiling {} failed",
+        behave_src.display()
+    );
+    println!("cargo:rustc-env=CORONER_TEST_BEHAVE={}", behave.display());
 }

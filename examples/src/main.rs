@@ -30,6 +30,8 @@ mod signals;
 mod spill;
 mod stack_cmd;
 mod units;
+#[cfg(target_os = "linux")]
+mod watch_cmd;
 
 #[cfg(not(target_os = "linux"))]
 use needs_linux::{capture_cmd, demo};
@@ -62,6 +64,10 @@ enum Command {
     Convert(convert_cmd::ConvertArgs),
     /// Every thread's symbolized backtrace from a dump or a live process.
     Stack(stack_cmd::StackArgs),
+    /// Watch processes and dump them when a trigger fires (CPU, memory,
+    /// growth, OOM risk, threads, fds, a signal, a timer).
+    #[cfg(target_os = "linux")]
+    Watch(Box<watch_cmd::WatchArgs>),
     /// The sample process `demo` captures (internal).
     #[command(name = "sample-process", hide = true)]
     SampleProcess {
@@ -195,12 +201,21 @@ fn check_usage(command: &Command) {
     }
 }
 
+/// Whether the command is `watch` (which also stops cleanly on SIGINT & co.).
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
+fn is_watch(command: &Command) -> bool {
+    #[cfg(target_os = "linux")]
+    return matches!(command, Command::Watch(_));
+    #[cfg(not(target_os = "linux"))]
+    return false;
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     check_usage(&cli.command);
     // Only the commands that write a dump stop cleanly on SIGINT & co.;
     // the others (and the sample process) keep the default actions.
-    if matches!(cli.command, Command::Capture(_) | Command::Convert(_)) {
+    if matches!(cli.command, Command::Capture(_) | Command::Convert(_)) || is_watch(&cli.command) {
         if let Err(e) = signals::install() {
             output::note(&format!("coroner: warning: cannot handle SIGINT/SIGTERM ({e}); an interrupted dump may leave a temporary file"));
         }
@@ -211,6 +226,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Convert(args) => convert_cmd::run(&args),
         Command::Stack(args) => stack_cmd::run(&args),
+        #[cfg(target_os = "linux")]
+        Command::Watch(args) => watch_cmd::run(&args),
         Command::SampleProcess {
             threads,
             pattern_mib,

@@ -102,6 +102,9 @@ enum TraceeState {
 struct Tracee {
     tid: u32,
     state: TraceeState,
+    /// Lent by the caller already stopped ([`crate::with_held_threads`]):
+    /// never seized, interrupted or detached here.
+    held: bool,
 }
 
 /// A frozen process: every thread is in a ptrace stop until this guard is
@@ -202,6 +205,14 @@ impl<'p> Frozen<'p> {
                 if gone.contains(&tid) || frozen.tracees.iter().any(|t| t.tid == tid) {
                     continue;
                 }
+                if let Some(stop) = crate::held::held_stop(pid, tid) {
+                    frozen.tracees.push(Tracee {
+                        tid,
+                        state: TraceeState::Stopped(stop),
+                        held: true,
+                    });
+                    continue;
+                }
                 match frozen.seize(tid) {
                     Ok(true) => {}
                     Ok(false) => {
@@ -215,6 +226,7 @@ impl<'p> Frozen<'p> {
                 frozen.tracees.push(Tracee {
                     tid,
                     state: TraceeState::Running,
+                    held: false,
                 });
                 seized.push(tid);
             }
@@ -509,6 +521,10 @@ fn thread_name(process: &Process, tid: u32) -> Result<Vec<u8>> {
 /// killed (a thread detached before it may have started a group exit, or
 /// SIGKILL arrived) and, as our tracee, waits for us to reap it.
 fn detach(process: &Process, t: Tracee) -> Result<bool> {
+    if t.held {
+        // Its owner resumes it (and delivers its signal) after the dump.
+        return Ok(true);
+    }
     let signal = match t.state {
         TraceeState::Stopped(StopKind::Signal { signal }) => signal,
         TraceeState::Stopped(_) => 0,

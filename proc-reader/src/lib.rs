@@ -12,6 +12,9 @@
 //! - [`ForkCopy`]: a copy-on-write copy of a frozen process, made by one of
 //!   its own threads running an injected raw `clone`, so its memory can be
 //!   read while the process runs on; killed and reaped on drop.
+//! - [`SignalTrap`]: a process kept traced so that chosen signals stop
+//!   their thread before the handler runs; with [`with_held_threads`] a
+//!   capture dumps it right then, and the signal is delivered afterwards.
 //! - [`HostFacts`]: what a dump records about the machine (CPUs, kernel
 //!   release and version, boot time, distribution).
 //! - [`MemoryReader`]: `process_vm_readv` in large batches with
@@ -61,6 +64,9 @@ mod file_data;
 mod fork_copy;
 #[cfg(target_os = "linux")]
 mod freeze;
+#[cfg(target_os = "linux")]
+mod held;
+#[cfg(target_os = "linux")]
 mod host;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod inject;
@@ -71,6 +77,8 @@ mod memory_room;
 #[cfg(target_os = "linux")]
 mod process;
 #[cfg(target_os = "linux")]
+mod signal_trap;
+#[cfg(target_os = "linux")]
 mod sys;
 
 pub use error::{Error, PermissionReason, Result};
@@ -78,6 +86,9 @@ pub use error::{Error, PermissionReason, Result};
 pub use fork_copy::{reap_leftover_copies, CopyPlan, CopyRefusal, ForkCopy};
 #[cfg(target_os = "linux")]
 pub use freeze::{FreezeOptions, Frozen, StopKind, Thawed, Thread};
+#[cfg(target_os = "linux")]
+pub use held::with_held_threads;
+#[cfg(target_os = "linux")]
 pub use host::HostFacts;
 #[cfg(target_os = "linux")]
 pub use memory::{MemoryReader, ReadMethod, ReadRequest};
@@ -89,6 +100,8 @@ pub use parse::siginfo::SIGINFO_SIZE;
 #[cfg(target_os = "linux")]
 pub use process::Process;
 pub use regs::Registers;
+#[cfg(target_os = "linux")]
+pub use signal_trap::{Caught, SignalTrap};
 
 /// Clock ticks per second, the unit of `stat`'s utime, stime and start time.
 #[cfg(target_os = "linux")]

@@ -343,12 +343,24 @@ impl Process {
 
     /// The thread ids listed in `/proc/<pid>/task`, sorted.
     pub fn tasks(&self) -> Result<Vec<u32>> {
-        let fd = self.open_file("task", libc::O_RDONLY | libc::O_DIRECTORY)?;
+        self.numeric_entries("task")
+    }
+
+    /// How many file descriptors the process has open (the entries of
+    /// `/proc/<pid>/fd`; ProcDump counts `fdinfo`, which lists the same).
+    pub fn fd_count(&self) -> Result<usize> {
+        self.numeric_entries("fd").map(|fds| fds.len())
+    }
+
+    /// The entries of the directory `name` whose names are decimal numbers
+    /// (thread ids, descriptors), sorted.
+    fn numeric_entries(&self, name: &str) -> Result<Vec<u32>> {
+        let fd = self.open_file(name, libc::O_RDONLY | libc::O_DIRECTORY)?;
         let mut buf = vec![0u8; 16 * 1024];
         let mut tids = Vec::new();
         loop {
             let n = sys::getdents64(fd.as_fd(), &mut buf)
-                .map_err(|e| self.classify(e, "getdents64", "task"))?;
+                .map_err(|e| self.classify(e, "getdents64", name))?;
             if n == 0 {
                 break;
             }

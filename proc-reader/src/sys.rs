@@ -2,6 +2,10 @@
 //! with `unsafe`; every block states why it is sound.
 #![allow(unsafe_code)]
 
+#[path = "sys_trap.rs"]
+mod trap;
+pub(crate) use trap::*;
+
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};

@@ -7,6 +7,11 @@
 //! - [`kernel_core`]: let the kernel write a real core of a crashing target.
 //! - [`MachineSettings`]: the machine-wide lock around tests that change
 //!   `core_pattern`, `vm.max_map_count` and the like.
+//! - [`Behave`]: a process that burns CPU, grows memory, spawns threads,
+//!   opens files or handles SIGUSR1 on request (for `coroner watch`).
+
+mod behave;
+pub use behave::{behave_path, Behave};
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

@@ -9,6 +9,7 @@
 
 pub mod auxv;
 pub mod cgroup;
+pub mod cgroup_files;
 pub mod cmdline;
 pub mod coredump_filter;
 pub mod cpuinfo;
