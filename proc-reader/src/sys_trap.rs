@@ -1,6 +1,6 @@
 //! The ptrace requests of [`crate::SignalTrap`], which keeps a process
-//! traced between dumps: seize with options, continue, listen, event
-//! messages. A child of `sys`, the only place with `unsafe`.
+//! traced between dumps: seize with options, continue, listen (event
+//! messages come from `sys::ptrace_geteventmsg`). A child of `sys`, the only place with `unsafe`.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -55,24 +55,4 @@ pub(crate) fn ptrace_listen(tid: u32) -> io::Result<()> {
         )
     })
     .map(drop)
-}
-
-/// `PTRACE_GETEVENTMSG`: the new thread's id after `PTRACE_EVENT_CLONE`,
-/// the former thread id after `PTRACE_EVENT_EXEC`.
-pub(crate) fn ptrace_geteventmsg(tid: u32) -> io::Result<u64> {
-    let tid = pid_t(tid)?;
-    let mut msg: libc::c_ulong = 0;
-    // SAFETY: the kernel writes one unsigned long to data, which points to
-    // `msg`, a valid writable c_ulong.
-    ptrace_result(unsafe {
-        libc::ptrace(
-            libc::PTRACE_GETEVENTMSG,
-            tid,
-            std::ptr::null_mut::<libc::c_void>(),
-            &mut msg as *mut libc::c_ulong,
-        )
-    })?;
-    // c_ulong is u64 on every 64-bit Linux; on 32-bit ones it widens.
-    #[allow(clippy::useless_conversion)]
-    Ok(u64::from(msg))
 }
