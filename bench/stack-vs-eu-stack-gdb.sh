@@ -94,6 +94,8 @@ for f in coroner.core coroner.live eu-stack.core eu-stack.live gdb.core gdb.live
 done
 
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "per round (tool, input, wall ms, longest gap ms):"
+cat "$results"
 python3 - "$results" "$OUT/frozen.txt" <<'EOF'
 import statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]

@@ -118,8 +118,21 @@ fn dwarf_context(file: &object::File<'_>) -> Option<addr2line::Context<DwarfRead
         gimli::RunTimeEndian::Big
     };
     let load = |id: gimli::SectionId| -> Result<DwarfReader, gimli::Error> {
+        // Variable locations, macros and name indexes are not needed for
+        // function names and lines; their sections are among the largest
+        // and would be decompressed for nothing.
+        let unused = matches!(
+            id,
+            gimli::SectionId::DebugLoc
+                | gimli::SectionId::DebugLocLists
+                | gimli::SectionId::DebugMacinfo
+                | gimli::SectionId::DebugMacro
+                | gimli::SectionId::DebugPubNames
+                | gimli::SectionId::DebugPubTypes
+        );
         let data = file
             .section_by_name(id.name())
+            .filter(|_| !unused)
             .filter(|s| s.kind() != object::SectionKind::UninitializedData)
             .and_then(|s| s.uncompressed_data().ok())
             .unwrap_or(Cow::Borrowed(&[]));
