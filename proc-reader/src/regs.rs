@@ -154,22 +154,84 @@ fn read_xstate(_tid: u32) -> io::Result<Option<Vec<u8>>> {
     Ok(None)
 }
 
-#[cfg(all(test, target_arch = "x86_64"))]
+#[cfg(all(test, target_os = "linux", target_arch = "x86_64"))]
 mod tests {
     use super::{NT_X86_XSTATE, XSTATE_MAX};
     use crate::{sys, Process};
-    use coroner_test_support::Target;
+    use std::io::{BufRead, BufReader};
+    use std::process::{Child, Command, Stdio};
+
+    /// Set in the re-executed test binary: it then parks threads instead
+    /// of skipping. The test is self-contained (no C helper program), so it
+    /// also runs from the published package.
+    const PARK_ENV: &str = "COR_REGS_TEST_PARK";
+
+    /// Not a test of its own: the multi-threaded process the XSTATE test
+    /// freezes (this test binary re-executed). Four threads and the main
+    /// one park in sleep; `READY` says they all exist.
+    #[test]
+    #[ignore = "child process of xstate_read_whole_with_an_exact_buffer"]
+    fn parked_threads_for_the_xstate_test() {
+        if std::env::var_os(PARK_ENV).is_none() {
+            return;
+        }
+        for _ in 0..4 {
+            std::thread::spawn(|| loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            });
+        }
+        println!("READY");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+
+    /// The parked child; killed and reaped on drop, whatever the test does.
+    struct Parked(Child);
+
+    impl Drop for Parked {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn spawn_parked() -> Parked {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "regs::tests::parked_threads_for_the_xstate_test"])
+            .args(["--ignored", "--nocapture", "--test-threads=1"])
+            .env(PARK_ENV, "1")
+            .stdout(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let parked = Parked(child);
+        // libtest prints `test NAME ... ` first, on the same line.
+        let ready = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line.trim_end().ends_with("READY"));
+        assert!(ready, "the parked child exited before READY");
+        parked
+    }
 
     /// Every thread's XSAVE area, whether read by the thread that taught
     /// the size or with an exact buffer afterwards (in this freeze and the
     /// next), is the whole set: what a 64 KiB buffer gets, byte for byte.
     #[test]
     fn xstate_read_whole_with_an_exact_buffer() {
-        let target = Target::spawn(&["--threads", "4"]);
-        let process = Process::open(target.pid()).unwrap();
+        let target = spawn_parked();
+        let pid = target.0.id();
+        let process = Process::open(pid).unwrap();
         for _ in 0..2 {
             let frozen = process.freeze().unwrap();
-            assert_eq!(frozen.threads().len(), 5);
+            // Ours (main + 4) and whatever the test harness runs on.
+            let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+                .unwrap()
+                .count();
+            assert!(frozen.threads().len() >= 5);
+            assert_eq!(frozen.threads().len(), tasks);
             for t in frozen.threads() {
                 let xs = t.regs.xstate.as_ref().expect("x86_64 kernels give XSTATE");
                 assert_eq!(xs.len(), xs.capacity(), "no oversized buffer kept");
