@@ -25,11 +25,13 @@ mod inspect_cmd;
 mod needs_linux;
 mod output;
 mod sample;
+mod shell_docs;
 mod signals;
 #[cfg(target_os = "linux")]
 mod spill;
 mod stack_cmd;
 mod units;
+mod version;
 #[cfg(target_os = "linux")]
 mod watch_cmd;
 
@@ -46,7 +48,7 @@ use crate::failure::Failure;
 /// Memory dumps of live Linux processes (ELF cores and minidumps) for
 /// post-mortem debugging.
 #[derive(Debug, Parser)]
-#[command(name = "coroner", version, about, long_about = None)]
+#[command(name = "coroner", version = version::VERSION, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -68,6 +70,10 @@ enum Command {
     /// growth, OOM risk, threads, fds, a signal, a timer).
     #[cfg(target_os = "linux")]
     Watch(Box<watch_cmd::WatchArgs>),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions(shell_docs::CompletionsArgs),
+    /// Print coroner's man page (roff, section 1) on stdout.
+    Man,
     /// The sample process `demo` captures (internal).
     #[command(name = "sample-process", hide = true)]
     SampleProcess {
@@ -228,6 +234,8 @@ fn main() -> ExitCode {
         Command::Stack(args) => stack_cmd::run(&args),
         #[cfg(target_os = "linux")]
         Command::Watch(args) => watch_cmd::run(&args),
+        Command::Completions(args) => shell_docs::completions(&args, Cli::command()),
+        Command::Man => shell_docs::man(Cli::command()),
         Command::SampleProcess {
             threads,
             pattern_mib,
