@@ -15,6 +15,8 @@
 //! - [`minidump`]: a live process as a minidump ([`capture_minidump`]), built
 //!   beside [`elf`] from the same [`live`], [`select`] and [`sink`].
 //! - [`convert`]: ELF core ↔ minidump.
+//! - [`cow_copy`]: `--snapshot`, the dump written from a copy-on-write copy
+//!   the target makes of itself, so it is frozen for milliseconds.
 //!
 //! Inspecting and converting dumps builds on any OS; live capture
 //! ([`live`], [`capture_elf`], [`capture_minidump`]) only on Linux.
@@ -51,6 +53,8 @@ pub struct ReadmeDoctests;
 #[cfg(target_os = "linux")]
 mod backing;
 pub mod convert;
+#[cfg(target_os = "linux")]
+pub mod cow_copy;
 mod direct;
 pub mod elf;
 #[cfg(test)]
@@ -145,6 +149,13 @@ pub enum CaptureError {
         /// What is missing or unusable.
         what: String,
     },
+    /// A copy-on-write copy was required ([`cow_copy::CowMode::Require`])
+    /// and could not be made; the target is as it was.
+    #[error("no copy-on-write copy of the process was made: {reason}")]
+    CopyRefused {
+        /// Why.
+        reason: String,
+    },
     /// Something this build does not handle (a CPU architecture, a register
     /// layout).
     #[error("unsupported: {what}")]
@@ -216,6 +227,10 @@ pub struct CaptureOptions {
     pub selection: select::Selection,
     /// Size of the one buffer memory is copied through (default 4 MiB).
     pub buffer_size: usize,
+    /// Whether to dump a copy-on-write copy of the target instead of
+    /// holding it frozen (`--snapshot`); Linux x86_64 only.
+    #[cfg(target_os = "linux")]
+    pub cow: cow_copy::CowMode,
 }
 
 impl Default for CaptureOptions {
@@ -223,6 +238,8 @@ impl Default for CaptureOptions {
         CaptureOptions {
             selection: select::Selection::default(),
             buffer_size: 4 << 20,
+            #[cfg(target_os = "linux")]
+            cow: cow_copy::CowMode::default(),
         }
     }
 }
@@ -252,4 +269,7 @@ pub struct CaptureReport {
     pub frozen: Duration,
     /// Non-fatal problems (threads that vanished, unreadable registers …).
     pub warnings: Vec<String>,
+    /// Whether the dump came from a copy-on-write copy, or why not.
+    #[cfg(target_os = "linux")]
+    pub copy: cow_copy::CowReport,
 }

@@ -228,6 +228,18 @@ pub struct Facts {
     map_files: PathBuf,
 }
 
+impl Facts {
+    /// The same facts, with the mapped files opened through `copy`'s
+    /// `/proc/<pid>/map_files` (a copy-on-write copy of the process, whose
+    /// mappings are those of the moment it was made).
+    pub(crate) fn through(&self, copy: &Process) -> Facts {
+        Facts {
+            map_files: copy.map_files_dir(),
+            ..self.clone()
+        }
+    }
+}
+
 /// Read the facts of `process`. With `texts`, also the raw `/proc` texts
 /// (status, environ, auxv) and the host facts (CPU, kernel, boot time) that
 /// a minidump records and an ELF core does not; without, the ELF capture
@@ -338,6 +350,27 @@ pub fn snapshot(
     memory: &mut LiveMemory,
     selection: &Selection,
 ) -> Result<Snapshot, CaptureError> {
+    snapshot_of(
+        facts,
+        thread_states(frozen),
+        mappings,
+        maps,
+        memory,
+        selection,
+    )
+}
+
+/// [`snapshot`] from threads read earlier: a capture from a copy-on-write
+/// copy ([`crate::cow_copy`]) reads them from the frozen target and the
+/// mappings, after the thaw, from the copy (`memory` is then the copy's).
+pub fn snapshot_of(
+    facts: &Facts,
+    threads: Vec<ThreadState>,
+    mappings: Vec<Mapping>,
+    maps: Option<Vec<u8>>,
+    memory: &mut LiveMemory,
+    selection: &Selection,
+) -> Result<Snapshot, CaptureError> {
     let arch = Arch::host().ok_or_else(|| CaptureError::Unsupported {
         what: "this CPU architecture".into(),
     })?;
@@ -363,7 +396,7 @@ pub fn snapshot(
             maps,
             ..facts.texts.clone()
         },
-        threads: thread_states(frozen),
+        threads,
         mappings,
     })
 }

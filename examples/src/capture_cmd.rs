@@ -9,8 +9,12 @@
 //!   "bytes_written": 77594624, "bytes_allocated": 67219456,
 //!   "memory_bytes_read": 70000000,
 //!   "wall_seconds": 0.12, "frozen_seconds": 0.08, "warnings": [],
-//!   "spilled_to": "/tmp" | null }
+//!   "spilled_to": "/tmp" | null,
+//!   "mode": "freeze" | "snapshot", "snapshot_fallback": "…" | null }
 //! ```
+//! `mode` says whether the dump was written from a copy-on-write copy
+//! (`--snapshot`); `snapshot_fallback` why a copy was asked for and not
+//! used.
 //! `bytes_written` is the logical file size, `bytes_allocated` what it
 //! occupies on disk (holes are free). `spilled_to` is the directory a
 //! `-o -` dump went through before stdout (see `spill.rs`).
@@ -28,7 +32,8 @@ use crate::error_text::{describe, Output};
 use crate::failure::Failure;
 use crate::output::note;
 use crate::units::{count, size};
-use crate::{CaptureArgs, Format};
+use crate::{CaptureArgs, Format, SnapshotArg};
+use coroner_capture::cow_copy::CowMode;
 
 /// The `--json` summary of a capture.
 #[derive(Debug, Serialize)]
@@ -69,6 +74,14 @@ pub struct CaptureJson {
     /// Why that output path: the flag that forced it, or the memory figures
     /// it was chosen on.
     pub output_path_reason: Option<String>,
+    /// `"snapshot"` when the dump was written from a copy-on-write copy of
+    /// the process, `"freeze"` when the process was held for the whole dump.
+    pub mode: &'static str,
+    /// Why `--snapshot` fell back to the freeze; `null` otherwise.
+    pub snapshot_fallback: Option<String>,
+    /// Zombie copies an earlier, killed `--snapshot` capture left among the
+    /// process's children, reaped by this one.
+    pub leftover_copies_reaped: Vec<u32>,
 }
 
 impl CaptureJson {
@@ -90,6 +103,9 @@ impl CaptureJson {
             spilled_to: None,
             output_path: None,
             output_path_reason: None,
+            mode: if r.copy.used { "snapshot" } else { "freeze" },
+            snapshot_fallback: r.copy.fallback.clone(),
+            leftover_copies_reaped: r.copy.reaped_leftovers.clone(),
         }
     }
 }
@@ -194,6 +210,11 @@ pub fn run(args: &CaptureArgs) -> Result<(), Failure> {
             all: args.all,
             exclude: args.exclude.clone(),
         },
+        cow: match args.snapshot {
+            None => CowMode::Off,
+            Some(SnapshotArg::Prefer) => CowMode::Prefer,
+            Some(SnapshotArg::Require) => CowMode::Require,
+        },
         ..CaptureOptions::default()
     };
     let bar = progress_bar(!args.json);
@@ -255,7 +276,7 @@ pub fn run(args: &CaptureArgs) -> Result<(), Failure> {
         };
         note(&format!(
             "coroner: wrote {dest}: pid {}, {}, {}/{} mappings dumped, {} ({} on disk) \
-             in {:.3} s, target frozen {:.3} s",
+             in {:.3} s, target frozen {:.3} s{}",
             report.pid,
             count(report.threads, "thread"),
             report.mappings_dumped,
@@ -263,7 +284,12 @@ pub fn run(args: &CaptureArgs) -> Result<(), Failure> {
             size(report.bytes_written),
             size(report.bytes_allocated),
             report.wall.as_secs_f64(),
-            report.frozen.as_secs_f64()
+            report.frozen.as_secs_f64(),
+            if report.copy.used {
+                " (dumped from a copy-on-write snapshot)"
+            } else {
+                ""
+            }
         ));
     }
     Ok(())

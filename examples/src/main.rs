@@ -155,6 +155,30 @@ pub struct CaptureArgs {
     /// Print one JSON summary object on stdout (no progress bar).
     #[arg(long)]
     pub json: bool,
+    /// Dump a copy-on-write copy the process makes of itself (an injected
+    /// raw clone): it is stopped only to read its registers and make the
+    /// copy, milliseconds instead of the whole dump. Falls back to the
+    /// plain freeze, with the reason as a warning, when a copy could hurt or
+    /// cannot be made (seccomp, cgroup limits, …); `--snapshot=require`
+    /// fails instead.
+    #[arg(
+        long,
+        value_name = "require",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "prefer",
+        value_enum
+    )]
+    pub snapshot: Option<SnapshotArg>,
+}
+
+/// `--snapshot` and `--snapshot=require`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SnapshotArg {
+    /// Dump a copy, or fall back to freezing for the whole dump.
+    Prefer,
+    /// Dump a copy or fail.
+    Require,
 }
 
 /// Arguments of `coroner inspect`.

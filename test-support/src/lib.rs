@@ -393,7 +393,14 @@ pub struct SnapshotTarget {
 impl SnapshotTarget {
     /// Spawn it with `args` and wait up to 30 s for its READY line.
     pub fn spawn(args: &[&str]) -> SnapshotTarget {
-        let mut child = Command::new(snapshot_target_path())
+        let mut cmd = Command::new(snapshot_target_path());
+        if args.contains(&"--quiescent") {
+            // Without rseq: the kernel rewrites a thread's rseq cpu_id in its
+            // memory whenever it resumes on another CPU, which every freeze
+            // makes it do, so the memory would not stay the same.
+            cmd.env("GLIBC_TUNABLES", "glibc.pthread.rseq=0");
+        }
+        let mut child = cmd
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -421,6 +428,15 @@ impl SnapshotTarget {
                         while !std::fs::read_to_string(&syscall).is_ok_and(|s| s.starts_with("0 "))
                         {
                             assert!(Instant::now() < deadline, "the target never read stdin");
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                        // And every parked thread ("p-…") asleep in its call
+                        // (on a loaded machine one may still be starting).
+                        while !parked_threads_asleep(child.id()) {
+                            assert!(
+                                Instant::now() < deadline,
+                                "the target's threads never parked"
+                            );
                             std::thread::sleep(Duration::from_millis(1));
                         }
                         return SnapshotTarget {
@@ -474,6 +490,21 @@ impl SnapshotTarget {
         let status = self.child.wait().expect("wait for the target");
         (out, status)
     }
+}
+
+/// Whether every thread of `pid` named `p-…` sleeps (state `S`).
+fn parked_threads_asleep(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.filter_map(Result::ok).all(|task| {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if !comm.starts_with("p-") {
+            return true;
+        }
+        let tid = task.file_name().to_string_lossy().parse::<u32>();
+        tid.is_ok_and(|tid| thread_state(pid, tid) == Some('S'))
+    })
 }
 
 impl Drop for SnapshotTarget {

@@ -9,14 +9,16 @@
 
 use std::io;
 use std::ops::Range;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use coroner_core_format::write::{CoreWriter, MemorySource, WriteOptions};
 use coroner_proc_reader::Process;
 
 use super::core_model;
+use crate::cow_copy;
 use crate::live::{self, LiveMemory};
 use crate::sink::Sink;
+use crate::snapshot::ThreadState;
 use crate::{CaptureError, CaptureOptions, CaptureReport};
 
 /// A memory source that reports progress: each hint window counts as done
@@ -69,10 +71,31 @@ pub fn capture_elf(
     let started = Instant::now();
     let process = Process::open(pid)?;
     let facts = live::read_facts(&process, false)?;
+    let mut cow = cow_copy::Prepared::new(&process, options.cow)?;
     let mut memory = LiveMemory::open(&process)?;
 
     let freeze_started = Instant::now();
     let frozen = process.freeze()?;
+    if cow.wanted() {
+        if let Some(copied) = cow.copy(&frozen)? {
+            let threads = live::thread_states(&frozen);
+            let thawed = frozen.thaw();
+            let mut warnings = Vec::new();
+            let frozen_for = live::frozen_time(thawed, pid, freeze_started, &mut warnings);
+            return from_copy(FromCopy {
+                facts,
+                threads,
+                copied,
+                sink,
+                options,
+                progress,
+                started,
+                frozen_for,
+                warnings,
+                report: cow.report,
+            });
+        }
+    }
     let written = (|| {
         let mappings = frozen.process().mappings()?;
         memory.set_mappings(&mappings);
@@ -127,7 +150,87 @@ pub fn capture_elf(
         memory_bytes_read: stats.memory_read_bytes,
         wall: started.elapsed(),
         frozen: frozen_for,
+        warnings: with_fallback(warnings, &cow.report),
+        copy: cow.report,
+    })
+}
+
+/// The warnings, with the reason a copy was asked for and not made first.
+fn with_fallback(mut warnings: Vec<String>, report: &cow_copy::CowReport) -> Vec<String> {
+    if let Some(why) = &report.fallback {
+        warnings.insert(
+            0,
+            format!("no copy-on-write snapshot ({why}); the process was frozen for the whole dump"),
+        );
+    }
+    warnings
+}
+
+/// What the capture from a copy needs.
+struct FromCopy<'a> {
+    facts: live::Facts,
+    threads: Vec<ThreadState>,
+    copied: cow_copy::Copied,
+    sink: Sink,
+    options: &'a CaptureOptions,
+    progress: &'a mut dyn FnMut(u64, u64),
+    started: Instant,
+    frozen_for: Duration,
+    warnings: Vec<String>,
+    report: cow_copy::CowReport,
+}
+
+/// Write the core from the copy, the target already running again.
+fn from_copy(c: FromCopy<'_>) -> Result<CaptureReport, CaptureError> {
+    let FromCopy {
+        facts,
+        threads,
+        copied,
+        mut sink,
+        options,
+        progress,
+        started,
+        frozen_for,
+        mut warnings,
+        report,
+    } = c;
+    let (snap, mut memory, fork) =
+        cow_copy::snapshot(&facts, threads, copied, false, &options.selection)?;
+    let model = core_model(&snap)?;
+    let total: u64 = model.segments.iter().map(|s| s.filesz).sum();
+    let mut source = Progressing {
+        inner: &mut memory,
+        done: 0,
+        pending: 0,
+        total,
+        callback: progress,
+    };
+    let writer = CoreWriter::new(WriteOptions {
+        buffer_size: options.buffer_size,
+        hint_window: 64 << 20,
+        ..WriteOptions::default()
+    });
+    let stats = writer.write(&model, &mut source, &mut sink)?;
+    source.flush();
+    warnings.extend(memory.take_warnings());
+    cow_copy::destroy(fork, &mut warnings);
+    let out = sink.finish()?;
+    if snap.threads.iter().any(|t| t.fp_regs.is_none()) {
+        warnings.push("floating-point registers of some threads could not be read".to_owned());
+    }
+    Ok(CaptureReport {
+        pid: snap.process.pid,
+        path: out.path,
+        threads: snap.threads.len(),
+        mappings: snap.mappings.len(),
+        mappings_dumped: snap.mappings.iter().filter(|m| m.dump_len > 0).count(),
+        bytes_written: out.bytes_written,
+        bytes_allocated: out.bytes_allocated,
+        memory_bytes_read: stats.memory_read_bytes,
+        wall: started.elapsed(),
+        frozen: frozen_for,
         warnings,
+        copy: report,
     })
 }
 

@@ -359,6 +359,7 @@ pub fn capture_minidump(
         wall: started.elapsed(),
         frozen: frozen_for,
         warnings,
+        copy: crate::cow_copy::CowReport::default(),
     })
 }
 

@@ -1,0 +1,402 @@
+//! Capturing from a copy-on-write copy of the target (`--snapshot`): the
+//! target is frozen only to read its registers, the memory its copy will
+//! lack, and to make the copy (proc-reader's [`ForkCopy`]); the dump is then
+//! written from the copy while the target runs on.
+//!
+//! Order of work:
+//! 1. before freezing: clear copies a killed capture left behind
+//!    ([`reap_leftover_copies`]); check a copy may be made and find the code
+//!    it needs ([`ForkCopy::plan`]); list the target's `MADV_DONTFORK` and
+//!    `MADV_WIPEONFORK` mappings (smaps `dc`/`wf`), which the copy lacks or
+//!    holds as zeros;
+//! 2. frozen: registers (the freeze), `maps`, the present pages of those
+//!    mappings (at most [`UNCOPIED_LIMIT`] bytes), the copy;
+//! 3. thawed: the copy's mappings and smaps decide what is dumped, and its
+//!    memory, with the pages read in 2 laid over it, is written;
+//! 4. the copy is killed and the target made to reap it.
+//!
+//! When a copy cannot be made (or would be unsafe) the capture falls back
+//! to holding the target frozen for the whole dump, and says why.
+
+use std::io;
+use std::ops::Range;
+
+use coroner_proc_reader::{
+    reap_leftover_copies, CopyPlan, Error as ProcError, ForkCopy, Frozen, Mapping, Process,
+};
+
+use crate::live::{self, Facts, LiveMemory};
+use crate::select::Selection;
+use crate::snapshot::{Snapshot, ThreadState};
+use crate::CaptureError;
+
+/// Most memory read from the frozen target for the mappings its copy lacks
+/// (`MADV_DONTFORK`) or holds as zeros (`MADV_WIPEONFORK`); beyond it the
+/// capture falls back to a plain freeze (coroner's memory stays bounded).
+pub const UNCOPIED_LIMIT: u64 = 64 << 20;
+
+/// Whether to capture from a copy-on-write copy of the target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CowMode {
+    /// Freeze the target for the whole dump (the default).
+    #[default]
+    Off,
+    /// Dump a copy; fall back to freezing for the whole dump, with the
+    /// reason as a warning, when no copy can be made.
+    Prefer,
+    /// Dump a copy or fail.
+    Require,
+}
+
+/// How a capture went about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CowReport {
+    /// Whether the dump was written from a copy.
+    pub used: bool,
+    /// Why a copy was asked for and not used.
+    pub fallback: Option<String>,
+    /// The copy's pid, when one was made.
+    pub copy_pid: Option<u32>,
+    /// Leftover copies of an earlier, killed capture that were reaped.
+    pub reaped_leftovers: Vec<u32>,
+}
+
+/// What is known before freezing.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    plan: Option<CopyPlan>,
+    /// The mappings the copy lacks or wipes, as the target's smaps gave
+    /// them.
+    uncopied: Vec<Mapping>,
+    pub(crate) report: CowReport,
+    mode: CowMode,
+}
+
+fn refusal_text(e: &ProcError) -> String {
+    match e {
+        ProcError::CopyRefused { reason, .. } => reason.to_string(),
+        other => other.to_string(),
+    }
+}
+
+impl Prepared {
+    /// Step 1. `Err` only for `Require` when no copy can be made, or when
+    /// the process cannot be read at all.
+    pub(crate) fn new(process: &Process, mode: CowMode) -> Result<Prepared, CaptureError> {
+        let mut report = CowReport::default();
+        if mode == CowMode::Off {
+            return Ok(Prepared {
+                plan: None,
+                uncopied: Vec::new(),
+                report,
+                mode,
+            });
+        }
+        match reap_leftover_copies(process) {
+            Ok(reaped) => report.reaped_leftovers = reaped,
+            Err(e) if e.is_gone() => return Err(e.into()),
+            // The leftovers stay (invisible to the target's wait()); the
+            // next capture tries again.
+            Err(_) => {}
+        }
+        let plan = match ForkCopy::plan(process) {
+            Ok(plan) => Some(plan),
+            Err(e @ ProcError::CopyRefused { .. }) if mode == CowMode::Prefer => {
+                report.fallback = Some(refusal_text(&e));
+                None
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let uncopied = if plan.is_some() {
+            process
+                .mappings()?
+                .into_iter()
+                .filter(|m| m.vm_flags.contains("dc") || m.vm_flags.contains("wf"))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Prepared {
+            plan,
+            uncopied,
+            report,
+            mode,
+        })
+    }
+
+    /// Whether a copy will be tried.
+    pub(crate) fn wanted(&self) -> bool {
+        self.plan.is_some()
+    }
+
+    /// Step 2, while `frozen`: read the uncopied memory and make the copy.
+    /// `Ok(None)` (with the reason in the report) when the capture must go
+    /// on frozen instead; `Err` for `Require`.
+    pub(crate) fn copy(&mut self, frozen: &Frozen<'_>) -> Result<Option<Copied>, CaptureError> {
+        let Some(plan) = self.plan.take() else {
+            return Ok(None);
+        };
+        match self.try_copy(frozen, &plan) {
+            Ok(copied) => {
+                self.report.used = true;
+                self.report.copy_pid = Some(copied.copy.pid());
+                Ok(Some(copied))
+            }
+            Err(Fallback::Reason(why)) if self.mode == CowMode::Prefer => {
+                self.report.fallback = Some(why);
+                Ok(None)
+            }
+            Err(Fallback::Reason(why)) => Err(CaptureError::CopyRefused { reason: why }),
+            Err(Fallback::Error(e)) => Err(e),
+        }
+    }
+
+    fn try_copy(&mut self, frozen: &Frozen<'_>, plan: &CopyPlan) -> Result<Copied, Fallback> {
+        let process = frozen.process();
+        let maps = process.maps().map_err(|e| Fallback::Error(e.into()))?;
+        let memory = process.memory().map_err(|e| Fallback::Error(e.into()))?;
+        let mut overlay = Vec::new();
+        let mut held = 0u64;
+        for m in std::mem::take(&mut self.uncopied) {
+            // Gone or changed since the scan: nothing to lay over.
+            if !maps.iter().any(|n| n.start == m.start && n.end == m.end) {
+                continue;
+            }
+            let present = memory
+                .present_pages(m.start, m.end)
+                .map_err(|e| Fallback::Error(e.into()))?;
+            let mut pages = Vec::new();
+            for r in present {
+                let len = r.end.saturating_sub(r.start);
+                held = held.saturating_add(len);
+                if held > UNCOPIED_LIMIT {
+                    return Err(Fallback::Reason(format!(
+                        "more than {} MiB of its memory is excluded from fork copies \
+                         (MADV_DONTFORK/MADV_WIPEONFORK) and would have to be held in memory",
+                        UNCOPIED_LIMIT >> 20
+                    )));
+                }
+                let mut bytes = vec![0u8; usize::try_from(len).unwrap_or(0)];
+                memory
+                    .read_with_holes(r.start, &mut bytes)
+                    .map_err(|e| Fallback::Error(e.into()))?;
+                pages.push((r, bytes));
+            }
+            overlay.push(Uncopied { mapping: m, pages });
+        }
+        let copy = frozen.fork_copy(plan).map_err(|e| match e {
+            e @ ProcError::CopyRefused { .. } => Fallback::Reason(refusal_text(&e)),
+            e => Fallback::Error(e.into()),
+        })?;
+        Ok(Copied { copy, overlay })
+    }
+}
+
+enum Fallback {
+    Reason(String),
+    Error(CaptureError),
+}
+
+/// One mapping the copy lacks or wipes, with its pages as they were.
+#[derive(Debug)]
+struct Uncopied {
+    mapping: Mapping,
+    pages: Vec<(Range<u64>, Vec<u8>)>,
+}
+
+/// The copy, and what it lacks.
+#[derive(Debug)]
+pub(crate) struct Copied {
+    copy: ForkCopy,
+    overlay: Vec<Uncopied>,
+}
+
+impl Copied {
+    /// The copy as a process.
+    pub(crate) fn process(&self) -> &Process {
+        self.copy.process()
+    }
+
+    /// The mappings to dump: the copy's (with its smaps), with those it
+    /// lacks or wipes as the target had them.
+    pub(crate) fn mappings(&self) -> Result<Vec<Mapping>, CaptureError> {
+        let mut all: Vec<Mapping> = self
+            .copy
+            .process()
+            .mappings()?
+            .into_iter()
+            .filter(|m| {
+                !self
+                    .overlay
+                    .iter()
+                    .any(|u| u.mapping.start == m.start && u.mapping.end == m.end)
+            })
+            .collect();
+        all.extend(self.overlay.iter().map(|u| u.mapping.clone()));
+        all.sort_by_key(|m| m.start);
+        Ok(all)
+    }
+
+    /// The copy's memory with the uncopied pages laid over it; `memory` is
+    /// a [`LiveMemory`] of the copy.
+    pub(crate) fn memory(self, memory: LiveMemory) -> (CowMemory, ForkCopy) {
+        (
+            CowMemory {
+                copy: memory,
+                overlay: self.overlay,
+            },
+            self.copy,
+        )
+    }
+}
+
+/// The copy's memory, with the pages it lacks (read from the frozen
+/// target) laid over it.
+#[derive(Debug)]
+pub struct CowMemory {
+    copy: LiveMemory,
+    overlay: Vec<Uncopied>,
+}
+
+impl CowMemory {
+    /// The uncopied mapping holding `addr`, if any.
+    fn uncopied(&self, addr: u64) -> Option<&Uncopied> {
+        self.overlay
+            .iter()
+            .find(|u| u.mapping.start <= addr && addr < u.mapping.end)
+    }
+
+    /// Where the next uncopied mapping starts after `addr` (or `u64::MAX`).
+    fn next_uncopied(&self, addr: u64) -> u64 {
+        self.overlay
+            .iter()
+            .map(|u| u.mapping.start)
+            .filter(|&s| s > addr)
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+
+    /// Warnings of the underlying reader.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        self.copy.take_warnings()
+    }
+
+    /// Whether the page at `addr` starts with the ELF magic.
+    pub fn starts_with_elf(&mut self, addr: u64) -> bool {
+        if self.uncopied(addr).is_some() {
+            let mut magic = [0u8; 4];
+            let _ = coroner_core_format::write::MemorySource::read_at(self, addr, &mut magic);
+            return magic == *b"\x7fELF";
+        }
+        self.copy.starts_with_elf(addr)
+    }
+
+    /// The underlying copy's memory (for its mappings' backing).
+    pub fn copy_memory(&mut self) -> &mut LiveMemory {
+        &mut self.copy
+    }
+}
+
+impl coroner_core_format::write::MemorySource for CowMemory {
+    fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let mut pos = 0usize;
+        while pos < buf.len() {
+            let here = addr.saturating_add(pos as u64);
+            let rest = &mut buf[pos..];
+            if let Some(u) = self.uncopied(here) {
+                let n = rest
+                    .len()
+                    .min(usize::try_from(u.mapping.end - here).unwrap_or(usize::MAX));
+                let piece = &mut rest[..n];
+                piece.fill(0);
+                let piece_end = here + n as u64;
+                for (r, bytes) in &u.pages {
+                    let (a, b) = (r.start.max(here), r.end.min(piece_end));
+                    if a < b {
+                        let src = &bytes[(a - r.start) as usize..(b - r.start) as usize];
+                        piece[(a - here) as usize..(b - here) as usize].copy_from_slice(src);
+                    }
+                }
+                pos += n;
+            } else {
+                let next = self.next_uncopied(here);
+                let n = rest
+                    .len()
+                    .min(usize::try_from(next - here).unwrap_or(usize::MAX));
+                self.copy.read_at(here, &mut rest[..n])?;
+                pos += n;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn present_ranges(
+        &mut self,
+        start: u64,
+        end: u64,
+        out: &mut Vec<Range<u64>>,
+    ) -> io::Result<()> {
+        let mut here = start;
+        while here < end {
+            if let Some(u) = self.uncopied(here) {
+                let stop = u.mapping.end.min(end);
+                for (r, _) in &u.pages {
+                    let (a, b) = (r.start.max(here), r.end.min(stop));
+                    if a < b {
+                        match out.last_mut() {
+                            Some(last) if last.end == a => last.end = b,
+                            _ => out.push(a..b),
+                        }
+                    }
+                }
+                here = stop;
+            } else {
+                let stop = self.next_uncopied(here).min(end);
+                self.copy.present_ranges(here, stop, out)?;
+                here = stop;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// After the thaw: the snapshot from the copy — `facts` and `threads` of
+/// the frozen target, the copy's mappings and smaps (and, with `maps_text`,
+/// its `maps`, for formats that keep it) — and the memory to dump, with the
+/// copy to destroy once it is written.
+pub(crate) fn snapshot(
+    facts: &Facts,
+    threads: Vec<ThreadState>,
+    copied: Copied,
+    maps_text: bool,
+    selection: &Selection,
+) -> Result<(Snapshot, CowMemory, ForkCopy), CaptureError> {
+    let copy = copied.process();
+    let mappings = copied.mappings()?;
+    let maps = if maps_text {
+        Some(copy.maps_raw()?)
+    } else {
+        None
+    };
+    let mut copy_memory = LiveMemory::open(copy)?;
+    copy_memory.set_mappings(&mappings);
+    let facts = facts.through(copy);
+    let snap = live::snapshot_of(&facts, threads, mappings, maps, &mut copy_memory, selection)?;
+    let (memory, fork) = copied.memory(copy_memory);
+    Ok((snap, memory, fork))
+}
+
+/// Finish with the copy: kill it and make the target reap it; a failure
+/// becomes a warning.
+pub(crate) fn destroy(copy: ForkCopy, warnings: &mut Vec<String>) {
+    let pid = copy.pid();
+    if let Err(e) = copy.destroy() {
+        warnings.push(format!(
+            "the copy (pid {pid}) is dead, but the target could not be made to reap it ({e}); \
+             it stays a zombie the target's wait() cannot see, until the next --snapshot capture \
+             clears it"
+        ));
+    }
+}
