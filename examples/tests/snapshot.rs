@@ -330,3 +330,33 @@ fn sigkill_at_random_moments_of_snapshot_captures() {
         assert!(r.contains("=ok"), "{r}");
     }
 }
+
+/// Memory the copy lacks (MADV_DONTFORK) or holds as zeros
+/// (MADV_WIPEONFORK) is read from the frozen target: the snapshot core
+/// holds it as the target had it. Beyond the 64 MiB coroner holds while
+/// frozen, `--snapshot` falls back to the freeze and says why.
+#[test]
+fn memory_a_fork_would_not_copy_is_still_dumped() {
+    let target = SnapshotTarget::spawn(&["--uncopied-kib", "256"]);
+    let (dontfork, wipeonfork) = (target.ready.u64("dontfork"), target.ready.u64("wipeonfork"));
+    let dir = tempfile::tempdir().unwrap();
+    let core = dir.path().join("core");
+    let json = capture(target.pid(), &core, &["--snapshot"]);
+    assert_eq!(json["mode"], "snapshot", "{json}");
+    let data = std::fs::read(&core).unwrap();
+    let parsed = coroner_core_format::parse(&data).unwrap();
+    for (addr, word) in [(dontfork, b"DONTFORK"), (wipeonfork, b"WIPEONFK")] {
+        for off in [0u64, 128 << 10, (256 << 10) - 8] {
+            let mut b = [0u8; 8];
+            parsed.read_memory(addr + off, &mut b).unwrap();
+            assert_eq!(&b, word, "at {:#x}", addr + off);
+        }
+    }
+    drop(target);
+
+    let target = SnapshotTarget::spawn(&["--uncopied-kib", &(40 << 10).to_string()]);
+    let json = capture(target.pid(), &dir.path().join("core2"), &["--snapshot"]);
+    assert_eq!(json["mode"], "freeze");
+    let why = json["snapshot_fallback"].as_str().unwrap();
+    assert!(why.contains("MADV_DONTFORK"), "{why}");
+}

@@ -13,6 +13,8 @@
  *   --seccomp-kill-clone  after starting its threads, install a seccomp
  *                    filter that kills the process on clone/fork/vfork/clone3
  *   --heap-mib N     N MiB of malloc'd memory filled with a pattern
+ *   --uncopied-kib N N KiB marked MADV_DONTFORK filled with "DONTFORK" and
+ *                    N KiB marked MADV_WIPEONFORK filled with "WIPEONFK"
  *   --quiescent      only the calls the kernel restarts (no epoll_wait, no
  *                    nanosleep, no waitpid poller): nothing changes memory
  *                    (run it with GLIBC_TUNABLES=glibc.pthread.rseq=0: the
@@ -36,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -216,12 +219,13 @@ static void kill_on_clone(void) {
 
 int main(int argc, char **argv) {
     int ncounters = 0, do_checksum = 0, seccomp = 0, quiescent = 0;
-    long heap_mib = 0;
+    long heap_mib = 0, uncopied_kib = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--counters") && i + 1 < argc) ncounters = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--checksum")) do_checksum = 1;
         else if (!strcmp(argv[i], "--seccomp-kill-clone")) seccomp = 1;
         else if (!strcmp(argv[i], "--quiescent")) quiescent = 1;
+        else if (!strcmp(argv[i], "--uncopied-kib") && i + 1 < argc) uncopied_kib = atol(argv[++i]);
         else if (!strcmp(argv[i], "--heap-mib") && i + 1 < argc) heap_mib = atol(argv[++i]);
         else {
             fprintf(stderr, "unknown option %s\n", argv[i]);
@@ -234,6 +238,20 @@ int main(int argc, char **argv) {
         heap = malloc(heap_mib << 20);
         for (long i = 0; i < heap_mib << 20; i++)
             heap[i] = (char)(i * 7 + 3);
+    }
+    char *dontfork = NULL, *wipeonfork = NULL;
+    if (uncopied_kib > 0) {
+        size_t len = (size_t)uncopied_kib << 10;
+        dontfork = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        wipeonfork = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        for (size_t i = 0; i < len; i += 8) {
+            memcpy(dontfork + i, "DONTFORK", 8);
+            memcpy(wipeonfork + i, "WIPEONFK", 8);
+        }
+        if (madvise(dontfork, len, MADV_DONTFORK) || madvise(wipeonfork, len, MADV_WIPEONFORK)) {
+            perror("madvise");
+            return 7;
+        }
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -285,9 +303,10 @@ int main(int argc, char **argv) {
         kill_on_clone();
     /* Let the parked threads reach their calls. */
     usleep(100 * 1000);
-    printf("READY pid=%d counters=%p second_counter=%p lock=%p checks=%p bad=%p heap=%p\n",
+    printf("READY pid=%d counters=%p second_counter=%p lock=%p checks=%p bad=%p heap=%p "
+           "dontfork=%p wipeonfork=%p\n",
            getpid(), (void *)counters, (void *)&counters[SECOND_COUNTER], (void *)&counters_lock,
-           (void *)&checks, (void *)&bad_count, (void *)heap);
+           (void *)&checks, (void *)&bad_count, (void *)heap, (void *)dontfork, (void *)wipeonfork);
 
     char line[64];
     long r;
