@@ -400,3 +400,14 @@ pub(crate) fn destroy(copy: ForkCopy, warnings: &mut Vec<String>) {
         ));
     }
 }
+
+/// The warnings, with the reason a copy was asked for and not made first.
+pub(crate) fn with_fallback(mut warnings: Vec<String>, report: &CowReport) -> Vec<String> {
+    if let Some(why) = &report.fallback {
+        warnings.insert(
+            0,
+            format!("no copy-on-write snapshot ({why}); the process was frozen for the whole dump"),
+        );
+    }
+    warnings
+}

@@ -360,7 +360,7 @@ pub fn snapshot(
     )
 }
 
-/// [`snapshot`] from threads read earlier: a capture from a copy-on-write
+/// [`snapshot()`] from threads read earlier: a capture from a copy-on-write
 /// copy ([`crate::cow_copy`]) reads them from the frozen target and the
 /// mappings, after the thaw, from the copy (`memory` is then the copy's).
 pub fn snapshot_of(

@@ -110,6 +110,76 @@ fn snapshot_core_passes_gdb_lldb_and_eu_stack() {
     }
 }
 
+#[test]
+fn snapshot_minidump_passes_minidump_stackwalk_and_lldb() {
+    let target = Target::spawn(&TARGET_ARGS);
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("t.dmp");
+    let json = capture(
+        target.pid(),
+        &dump,
+        &["--format", "minidump", "--memory", "full", "--snapshot"],
+    );
+    assert_eq!(json["mode"], "snapshot", "{json}");
+    assert_eq!(json["threads"], 9);
+    assert!(children(target.pid()).is_empty());
+    // The copy's smaps decide: MADV_DONTDUMP memory stays out, the pattern
+    // is in (it was read after the thaw, at no frozen cost).
+    let bytes = std::fs::read(&dump).unwrap();
+    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(!has(b"DONTDUMPDONTDUMP"), "MADV_DONTDUMP bytes in the dump");
+    let word = coroner_test_support::pattern_word(12345).to_ne_bytes();
+    assert!(has(&word), "the pattern is missing");
+    if let Some(sw) = oracle("minidump-stackwalk") {
+        let out = Command::new(sw)
+            .args(["--json", "--use-local-debuginfo"])
+            .arg(&dump)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["status"], "OK", "{v}");
+        assert_eq!(v["crash_info"]["type"], "DUMP_REQUESTED");
+        assert_eq!(v["thread_count"], 9);
+        // Every worker's frames reach its park function, once each.
+        let mut parked: Vec<String> = v["threads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["frames"].as_array().unwrap().clone())
+            .filter_map(|f| f["function"].as_str().map(str::to_owned))
+            .filter(|f| f.starts_with("park_in_"))
+            .collect();
+        parked.sort();
+        assert_eq!(parked, PARK_FUNCTIONS, "park frames over all threads: {v}");
+    }
+    if let Some(lldb) = oracle("lldb") {
+        let mut cmd = Command::new(lldb);
+        cmd.arg("--batch").arg("-c").arg(&dump).args([
+            "-o",
+            "thread list",
+            "-o",
+            "thread backtrace all",
+        ]);
+        let out = cmd.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for f in PARK_FUNCTIONS {
+            assert!(
+                text.contains(&format!("`{f}")),
+                "lldb: no frame in {f}:\n{text}"
+            );
+        }
+    }
+}
+
 /// Every PT_LOAD of a core as (vaddr, memsz, flags, bytes).
 fn loads(core: &Path) -> Vec<(u64, u64, Vec<u8>)> {
     let data = std::fs::read(core).unwrap();

@@ -150,20 +150,9 @@ pub fn capture_elf(
         memory_bytes_read: stats.memory_read_bytes,
         wall: started.elapsed(),
         frozen: frozen_for,
-        warnings: with_fallback(warnings, &cow.report),
+        warnings: cow_copy::with_fallback(warnings, &cow.report),
         copy: cow.report,
     })
-}
-
-/// The warnings, with the reason a copy was asked for and not made first.
-fn with_fallback(mut warnings: Vec<String>, report: &cow_copy::CowReport) -> Vec<String> {
-    if let Some(why) = &report.fallback {
-        warnings.insert(
-            0,
-            format!("no copy-on-write snapshot ({why}); the process was frozen for the whole dump"),
-        );
-    }
-    warnings
 }
 
 /// What the capture from a copy needs.

@@ -169,11 +169,20 @@ fn plan(
 /// differs is only how the pause is kept short (see the comments inside).
 pub fn capture_minidump(
     pid: u32,
-    mut sink: Sink,
+    sink: Sink,
     options: &CaptureOptions,
     mode: MemoryMode,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<CaptureReport, CaptureError> {
+    // --snapshot: from a copy-on-write copy, unless none can be made.
+    let (mut sink, cow_report) = if options.cow == crate::cow_copy::CowMode::Off {
+        (sink, crate::cow_copy::CowReport::default())
+    } else {
+        match super::from_copy::capture(pid, sink, options, mode, &mut *progress)? {
+            Ok(report) => return Ok(report),
+            Err(fell_back) => fell_back,
+        }
+    };
     let started = Instant::now();
     let process = Process::open(pid)?;
     // Per-thread stat/status files are not needed for a minidump (they
@@ -358,8 +367,8 @@ pub fn capture_minidump(
         memory_bytes_read: read,
         wall: started.elapsed(),
         frozen: frozen_for,
-        warnings,
-        copy: crate::cow_copy::CowReport::default(),
+        warnings: crate::cow_copy::with_fallback(warnings, &cow_report),
+        copy: cow_report,
     })
 }
 

@@ -26,6 +26,8 @@
 pub mod build;
 mod context;
 pub mod elf;
+#[cfg(target_os = "linux")]
+mod from_copy;
 pub mod host_file;
 pub mod inspect;
 #[cfg(target_os = "linux")]

@@ -1,0 +1,128 @@
+//! A live minidump written from a copy-on-write copy of the target
+//! (`--snapshot`, see [`crate::cow_copy`]): the target is frozen only for
+//! its registers and the copy; the copy's `maps` and `smaps` (so
+//! MADV_DONTDUMP is honoured at no frozen cost) and memory make the dump.
+
+use std::io::{self, BufWriter};
+use std::ops::Range;
+use std::time::Instant;
+
+use coroner_minidump_format::write::{Layout, MemorySource};
+use coroner_proc_reader::{FreezeOptions, Process};
+
+use super::build::{minidump_model, DumpMemory};
+use super::live::Counting;
+use super::{MemoryMode, ZeroHoles};
+use crate::cow_copy::{self, CowMemory, Prepared};
+use crate::live;
+use crate::sink::Sink;
+use crate::{CaptureError, CaptureOptions, CaptureReport};
+
+impl MemorySource for CowMemory {
+    fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
+        coroner_core_format::write::MemorySource::read_at(self, addr, buf)
+    }
+}
+
+impl DumpMemory for CowMemory {
+    fn present(&mut self, start: u64, end: u64) -> io::Result<Vec<Range<u64>>> {
+        let mut out = Vec::new();
+        coroner_core_format::write::MemorySource::present_ranges(self, start, end, &mut out)?;
+        Ok(out)
+    }
+}
+
+/// Capture `pid` as a minidump from a copy; `Ok(Err(report))` when no copy
+/// was made and `--snapshot` falls back (the caller then captures with the
+/// plain freeze and reports why with `report`).
+pub(crate) fn capture(
+    pid: u32,
+    mut sink: Sink,
+    options: &CaptureOptions,
+    mode: MemoryMode,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Result<CaptureReport, (Sink, cow_copy::CowReport)>, CaptureError> {
+    let started = Instant::now();
+    let process = Process::open(pid)?;
+    let facts = live::read_facts(&process, true)?;
+    let mut cow = Prepared::new(&process, options.cow)?;
+    if !cow.wanted() {
+        return Ok(Err((sink, cow.report)));
+    }
+    let mut freeze = FreezeOptions::default();
+    freeze.thread_files = false;
+    let freeze_started = Instant::now();
+    let frozen = process.freeze_with(freeze)?;
+    let Some(copied) = cow.copy(&frozen)? else {
+        drop(frozen);
+        return Ok(Err((sink, cow.report)));
+    };
+    let threads = live::thread_states(&frozen);
+    let thawed = frozen.thaw();
+    let mut warnings = Vec::new();
+    let frozen_for = live::frozen_time(thawed, pid, freeze_started, &mut warnings);
+
+    let (snap, mut memory, fork) =
+        cow_copy::snapshot(&facts, threads, copied, true, &options.selection)?;
+    let model = minidump_model(&snap, &mut memory, mode)?;
+    let layout = Layout::plan(&model)?;
+    let total = model
+        .memory_list
+        .iter()
+        .chain(&model.memory64_list)
+        .map(|r| r.size)
+        .sum();
+    let mut source = Counting {
+        inner: &mut memory,
+        done: 0,
+        total,
+        callback: progress,
+    };
+    let buffer = usize::try_from(layout.size().min(1 << 20)).unwrap_or(1 << 20);
+    let mut out = BufWriter::with_capacity(buffer.max(4096), ZeroHoles::new(&mut sink));
+    layout.write(&mut source, &mut out)?;
+    let read = source.done;
+    out.into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(ZeroHoles::finish)
+        .map_err(|source| coroner_minidump_format::WriteError::Io {
+            offset: layout.size(),
+            source,
+        })?;
+    warnings.extend(memory.take_warnings());
+    cow_copy::destroy(fork, &mut warnings);
+    let written = sink.finish()?;
+    let without_stack = model.threads.iter().filter(|t| t.stack.is_none()).count();
+    if without_stack > 0 {
+        warnings.push(format!(
+            "{without_stack} thread(s) have no stack in the dump (stack pointer outside any readable, included mapping)"
+        ));
+    }
+    let mappings_dumped = snap
+        .mappings
+        .iter()
+        .filter(|s| {
+            model
+                .memory_list
+                .iter()
+                .chain(&model.memory64_list)
+                .any(|r| {
+                    r.start < s.mapping.end && s.mapping.start < r.start.saturating_add(r.size)
+                })
+        })
+        .count();
+    Ok(Ok(CaptureReport {
+        pid,
+        path: written.path,
+        threads: model.threads.len(),
+        mappings: snap.mappings.len(),
+        mappings_dumped,
+        bytes_written: written.bytes_written,
+        bytes_allocated: written.bytes_allocated,
+        memory_bytes_read: read,
+        wall: started.elapsed(),
+        frozen: frozen_for,
+        warnings,
+        copy: cow.report,
+    }))
+}
