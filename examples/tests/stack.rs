@@ -358,7 +358,9 @@ fn stack_of_our_minidump_equals_minidump_stackwalks_frames() {
         .args(["--format", "minidump", "-o"])
         .arg(&dump);
     run_ok(cmd);
-    let mut ours = our_walked(&stack_json(&[dump.as_os_str()]));
+    let json = stack_json(&[dump.as_os_str()]);
+    assert_eq!(json["pid"], helper.pid(), "MiscInfo's process id");
+    let mut ours = our_walked(&json);
     assert_eq!(ours.len(), 5);
     let Some(mut theirs) = stackwalk_frames(&dump) else {
         return;

@@ -160,5 +160,12 @@ pub fn stacks_of_minidump(path: &Path, options: &Options) -> Result<Stacks, Stac
     let mut modules = Modules::new(specs, options);
     let mut memory = CachedMemory::new(DumpMemory(dump.memory()));
     let walks = walk_threads(&threads, &mut modules, &mut memory);
-    Ok(assemble(None, arch, threads, walks, &mut modules))
+    // MiscInfo's process id, when the dump has one (0 means unset).
+    let pid = meta
+        .misc_info()
+        .ok()
+        .flatten()
+        .map(|m| m.to_model().process_id)
+        .filter(|pid| *pid != 0);
+    Ok(assemble(pid, arch, threads, walks, &mut modules))
 }
