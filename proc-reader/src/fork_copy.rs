@@ -232,6 +232,38 @@ fn cgroup_dirs(process: &Process, controller: &str) -> Vec<PathBuf> {
     out
 }
 
+/// Room under each `(limit, usage, file)`: v1's "no limit" (a number near
+/// 2^63) is no limit.
+fn rooms_left(limits: Vec<(u64, u64, String)>) -> Vec<(u64, String)> {
+    limits
+        .into_iter()
+        .filter(|(limit, _, _)| *limit < 1 << 60)
+        .map(|(limit, usage, file)| (limit.saturating_sub(usage), file))
+        .collect()
+}
+
+/// Whether the tightest of `rooms` holds a copy's page tables (the
+/// target's `page_tables`) and an eighth of its `anon` resident anonymous
+/// memory, the guess at what it rewrites (and so duplicates) while the copy
+/// lives.
+fn enough_room(
+    page_tables: u64,
+    anon: u64,
+    rooms: Vec<(u64, String)>,
+) -> std::result::Result<(), CopyRefusal> {
+    let needed = page_tables.saturating_add(anon.checked_div(8).unwrap_or(0));
+    match rooms.into_iter().min_by_key(|r| r.0) {
+        Some((room, where_)) if room < needed => Err(CopyRefusal::MemoryRoom {
+            needed,
+            page_tables,
+            anon,
+            room,
+            where_,
+        }),
+        _ => Ok(()),
+    }
+}
+
 impl ForkCopy {
     /// Check, before freezing, that a copy of `process` may be made and
     /// find the code it needs. [`Error::CopyRefused`] says why not:
@@ -281,38 +313,26 @@ impl ForkCopy {
         }
         let page_tables = status_bytes(&raw, "VmPTE:").unwrap_or(0);
         let anon = status.rss_anon.unwrap_or(0);
-        let needed = page_tables.saturating_add(anon.checked_div(8).unwrap_or(0));
-        let mut rooms: Vec<(u64, String)> = Vec::new();
+        let mut limits = Vec::new();
         for dir in cgroup_dirs(process, "memory") {
             let current = cgroup_number(&dir.join("memory.current"))
                 .or_else(|| cgroup_number(&dir.join("memory.usage_in_bytes")));
             for name in ["memory.max", "memory.high", "memory.limit_in_bytes"] {
                 let file = dir.join(name);
                 if let (Some(limit), Some(current)) = (cgroup_number(&file), current) {
-                    // v1 says "no limit" with a huge number.
-                    if limit < 1 << 60 {
-                        rooms.push((limit.saturating_sub(current), file.display().to_string()));
-                    }
+                    limits.push((limit, current, file.display().to_string()));
                 }
             }
         }
-        if let Some(avail) = crate::MemoryRoom::read().available {
-            rooms.push((avail, "MemAvailable".to_owned()));
-        }
-        if let Some((room, where_)) = rooms.into_iter().min_by_key(|r| r.0) {
-            if room < needed {
-                return Err(refused(
-                    pid,
-                    CopyRefusal::MemoryRoom {
-                        needed,
-                        page_tables,
-                        anon,
-                        room,
-                        where_,
-                    },
-                ));
-            }
-        }
+        let rooms: Vec<(u64, String)> = rooms_left(limits)
+            .into_iter()
+            .chain(
+                crate::MemoryRoom::read()
+                    .available
+                    .map(|a| (a, "MemAvailable".to_owned())),
+            )
+            .collect();
+        enough_room(page_tables, anon, rooms).map_err(|r| refused(pid, r))?;
         #[cfg(target_arch = "x86_64")]
         {
             let gadgets = Gadgets::find(process)?.map_err(|r| refused(pid, r))?;
@@ -597,5 +617,38 @@ pub fn reap_leftover_copies(process: &Process) -> Result<Vec<u32>> {
     #[cfg(not(target_arch = "x86_64"))]
     {
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tightest_room_must_hold_the_page_tables_and_an_eighth_of_anon() {
+        let limits = vec![
+            (10 << 30, 1 << 30, "a/memory.max".to_owned()),
+            (u64::MAX / 2, 0, "v1/memory.limit_in_bytes".to_owned()), // no limit
+            (3 << 30, (3 << 30) - (20 << 20), "b/memory.high".to_owned()),
+        ];
+        let rooms = rooms_left(limits);
+        assert_eq!(rooms.len(), 2);
+        // 20 MiB left under b: 4 MiB of page tables + 128 MiB / 8 fits.
+        assert_eq!(enough_room(4 << 20, 128 << 20, rooms.clone()), Ok(()));
+        // 4 MiB + 256 MiB / 8 = 36 MiB does not.
+        match enough_room(4 << 20, 256 << 20, rooms) {
+            Err(CopyRefusal::MemoryRoom {
+                needed,
+                room,
+                where_,
+                ..
+            }) => {
+                assert_eq!(needed, 36 << 20);
+                assert_eq!(room, 20 << 20);
+                assert_eq!(where_, "b/memory.high");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(enough_room(1 << 40, 1 << 40, Vec::new()), Ok(()));
     }
 }

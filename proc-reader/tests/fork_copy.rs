@@ -175,6 +175,11 @@ fn the_target_sees_nothing_of_twenty_copies() {
             copy.pid().to_string(),
             "the copy, while it lives"
         );
+        // It runs nothing: in a ptrace stop since birth ('t'), user time 0.
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", copy.pid())).unwrap();
+        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+        assert_eq!(fields[0], "t", "{stat}");
+        assert_eq!(fields[11], "0", "utime of the copy: {stat}");
         let copy_pid = copy.pid();
         copy.destroy().unwrap();
         assert_eq!(children(pid), "", "copy {copy_pid} reaped");
