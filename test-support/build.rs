@@ -79,4 +79,27 @@ fn main() {
         behave_src.display()
     );
     println!("cargo:rustc-env=CORONER_TEST_BEHAVE={}", behave.display());
+
+    // The crash handler's crasher: crashes on purpose (SIGSEGV, SIGABRT,
+    // SIGBUS) in its main thread or a worker; -O0 with frame pointers so
+    // gdb and minidump-stackwalk unwind it to the crashing function.
+    let src = PathBuf::from("helpers/crasher.c");
+    println!("cargo:rerun-if-changed={}", src.display());
+    let exe = out.join("coroner-test-crasher");
+    let status = Command::new(compiler.path())
+        .args([
+            "-O0",
+            "-g",
+            "-fno-omit-frame-pointer",
+            "-pthread",
+            "-Wall",
+            "-Wl,--build-id",
+        ])
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .expect("run the C compiler");
+    assert!(status.success(), "compiling {} failed", src.display());
+    println!("cargo:rustc-env=CORONER_TEST_CRASHER={}", exe.display());
 }

@@ -7,6 +7,11 @@
 //! when the command ends. The copy starts only after
 //! the first bytes show a dump, so `/dev/zero` or a text stream is refused
 //! at once instead of being copied without end.
+//!
+//! A zstd-compressed dump (`core.zst`, as `crash-handler install --compress`
+//! stores them) is decompressed into such a temporary file, sparse (zero
+//! pages stay holes), and read from there (on Linux, where the crash
+//! handler runs; elsewhere decompress it first with `zstd -d`).
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -40,12 +45,40 @@ impl Input {
                 let file = std::fs::File::open(arg).map_err(|e| format!("reading {shown}: {e}"))?;
                 Input::copied(file, shown)
             }
+            #[cfg(target_os = "linux")]
+            Ok(md) if md.is_file() && starts_with_zstd(arg) => {
+                let file = std::fs::File::open(arg).map_err(|e| format!("reading {shown}: {e}"))?;
+                Input::decompressed(file, shown)
+            }
             _ => Ok(Input {
                 path: arg.to_owned(),
                 shown,
                 _copy: None,
             }),
         }
+    }
+
+    /// Decompress the zstd stream `reader` into a sparse temporary file.
+    #[cfg(target_os = "linux")]
+    fn decompressed(reader: impl Read, shown: String) -> Result<Input, Failure> {
+        let dir = std::env::temp_dir();
+        let failed = |e: io::Error| {
+            Failure::Message(format!(
+                "decompressing {shown} (zstd) into a temporary file in {}: {e}; set TMPDIR to a \
+                 directory with room, or decompress it first (`zstd -d`)",
+                dir.display()
+            ))
+        };
+        let mut copy = tempfile::Builder::new()
+            .prefix(".coroner-input-")
+            .tempfile_in(&dir)
+            .map_err(&failed)?;
+        coroner_store::zst::decompress_sparse(reader, copy.as_file_mut()).map_err(&failed)?;
+        Ok(Input {
+            path: copy.path().to_owned(),
+            shown,
+            _copy: Some(copy),
+        })
     }
 
     fn stdin() -> Result<Input, Failure> {
@@ -78,6 +111,10 @@ impl Input {
             .take(8)
             .read_to_end(&mut head)
             .map_err(|e| format!("reading {shown}: {e}"))?;
+        #[cfg(target_os = "linux")]
+        if coroner_store::zst::is_zstd(&head) {
+            return Input::decompressed(io::Cursor::new(head).chain(reader), shown);
+        }
         if DumpFormat::detect(&head).is_none() {
             return Err(Failure::Message(format!(
                 "{shown} is not a dump: neither an ELF core (starts with \\x7fELF) nor a minidump \
@@ -106,4 +143,13 @@ impl Input {
             _copy: Some(copy),
         })
     }
+}
+
+/// Whether the file at `path` starts with the zstd magic.
+#[cfg(target_os = "linux")]
+fn starts_with_zstd(path: &Path) -> bool {
+    let mut head = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| coroner_store::zst::is_zstd(&head))
 }

@@ -7,6 +7,8 @@
 //! coroner convert IN|- OUT|- [--to elf|minidump] [--memory stacks|heap|full] [--force]
 //! coroner demo [--dir DIR]
 //! coroner stack FILE|PID [--json] [--thread TID] [--sysroot DIR] [--debug-dir DIR]...
+//! coroner crash-handler install|uninstall|status|run
+//! coroner crashes list|info|debug|export
 //! ```
 //! Exit status: 0 success, 1 failure, 2 usage error.
 
@@ -15,6 +17,10 @@
 #[cfg(target_os = "linux")]
 mod capture_cmd;
 mod convert_cmd;
+#[cfg(target_os = "linux")]
+mod crash_handler_cmd;
+#[cfg(target_os = "linux")]
+mod crashes_cmd;
 #[cfg(target_os = "linux")]
 mod demo;
 mod error_text;
@@ -74,6 +80,14 @@ enum Command {
     Completions(shell_docs::CompletionsArgs),
     /// Print coroner's man page (roff, section 1) on stdout.
     Man,
+    /// Run coroner as the system's core dump handler (core_pattern).
+    #[cfg(target_os = "linux")]
+    #[command(subcommand, name = "crash-handler")]
+    CrashHandler(crash_handler_cmd::CrashHandlerCommand),
+    /// The crashes the handler stored: list, info, debug, export.
+    #[cfg(target_os = "linux")]
+    #[command(subcommand)]
+    Crashes(crashes_cmd::CrashesCommand),
     /// The sample process `demo` captures (internal).
     #[command(name = "sample-process", hide = true)]
     SampleProcess {
@@ -260,6 +274,10 @@ fn main() -> ExitCode {
         Command::Watch(args) => watch_cmd::run(&args),
         Command::Completions(args) => shell_docs::completions(&args, Cli::command()),
         Command::Man => shell_docs::man(Cli::command()),
+        #[cfg(target_os = "linux")]
+        Command::CrashHandler(command) => crash_handler_cmd::run(&command),
+        #[cfg(target_os = "linux")]
+        Command::Crashes(command) => crashes_cmd::run(&command),
         Command::SampleProcess {
             threads,
             pattern_mib,

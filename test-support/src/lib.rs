@@ -27,6 +27,13 @@ pub fn target_path() -> &'static Path {
     Path::new(env!("CORONER_TEST_TARGET"))
 }
 
+/// Path of the compiled crasher (`helpers/crasher.c`): a program that
+/// crashes on purpose with SIGSEGV, SIGABRT or SIGBUS, in its main thread
+/// or a worker, for the crash handler's tests.
+pub fn crasher_path() -> &'static Path {
+    Path::new(env!("CORONER_TEST_CRASHER"))
+}
+
 /// Path of the compiled snapshot-test target (`helpers/snapshot_target.c`):
 /// threads parked in blocking calls that report how each call ended.
 pub fn snapshot_target_path() -> &'static Path {
