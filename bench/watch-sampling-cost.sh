@@ -9,14 +9,17 @@
 # Issue 12's target: under 1% of one core.
 #
 # Usage: bench/watch-sampling-cost.sh [SECONDS] [PROCESSES]   (default 30, 100)
+#        COR=target/debug/coroner bench/watch-sampling-cost.sh   (another build)
 # Needs: root (for the cgroup), /sys/fs/cgroup/memory (cgroup v1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_RUN=${1:-30}
 N=${2:-100}
-cargo build --release -q -p coroner
-COR=$PWD/target/release/coroner
+if [ -z "${COR:-}" ]; then
+    cargo build --release -q -p coroner
+    COR=$PWD/target/release/coroner
+fi
 WORK=$(mktemp -d)
 CG=/sys/fs/cgroup/memory/coroner-bench-$$
 PIDS=()

@@ -808,3 +808,29 @@ fn rustix_free(dir: &Path) -> u64 {
         .parse()
         .unwrap()
 }
+
+#[test]
+fn sigterm_ends_a_signal_watch_and_releases_the_process() {
+    let b = Behave::spawn(&["--usr1", "--idle-threads", "2"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pid = b.pid().to_string();
+    let mut w = Watch::start(dir.path(), &["--pid", &pid, "--signal", "USR1,USR2"]);
+    assert!(w.wait_for("watching", 1, Duration::from_secs(10)));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", b.pid())).unwrap();
+    assert!(
+        !status.contains("TracerPid:\t0"),
+        "traced while watched:\n{status}"
+    );
+    assert_eq!(w.stop(), 143);
+    assert_eq!(w.events_of("end")[0]["reason"], "stopped");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", b.pid())).unwrap();
+    assert!(status.contains("TracerPid:\t0"), "{status}");
+    assert!(matches!(common_state(b.pid()), 'S' | 'R'), "left stopped");
+    send(b.pid(), "USR1");
+    assert!(b.wait_for_line(|l| l == "HANDLED 1", Duration::from_secs(5)));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+fn common_state(pid: u32) -> char {
+    coroner_test_support::proc_state(pid).unwrap()
+}

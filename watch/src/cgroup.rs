@@ -102,7 +102,7 @@ impl CgroupMounts {
 }
 
 /// A memory cgroup directory, by version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum MemoryCgroup {
     /// cgroup v2: `memory.current`, `memory.max`, `memory.high`,
     /// `memory.events`, `memory.pressure`.

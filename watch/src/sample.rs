@@ -11,6 +11,11 @@ use coroner_proc_reader::parse::cgroup_files::{MemoryEvents, Pressure};
 pub struct Sample {
     /// When it was taken.
     pub at: Duration,
+    /// The process's start time (`stat`'s starttime, clock ticks after
+    /// boot): with the pid, who was sampled; a reused pid shows another.
+    pub start_time: u64,
+    /// Whether the process had exited (a zombie) when sampled.
+    pub exited: bool,
     /// CPU time used so far, user + system, in clock ticks (`stat`'s
     /// utime + stime).
     pub cpu_ticks: u64,
@@ -50,6 +55,8 @@ impl Sample {
     pub fn new(at: Duration, cpu_ticks: u64, memory: u64, threads: u64) -> Sample {
         Sample {
             at,
+            start_time: 0,
+            exited: false,
             cpu_ticks,
             ticks_per_second: 100,
             memory,

@@ -20,12 +20,30 @@ pub struct Needs {
 }
 
 /// Take a sample of `process` at `at` (time since `origin`); `cgroup` is
-/// its memory cgroup when [`Needs::cgroup`].
+/// its memory cgroup when [`Needs::cgroup`]. `stat` is read first, so a
+/// caller can tell from [`Sample::start_time`] and [`Sample::exited`]
+/// whether the process is still the one it meant, at no extra read.
 pub fn sample(
     process: &Process,
     origin: Instant,
     needs: Needs,
     cgroup: Option<&MemoryCgroup>,
+) -> coroner_proc_reader::Result<Sample> {
+    let reading = if needs.cgroup {
+        cgroup.and_then(MemoryCgroup::read)
+    } else {
+        None
+    };
+    sample_with(process, origin, needs, reading)
+}
+
+/// [`sample`] with the memory cgroup already read: processes of one
+/// cgroup share one reading per poll.
+pub fn sample_with(
+    process: &Process,
+    origin: Instant,
+    needs: Needs,
+    cgroup: Option<crate::sample::CgroupMemory>,
 ) -> coroner_proc_reader::Result<Sample> {
     let at = origin.elapsed();
     let stat = process.stat()?;
@@ -39,11 +57,13 @@ pub fn sample(
         u64::try_from(stat.num_threads).unwrap_or(0),
     );
     s.ticks_per_second = coroner_proc_reader::clock_ticks_per_second();
+    s.start_time = stat.start_time;
+    s.exited = stat.is_zombie();
     if needs.fds {
         s.fds = Some(process.fd_count()? as u64);
     }
     if needs.cgroup {
-        s.cgroup = cgroup.and_then(MemoryCgroup::read);
+        s.cgroup = cgroup;
     }
     Ok(s)
 }

@@ -17,7 +17,8 @@ use coroner_proc_reader::{with_held_threads, SignalTrap};
 use crate::cgroup::{CgroupMounts, MemoryCgroup};
 use crate::error::WatchError;
 use crate::evaluate::Evaluator;
-use crate::sampler::{sample, Needs};
+use crate::sample::CgroupMemory;
+use crate::sampler::{sample_with, Needs};
 use crate::target::{self, Found, Identity, Target};
 use crate::trigger::{Condition, Firing, Trigger};
 
@@ -290,14 +291,21 @@ impl Loop<'_> {
     /// Sample every process and dump the ones whose trigger fires.
     fn poll(&mut self) -> Option<End> {
         let ids: Vec<Identity> = self.watched.keys().copied().collect();
+        // The processes of one cgroup (a container's) share its files:
+        // read them once per poll.
+        let mut cgroups: BTreeMap<MemoryCgroup, Option<CgroupMemory>> = BTreeMap::new();
         for id in ids {
             let Some(w) = self.watched.get_mut(&id) else {
                 continue;
             };
-            if !target::still_there(&w.found.process, id) {
-                return self.gone(id);
-            }
-            let s = match sample(&w.found.process, self.origin, self.needs, w.cgroup.as_ref()) {
+            let reading = w
+                .cgroup
+                .as_ref()
+                .and_then(|c| cgroups.entry(c.clone()).or_insert_with(|| c.read()).clone());
+            // One `stat` read tells both the figures and whether it is
+            // still the same, live process.
+            let s = match sample_with(&w.found.process, self.origin, self.needs, reading) {
+                Ok(s) if s.exited || s.start_time != id.start_time => return self.gone(id),
                 Ok(s) => s,
                 Err(_) if !target::still_there(&w.found.process, id) => return self.gone(id),
                 Err(e) => {
