@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Fuzz smoke run: every target for a few seconds, starting from its committed
-# seeds (fuzz/seeds/TARGET/: the reproducers of past findings) and, for the
-# dump targets, from the real dumps the tests keep. Fails on the first crash,
-# leak, timeout or out-of-memory. Needs a nightly toolchain and cargo-fuzz.
+# corpus (fuzz/corpus/TARGET/: a minimized campaign corpus grown from real
+# dumps and /proc files), its seeds (fuzz/seeds/TARGET/: the reproducers of
+# past findings) and, for the dump targets, the real dumps the tests keep.
+# Fails on the first crash, leak, timeout or out-of-memory. Needs a nightly
+# toolchain and cargo-fuzz.
 #
 #   fuzz/smoke.sh [SECONDS_PER_TARGET]      (default 3: about a minute in all)
 #
-# New inputs go to a scratch corpus that is removed afterwards; to grow a
-# campaign's corpus, run `cargo +nightly fuzz run TARGET fuzz/corpus/TARGET
-# fuzz/seeds/TARGET` instead (fuzz/corpus is not committed).
+# New inputs go to a scratch corpus that is removed afterwards, so the
+# committed corpora stay as they are; fuzz/README.md says how a campaign
+# grows and minimizes them.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-3}"
@@ -26,6 +28,7 @@ cargo +nightly fuzz build -O -a
 for target in $(cargo +nightly fuzz list); do
     corpus=("$scratch/$target")
     mkdir -p "${corpus[0]}"
+    [ -d "corpus/$target" ] && corpus+=("corpus/$target")
     [ -d "seeds/$target" ] && corpus+=("seeds/$target")
     case "$target" in
         inspect_elf | convert_elf_to_minidump_* | core_*) corpus+=("${elf_dumps[@]}") ;;

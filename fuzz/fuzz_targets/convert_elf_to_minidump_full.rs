@@ -2,6 +2,7 @@
 //! sink that keeps nothing. One target per memory mode, so a crash in one
 //! does not hide another.
 #![no_main]
+use coroner_fuzz as _;
 
 use coroner_capture::convert::{convert_bytes, DumpFormat};
 use coroner_capture::sink::Sink;

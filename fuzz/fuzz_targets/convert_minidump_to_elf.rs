@@ -1,6 +1,7 @@
 //! `coroner convert DUMP OUT.core` over arbitrary bytes, into a sink that
 //! keeps nothing (the memory mode applies to minidump output only).
 #![no_main]
+use coroner_fuzz as _;
 
 use coroner_capture::convert::{convert_bytes, DumpFormat};
 use coroner_capture::sink::Sink;

@@ -2,6 +2,7 @@
 //! of the reader. Must never panic, hang or allocate more than the input
 //! justifies.
 #![no_main]
+use coroner_fuzz as _;
 
 use coroner_core_format::read::OwnedCore;
 use coroner_core_format::write::MemorySource;

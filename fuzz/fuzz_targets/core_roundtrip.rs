@@ -2,6 +2,7 @@
 //! arbitrary bytes, writing it must not panic, and once written the model
 //! and the memory bytes must survive another write unchanged.
 #![no_main]
+use coroner_fuzz as _;
 
 use coroner_core_format::write::{CoreWriter, StreamSink, WriteOptions};
 use coroner_core_format::{parse, CoreModel};

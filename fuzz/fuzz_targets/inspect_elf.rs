@@ -2,6 +2,7 @@
 //! (threads, mappings, modules with build-ids from header pages, totals)
 //! must not panic, hang or allocate without bound.
 #![no_main]
+use coroner_fuzz as _;
 
 use coroner_capture::inspect::Summary;
 use libfuzzer_sys::fuzz_target;

@@ -2,6 +2,7 @@
 //! (every stream it reads, each allowed to fail alone) must not panic, hang
 //! or allocate without bound.
 #![no_main]
+use coroner_fuzz as _;
 
 use coroner_capture::minidump::inspect::summarise;
 use libfuzzer_sys::fuzz_target;

@@ -2,6 +2,7 @@
 //! when the input converts to a model with a small rewrite, check that
 //! parse(write(parse(x))) == parse(x).
 #![no_main]
+use coroner_fuzz as _;
 
 use coroner_minidump_format::write::{Layout, MemorySource};
 use libfuzzer_sys::fuzz_target;

@@ -1,5 +1,6 @@
 //! /proc/<pid>/auxv parser: entries fit the input and never hold AT_NULL.
 #![no_main]
+use coroner_fuzz as _;
 use coroner_proc_reader::parse::auxv::{auxv_value, parse_auxv, AT_NULL, AT_PAGESZ, ENTRY_SIZE};
 use libfuzzer_sys::fuzz_target;
 

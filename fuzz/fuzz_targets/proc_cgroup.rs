@@ -1,5 +1,6 @@
 //! /proc/<pid>/cgroup parser: never panics; paths come from the input.
 #![no_main]
+use coroner_fuzz as _;
 use coroner_proc_reader::parse::cgroup::parse_cgroup;
 use libfuzzer_sys::fuzz_target;
 

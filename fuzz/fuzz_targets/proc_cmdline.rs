@@ -1,5 +1,6 @@
 //! /proc/<pid>/cmdline and environ parsers: pieces reassemble the input.
 #![no_main]
+use coroner_fuzz as _;
 use coroner_proc_reader::parse::cmdline::{parse_cmdline, parse_environ};
 use libfuzzer_sys::fuzz_target;
 

@@ -1,5 +1,6 @@
 //! /proc/<pid>/coredump_filter parser: never panics.
 #![no_main]
+use coroner_fuzz as _;
 use coroner_proc_reader::parse::coredump_filter::{parse_coredump_filter, CoredumpFilter};
 use libfuzzer_sys::fuzz_target;
 

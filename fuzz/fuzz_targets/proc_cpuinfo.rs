@@ -1,5 +1,6 @@
 //! /proc/cpuinfo parser: never panics; the processor count fits the input.
 #![no_main]
+use coroner_fuzz as _;
 use coroner_proc_reader::parse::cpuinfo::parse_cpuinfo;
 use libfuzzer_sys::fuzz_target;
 

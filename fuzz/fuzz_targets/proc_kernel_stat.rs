@@ -1,5 +1,6 @@
 //! /proc/stat boot-time parser: never panics, whatever the bytes.
 #![no_main]
+use coroner_fuzz as _;
 use coroner_proc_reader::parse::kernel_stat::parse_boot_time;
 use libfuzzer_sys::fuzz_target;
 

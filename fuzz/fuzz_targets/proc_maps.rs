@@ -1,5 +1,6 @@
 //! /proc/<pid>/maps parser: never panics; accepted lines re-parse identically.
 #![no_main]
+use coroner_fuzz as _;
 use coroner_proc_reader::parse::maps::{parse_maps, parse_maps_line};
 use libfuzzer_sys::fuzz_target;
 

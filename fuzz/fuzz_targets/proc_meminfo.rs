@@ -1,6 +1,7 @@
 //! /proc/meminfo parser: never panics, whatever the bytes; a figure it
 //! gives is a whole number of KiB.
 #![no_main]
+use coroner_fuzz as _;
 use coroner_proc_reader::parse::meminfo::parse_meminfo;
 use libfuzzer_sys::fuzz_target;
 

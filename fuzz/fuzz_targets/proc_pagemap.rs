@@ -1,5 +1,6 @@
 //! /proc/<pid>/pagemap entry decoding: never panics; flags are consistent.
 #![no_main]
+use coroner_fuzz as _;
 use coroner_proc_reader::parse::pagemap::{parse_pagemap, ENTRY_SIZE};
 use libfuzzer_sys::fuzz_target;
 

@@ -1,6 +1,7 @@
 //! siginfo_t decoder: only whole siginfos are accepted, and a fault
 //! address is reported only for the signals that carry one.
 #![no_main]
+use coroner_fuzz as _;
 use coroner_proc_reader::parse::siginfo::{carries_fault_address, parse_siginfo, SIGINFO_SIZE};
 use libfuzzer_sys::fuzz_target;
 

@@ -1,6 +1,7 @@
 //! /proc/<pid>/smaps parser and the maps/smaps join: never panic; walk
 //! every VmFlags iterator.
 #![no_main]
+use coroner_fuzz as _;
 use coroner_proc_reader::parse::maps::{join_maps_smaps, parse_maps, parse_smaps};
 use libfuzzer_sys::fuzz_target;
 

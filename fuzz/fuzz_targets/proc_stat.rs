@@ -1,5 +1,6 @@
 //! /proc/<pid>/stat parser: never panics; comm lies inside the input.
 #![no_main]
+use coroner_fuzz as _;
 use coroner_proc_reader::parse::stat::parse_stat;
 use libfuzzer_sys::fuzz_target;
 

@@ -1,5 +1,6 @@
 //! /proc/<pid>/status parser: never panics; fields it accepts are consistent.
 #![no_main]
+use coroner_fuzz as _;
 use coroner_proc_reader::parse::status::parse_status;
 use libfuzzer_sys::fuzz_target;
 
