@@ -6,7 +6,7 @@
 //! the memory is never touched — but only through the sanitizer runtime's
 //! malloc hooks. Campaigns run without a sanitizer (`-s none`: the code
 //! under test is safe Rust, so AddressSanitizer finds nothing there and
-//! costs 2.5-4x the CPU per execution), so the check lives here instead:
+//! costs 2.4-3.8x the CPU per execution), so the check lives here instead:
 //! an allocation above the limit fails, which Rust turns into an abort
 //! ("memory allocation of N bytes failed") that libFuzzer reports as a
 //! crash with the input saved. Code that asks with `try_reserve` gets the
