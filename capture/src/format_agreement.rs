@@ -11,7 +11,7 @@ use coroner_minidump_format::write::Layout;
 use coroner_proc_reader::parse::siginfo::parse_siginfo;
 
 use crate::elf::core_model;
-use crate::minidump::build::{minidump_model, DumpMemory};
+use crate::minidump::build::minidump_model;
 use crate::minidump::MemoryMode;
 use crate::snapshot::{ProcessInfo, Snapshot, ThreadState};
 
@@ -21,7 +21,7 @@ type Recorded = (i32, i32, u32, u64);
 
 /// Both files of `snap`, their memory from `memory`, each read back to
 /// what it records.
-fn both<M: CoreSource + DumpMemory>(snap: &Snapshot, memory: &mut M) -> (Recorded, Recorded) {
+fn both<M: CoreSource>(snap: &Snapshot, memory: &mut M) -> (Recorded, Recorded) {
     let model = core_model(snap).unwrap();
     let mut out = StreamSink::new(Vec::new());
     CoreWriter::new(WriteOptions::default())
@@ -73,18 +73,6 @@ struct NoMemory;
 impl CoreSource for NoMemory {
     fn read_at(&mut self, addr: u64, _: &mut [u8]) -> std::io::Result<usize> {
         panic!("no memory to read at {addr:#x}")
-    }
-}
-
-impl coroner_minidump_format::write::MemorySource for NoMemory {
-    fn read_at(&mut self, addr: u64, _: &mut [u8]) -> std::io::Result<usize> {
-        panic!("no memory to read at {addr:#x}")
-    }
-}
-
-impl DumpMemory for NoMemory {
-    fn present(&mut self, _: u64, _: u64) -> std::io::Result<Vec<std::ops::Range<u64>>> {
-        Ok(Vec::new())
     }
 }
 

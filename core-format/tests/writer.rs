@@ -669,3 +669,45 @@ fn overlapping_segments_resolve_to_the_first_in_file_order() {
     let once = rewrite(&file);
     assert_eq!(rewrite(&once), once);
 }
+
+/// The shared short-read rule (coroner_dump_source::MemorySource): a
+/// source that stops at its first unreadable page is asked again from the
+/// next page, so the readable pages after it in the same request are
+/// written, not lost as part of a hole (as the minidump writer does too).
+#[test]
+fn a_short_read_costs_only_the_unreadable_page() {
+    /// Pages 0 and 2 readable, page 1 not; reads stop at page 1.
+    struct Gap;
+    impl MemorySource for Gap {
+        fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
+            for (i, b) in buf.iter_mut().enumerate() {
+                let a = addr + i as u64;
+                if (0x11000..0x12000).contains(&a) {
+                    return Ok(i);
+                }
+                *b = 0x5a;
+            }
+            Ok(buf.len())
+        }
+    }
+    let mut model = CoreModel::new(Machine::X86_64);
+    model.threads.push(thread(1));
+    model
+        .segments
+        .push(SegmentModel::dumped(0x10000, 0x3000, 6));
+    let mut sink = StreamSink::new(Vec::new());
+    let stats = CoreWriter::new(WriteOptions {
+        buffer_size: 0x3000,
+        ..WriteOptions::default()
+    })
+    .write(&model, &mut Gap, &mut sink)
+    .unwrap();
+    assert_eq!(stats.unreadable_bytes, 0x1000);
+    let bytes = sink.into_inner();
+    let core = parse(&bytes).unwrap();
+    let mut page = [0u8; 0x1000];
+    core.read_memory(0x12000, &mut page).unwrap();
+    assert!(page.iter().all(|&b| b == 0x5a), "page 2 was lost");
+    core.read_memory(0x11000, &mut page).unwrap();
+    assert!(page.iter().all(|&b| b == 0), "page 1 is a hole");
+}

@@ -1,44 +1,19 @@
 //! ELF core → minidump: the core's [`Snapshot`], written by
 //! [`minidump_model`].
 
-use std::io;
-use std::ops::Range;
-
-use coroner_core_format::read::{CoreFile, FileMemory};
+use coroner_core_format::read::CoreFile;
 use coroner_core_format::{Machine, SigInfo};
-use coroner_minidump_format::write::{Layout, MemorySource};
+use coroner_minidump_format::write::Layout;
 use coroner_proc_reader::parse::maps::Mapping;
 use coroner_proc_reader::parse::status::Status;
 
 use super::ConvertError;
-use crate::minidump::build::{minidump_model, DumpMemory};
+use crate::minidump::build::minidump_model;
 use crate::minidump::host_file::Sysroot;
 use crate::minidump::{MemoryMode, ZeroHoles};
 use crate::sink::Sink;
 use crate::snapshot::{self, Arch, ProcTexts, ProcessInfo, Snapshot, ThreadState};
 use crate::CaptureError;
-
-/// An ELF core's memory, read from the file, for the minidump builder and writer.
-struct CoreMemory<'a, R>(FileMemory<'a, R>);
-
-impl<R: coroner_core_format::read::ReadAt> MemorySource for CoreMemory<'_, R> {
-    fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
-        coroner_core_format::write::MemorySource::read_at(&mut self.0, addr, buf)
-    }
-}
-
-impl<R: coroner_core_format::read::ReadAt> DumpMemory for CoreMemory<'_, R> {
-    fn present(&mut self, start: u64, end: u64) -> io::Result<Vec<Range<u64>>> {
-        let mut out = Vec::new();
-        coroner_core_format::write::MemorySource::present_ranges(
-            &mut self.0,
-            start,
-            end,
-            &mut out,
-        )?;
-        Ok(out)
-    }
-}
 
 /// The [`Snapshot`] an ELF core describes: threads from its `NT_PRSTATUS`
 /// notes (the first one's signal from `NT_SIGINFO`, else its `pr_cursig`),
@@ -203,7 +178,7 @@ pub(super) fn elf_to_minidump<R: coroner_core_format::read::ReadAt>(
     sink: &mut Sink,
 ) -> Result<(usize, usize), CaptureError> {
     let snap = core_snapshot(core, sysroot)?;
-    let mut memory = CoreMemory(core.memory());
+    let mut memory = core.memory();
     let model = minidump_model(&snap, &mut memory, mode)?;
     let layout = Layout::plan(&model)?;
     let mut out = ZeroHoles::new(sink);

@@ -3,7 +3,6 @@
 //! `NT_AUXV`, `NT_FILE` from the Maps stream, and a `PT_LOAD` per memory
 //! range (split at mapping boundaries, flags from Maps).
 
-use std::io;
 use std::ops::Range;
 
 use coroner_core_format::write::{CoreWriter, WriteOptions};
@@ -14,24 +13,12 @@ use coroner_core_format::{
 use coroner_minidump_format::model::Context;
 use coroner_minidump_format::raw::{DUMP_REQUESTED, PROCESSOR_ARCHITECTURE_ARM64};
 use coroner_minidump_format::read::MinidumpFile;
-use coroner_minidump_format::write::MemorySource;
 use coroner_proc_reader::parse::status::parse_status;
 
 use super::ConvertError;
 use crate::ranges::subtract;
 use crate::sink::Sink;
 use crate::CaptureError;
-
-/// A minidump's memory, read from the file, as the ELF writer's source.
-struct DumpBytes<'a, R>(coroner_minidump_format::read::FileMemory<'a, R>);
-
-impl<R: coroner_minidump_format::read::ReadAt> coroner_core_format::write::MemorySource
-    for DumpBytes<'_, R>
-{
-    fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
-        MemorySource::read_at(&mut self.0, addr, buf)
-    }
-}
 
 /// x86-64 `user_regs_struct` words from a minidump context.
 fn amd64_words(c: &coroner_minidump_format::raw::CONTEXT_AMD64) -> Vec<u64> {
@@ -266,7 +253,7 @@ pub(super) fn minidump_to_elf<R: coroner_minidump_format::read::ReadAt>(
     }
 
     let writer = CoreWriter::new(WriteOptions::default());
-    let mut source = DumpBytes(file.memory());
+    let mut source = file.memory();
     writer.write(&model, &mut source, sink)?;
     Ok((model.threads.len(), model.segments.len()))
 }

@@ -49,12 +49,18 @@ pub const PC_WINDOW: u64 = 256;
 /// up to the end of its stack mapping, as Breakpad and minidump-writer do).
 pub const MAX_STACK: u64 = 8 << 20;
 
-/// A process's memory, for the writer and for the facts read while planning.
+/// What planning a minidump reads of a process's memory, over any
+/// [`MemorySource`] (a live process, a core being converted).
 pub trait DumpMemory: MemorySource {
     /// The parts of `start..end` that hold data (pages present or swapped
-    /// in a live process; dumped bytes of a core). Reading anything else
-    /// would either change the target (fault in the zero page) or give zeros.
-    fn present(&mut self, start: u64, end: u64) -> io::Result<Vec<Range<u64>>>;
+    /// in a live process; dumped bytes of a core), from
+    /// [`MemorySource::present_ranges`]. Reading anything else would either
+    /// change the target (fault in the zero page) or give zeros.
+    fn present(&mut self, start: u64, end: u64) -> io::Result<Vec<Range<u64>>> {
+        let mut out = Vec::new();
+        self.present_ranges(start, end, &mut out)?;
+        Ok(out)
+    }
 
     /// Read exactly `buf.len()` bytes at `addr`.
     fn read_exact(&mut self, addr: u64, buf: &mut [u8]) -> bool {
@@ -71,6 +77,8 @@ pub trait DumpMemory: MemorySource {
         true
     }
 }
+
+impl<T: MemorySource + ?Sized> DumpMemory for T {}
 
 /// A `/proc/pid/maps` line for `m` (the Maps stream of a snapshot that has
 /// no maps text).

@@ -3,7 +3,6 @@
 //! [`super::build::minidump_model`].
 
 use std::io::{self, BufWriter, Write};
-use std::ops::Range;
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -12,26 +11,12 @@ use coroner_minidump_format::write::{Layout, MemorySource};
 use coroner_proc_reader::parse::maps::{join_maps_smaps, parse_maps, Mapping};
 use coroner_proc_reader::{FreezeOptions, Frozen, Process};
 
-use super::build::{minidump_model, DumpMemory};
+use super::build::minidump_model;
 use super::{MemoryMode, ZeroHoles};
 use crate::live::{self, LiveMemory};
 use crate::sink::Sink;
 use crate::snapshot::{SelectedMapping, Snapshot};
 use crate::{CaptureError, CaptureOptions, CaptureReport};
-
-impl MemorySource for LiveMemory {
-    fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
-        coroner_core_format::write::MemorySource::read_at(self, addr, buf)
-    }
-}
-
-impl DumpMemory for LiveMemory {
-    fn present(&mut self, start: u64, end: u64) -> io::Result<Vec<Range<u64>>> {
-        let mut out = Vec::new();
-        coroner_core_format::write::MemorySource::present_ranges(self, start, end, &mut out)?;
-        Ok(out)
-    }
-}
 
 /// Counts bytes pulled by the writer and reports progress.
 pub(crate) struct Counting<'a, M: ?Sized> {

@@ -4,7 +4,7 @@ use std::ops::Range;
 use scroll::Pread;
 
 use super::core::{check_header, check_phentsize};
-use super::memory::{find, pieces, Piece};
+use super::memory::{find, pieces, present_within, Piece};
 use super::note::NoteSegment;
 use super::source::{read_up_to, ReadAt};
 use super::{process_notes, AuxvIter, FileNoteView, Note, NoteIter, ThreadIter, Truncation};
@@ -377,16 +377,7 @@ impl<R: ReadAt> MemorySource for FileMemory<'_, R> {
         end: u64,
         out: &mut Vec<Range<u64>>,
     ) -> io::Result<()> {
-        let first = self.present.partition_point(|p| p.end <= start);
-        for p in self.present.get(first..).unwrap_or(&[]) {
-            if p.start >= end {
-                break;
-            }
-            let (s, e) = (p.start.max(start), p.end.min(end));
-            if s < e {
-                out.push(s..e);
-            }
-        }
+        present_within(&self.present, start, end, out);
         Ok(())
     }
 }

@@ -93,6 +93,23 @@ pub(crate) fn pieces(ranges: impl Iterator<Item = (u64, u64, usize)>) -> Vec<Pie
     out
 }
 
+/// Push onto `out` the parts of the sorted, disjoint `pieces` within
+/// `[start, end)`: what a core holds there (`MemorySource::present_ranges`
+/// of both the in-memory and the on-disk reader).
+pub(crate) fn present_within(pieces: &[Piece], start: u64, end: u64, out: &mut Vec<Range<u64>>) {
+    let first = pieces.partition_point(|p| p.end <= start);
+    for p in pieces.get(first..).unwrap_or(&[]) {
+        if p.start >= end {
+            break;
+        }
+        let (s, e) = (p.start.max(start), p.end.min(end));
+        if s < e {
+            out.push(s..e);
+        }
+    }
+}
+
+/// The piece holding `addr`, if any.
 pub(crate) fn find(pieces: &[Piece], addr: u64) -> Option<&Piece> {
     let idx = pieces.partition_point(|p| p.start <= addr);
     let piece = pieces.get(idx.checked_sub(1)?)?;
@@ -189,16 +206,7 @@ impl MemorySource for MemoryMap<'_> {
         end: u64,
         out: &mut Vec<Range<u64>>,
     ) -> io::Result<()> {
-        let first = self.present.partition_point(|p| p.end <= start);
-        for p in self.present.get(first..).unwrap_or(&[]) {
-            if p.start >= end {
-                break;
-            }
-            let (s, e) = (p.start.max(start), p.end.min(end));
-            if s < e {
-                out.push(s..e);
-            }
-        }
+        present_within(&self.present, start, end, out);
         Ok(())
     }
 }

@@ -31,6 +31,7 @@
 
 use scroll::Pread;
 
+use super::core::{check_header, check_phentsize};
 use super::Core;
 use crate::{raw, ReadError};
 
@@ -44,27 +45,13 @@ fn truncated(what: &'static str, offset: u64, needed: u64, available: usize) -> 
 }
 
 /// The ELF header at the start of `prefix`, checked as [`super::parse`]
-/// checks it: ELF magic, 64-bit little-endian, `ET_CORE`.
+/// checks it (the same check: ELF magic, 64-bit little-endian, `ET_CORE`,
+/// section header size under `PN_XNUM`).
 pub fn read_header(prefix: &[u8]) -> Result<raw::Elf64_Ehdr, ReadError> {
     let header: raw::Elf64_Ehdr = prefix
         .pread_with(0, scroll::LE)
         .map_err(|_| truncated("ELF header", 0, raw::EHDR_SIZE as u64, prefix.len()))?;
-    if header.e_ident.get(..4) != Some(&raw::ELFMAG[..]) {
-        return Err(ReadError::BadMagic);
-    }
-    let class = header.e_ident.get(raw::EI_CLASS).copied().unwrap_or(0);
-    let encoding = header.e_ident.get(raw::EI_DATA).copied().unwrap_or(0);
-    if class != raw::ELFCLASS64 || encoding != raw::ELFDATA2LSB {
-        return Err(ReadError::UnsupportedFormat {
-            class,
-            data: encoding,
-        });
-    }
-    if header.e_type != raw::ET_CORE {
-        return Err(ReadError::NotCore {
-            e_type: header.e_type,
-        });
-    }
+    check_header(&header)?;
     Ok(header)
 }
 
@@ -110,13 +97,7 @@ pub fn program_header_count(
 /// short.
 pub fn parse_with_phnum(data: &[u8], phnum: u64) -> Result<Core<'_>, ReadError> {
     let header = read_header(data)?;
-    if phnum > 0 && usize::from(header.e_phentsize) != raw::PHDR_SIZE {
-        return Err(ReadError::BadEntrySize {
-            what: "program header",
-            expected: raw::PHDR_SIZE as u64,
-            actual: u64::from(header.e_phentsize),
-        });
-    }
+    check_phentsize(&header, phnum)?;
     let table = phnum.saturating_mul(raw::PHDR_SIZE as u64);
     let fits = header
         .e_phoff

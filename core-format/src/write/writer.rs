@@ -130,8 +130,11 @@ fn is_zero(bytes: &[u8]) -> bool {
     blocks_zero && blocks.remainder().iter().all(|&x| x == 0)
 }
 
+/// The start of the [`PAGE`](coroner_dump_source::PAGE) after the one
+/// holding `addr` (the unit of the short-read rule).
 fn next_page(addr: u64) -> u64 {
-    (addr | (PAGE_SIZE - 1)).saturating_add(1)
+    use coroner_dump_source::PAGE;
+    (addr | (PAGE - 1)).saturating_add(1)
 }
 
 impl CoreWriter {
@@ -381,11 +384,21 @@ impl<M: MemorySource + ?Sized, S: Sink + ?Sized> Stream<'_, '_, M, S> {
             self.out.stats.memory_read_bytes =
                 self.out.stats.memory_read_bytes.saturating_add(got as u64);
             self.emit(addr, got)?;
-            let missing = (len as u64).saturating_sub(got as u64);
-            self.out.stats.unreadable_bytes =
-                self.out.stats.unreadable_bytes.saturating_add(missing);
-            self.out.hole(missing)?;
-            addr = addr.saturating_add(len as u64);
+            let request_end = addr.saturating_add(len as u64);
+            if got < len {
+                // The short-read rule (coroner_dump_source::MemorySource):
+                // the byte at `addr + got` is unreadable; a hole to the end
+                // of its page, then ask again from the next page.
+                let bad = addr.saturating_add(got as u64);
+                let hole_end = next_page(bad).min(request_end).max(bad.saturating_add(1));
+                let missing = hole_end.saturating_sub(bad);
+                self.out.stats.unreadable_bytes =
+                    self.out.stats.unreadable_bytes.saturating_add(missing);
+                self.out.hole(missing)?;
+                addr = hole_end;
+            } else {
+                addr = request_end;
+            }
         }
         Ok(())
     }

@@ -37,7 +37,7 @@ mod thread;
 mod thread_names;
 
 pub use layout::Layout;
-pub use source::{MemorySource, NoMemory, SliceSource};
+pub use source::{BytesAt, MemorySource, NoMemory, SliceSource};
 
 use std::io;
 

@@ -11,8 +11,6 @@ use crate::model::MemoryRange;
 
 /// Size of the buffer memory is streamed through.
 const BUFFER_SIZE: u64 = 1 << 20;
-/// Granularity of unreadable memory after a short read.
-const PAGE_SIZE: u64 = 4096;
 
 impl Layout {
     /// Stream the file to `out`, pulling memory from `source` through one
@@ -215,7 +213,7 @@ fn fill<S: MemorySource + ?Sized>(
             // one byte, so this always advances; to the end of the buffer
             // when the page is the last one of the address space).
             let bad = addr.saturating_add(pos as u64);
-            let skip = match (bad | (PAGE_SIZE - 1)).checked_add(1) {
+            let skip = match (bad | (coroner_dump_source::PAGE - 1)).checked_add(1) {
                 Some(page_end) => {
                     usize::try_from(page_end.saturating_sub(bad)).unwrap_or(usize::MAX)
                 }
