@@ -3,34 +3,19 @@
 //! its registers and the copy; the copy's `maps` and `smaps` (so
 //! MADV_DONTDUMP is honoured at no frozen cost) and memory make the dump.
 
-use std::io::{self, BufWriter};
-use std::ops::Range;
+use std::io::BufWriter;
 use std::time::Instant;
 
-use coroner_minidump_format::write::{Layout, MemorySource};
+use coroner_minidump_format::write::Layout;
 use coroner_proc_reader::{FreezeOptions, Process};
 
-use super::build::{minidump_model, DumpMemory};
+use super::build::minidump_model;
 use super::live::Counting;
 use super::{MemoryMode, ZeroHoles};
-use crate::cow_copy::{self, CowMemory, Prepared};
+use crate::cow_copy::{self, Prepared};
 use crate::live;
 use crate::sink::Sink;
 use crate::{CaptureError, CaptureOptions, CaptureReport};
-
-impl MemorySource for CowMemory {
-    fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
-        coroner_core_format::write::MemorySource::read_at(self, addr, buf)
-    }
-}
-
-impl DumpMemory for CowMemory {
-    fn present(&mut self, start: u64, end: u64) -> io::Result<Vec<Range<u64>>> {
-        let mut out = Vec::new();
-        coroner_core_format::write::MemorySource::present_ranges(self, start, end, &mut out)?;
-        Ok(out)
-    }
-}
 
 /// Capture `pid` as a minidump from a copy; `Ok(Err(report))` when no copy
 /// was made and `--snapshot` falls back (the caller then captures with the
