@@ -428,6 +428,20 @@ pub(crate) fn ptrace_geteventmsg(tid: u32) -> io::Result<u64> {
     Ok(msg)
 }
 
+/// The type of `ptrace`'s request argument: `c_uint` in glibc, `c_int` in
+/// musl, whose PTRACE_SEIZE & co. the libc crate types that way but whose
+/// PTRACE_GETSIGMASK/SETSIGMASK it types `c_uint` like glibc's.
+#[cfg(target_env = "musl")]
+type PtraceRequest = libc::c_int;
+#[cfg(not(target_env = "musl"))]
+type PtraceRequest = libc::c_uint;
+
+/// `PTRACE_GETSIGMASK` (kernel UAPI 0x420a) in the request type `ptrace`
+/// takes on this libc, so the static musl build compiles.
+const PTRACE_GETSIGMASK: PtraceRequest = 0x420a;
+/// `PTRACE_SETSIGMASK` (kernel UAPI 0x420b), likewise.
+const PTRACE_SETSIGMASK: PtraceRequest = 0x420b;
+
 /// `PTRACE_GETSIGMASK`: the thread's blocked signal mask.
 pub(crate) fn ptrace_getsigmask(tid: u32) -> io::Result<u64> {
     let tid = pid_t(tid)?;
@@ -436,7 +450,7 @@ pub(crate) fn ptrace_getsigmask(tid: u32) -> io::Result<u64> {
     // the kernel writes that many bytes to data, which points to `mask`.
     ptrace_result(unsafe {
         libc::ptrace(
-            libc::PTRACE_GETSIGMASK,
+            PTRACE_GETSIGMASK,
             tid,
             std::mem::size_of::<u64>() as *mut libc::c_void,
             std::ptr::addr_of_mut!(mask),
@@ -455,7 +469,7 @@ pub(crate) fn ptrace_setsigmask(tid: u32, mask: u64) -> io::Result<()> {
     // bytes from data, which points to `mask`.
     ptrace_result(unsafe {
         libc::ptrace(
-            libc::PTRACE_SETSIGMASK,
+            PTRACE_SETSIGMASK,
             tid,
             std::mem::size_of::<u64>() as *mut libc::c_void,
             std::ptr::addr_of!(mask),
