@@ -122,7 +122,9 @@ fn one_snapshot_gives_both_formats_the_same_signal() {
 /// One freeze of a process whose threads send each other SIGURG, one
 /// snapshot, both formats: until a snapshot catches a thread on its way
 /// into the signal, and then the two files record the same one.
-#[cfg(target_os = "linux")]
+// Needs the C target of the unpublished coroner-test-support: only in the
+// repository (build.rs), not from the published package.
+#[cfg(all(target_os = "linux", coroner_repo_tests))]
 #[test]
 fn a_frozen_process_gives_both_formats_the_same_signal() {
     use std::time::{Duration, Instant};
