@@ -7,9 +7,14 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// The `coroner` binary under test.
+/// The `coroner` binary under test: the one cargo built, or another build
+/// named by `CORONER_TEST_BIN` (.ci/musl.sh runs the oracle tests against
+/// the static musl binary that way).
 pub fn coroner() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_coroner"))
+    match std::env::var_os("CORONER_TEST_BIN") {
+        Some(bin) => Command::new(bin),
+        None => Command::new(env!("CARGO_BIN_EXE_coroner")),
+    }
 }
 
 /// Run `cmd`, require success, and return its stdout.
