@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Every published crate as crates.io would serve it: `cargo package` (with
-# its verification build) for each, then each .crate is unpacked into a
-# scratch directory and `cargo test` runs there on its own, the other
-# coroner crates patched ([patch.crates-io]) to their unpacked packages, as
-# a user who downloads the crates would build them. Catches files missing
+# Every published crate as crates.io would serve it: `cargo package` for
+# each, then each .crate is unpacked into a scratch directory and
+# `cargo test` runs there on its own, the other coroner crates patched
+# ([patch.crates-io]) to their unpacked packages, as a user who downloads
+# the crates would build them. Catches files missing
 # from a package, tests that need the unpublished coroner-test-support, and
 # missing LICENSE files. The crates come from `cargo metadata`, so new
 # workspace members are covered without editing this script.
@@ -19,15 +19,13 @@ for name in "${names[@]}"; do
     packages+=(-p "$name")
 done
 
-# Cargo verifies each package against the others through a local registry
-# (target/package/tmp-registry) whose crates it extracts under
-# $CARGO_HOME/registry/src/-HASH/ once per version and never again: drop
-# those extractions, or an unchanged version verifies against stale sources.
-for i in "${!names[@]}"; do
-    rm -rf "${CARGO_HOME:-$HOME/.cargo}/registry/src/"-*/"${names[$i]}-${versions[$i]}"
-done
+# --no-verify: cargo's own verification builds each package against the
+# others through a local registry, and reuses whatever it compiled for an
+# unchanged version number before (registry sources count as immutable), so
+# it can verify against stale code. The build and test below are the
+# verification instead: from path sources, freshly unpacked.
 # --allow-dirty: package the working tree as it is (what .ci/run tests).
-cargo package --quiet --allow-dirty "${packages[@]}"
+cargo package --quiet --no-verify --allow-dirty "${packages[@]}"
 
 # Outside the repository (a package inside it would take the repository's
 # workspace for its own); one fixed path per checkout so the shared build
@@ -40,7 +38,7 @@ trap 'rm -rf "$scratch"' EXIT
 {
     echo '[patch.crates-io]'
     for i in "${!names[@]}"; do
-        tar -xzf "target/package/${names[$i]}-${versions[$i]}.crate" -C "$scratch"
+        tar -xzmf "target/package/${names[$i]}-${versions[$i]}.crate" -C "$scratch"
         echo "${names[$i]} = { path = \"$scratch/${names[$i]}-${versions[$i]}\" }"
     done
     # The workspace's dev profile (optimised a little, dependencies a lot):
