@@ -34,8 +34,8 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
+use crate::copy_refusal::CopyRefusal;
 use crate::error::Result;
-use crate::fork_copy::CopyRefusal;
 use crate::parse::maps::Mapping;
 use crate::process::Process;
 use crate::regs::{GpRegs, Registers, NT_PRFPREG, NT_PRSTATUS, NT_X86_XSTATE};

@@ -54,6 +54,7 @@
 // The pure parts — /proc parsers, register layouts, the error type — build on
 // any OS, so dumps can be analysed anywhere; everything that touches a live
 // process (ptrace, process_vm_readv, /proc itself) is Linux-only.
+mod copy_refusal;
 mod error;
 pub mod parse;
 pub mod regs;
@@ -66,7 +67,6 @@ mod fork_copy;
 mod freeze;
 #[cfg(target_os = "linux")]
 mod held;
-#[cfg(target_os = "linux")]
 mod host;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod inject;
@@ -81,14 +81,14 @@ mod signal_trap;
 #[cfg(target_os = "linux")]
 mod sys;
 
+pub use copy_refusal::CopyRefusal;
 pub use error::{Error, PermissionReason, Result};
 #[cfg(target_os = "linux")]
-pub use fork_copy::{reap_leftover_copies, CopyPlan, CopyRefusal, ForkCopy};
+pub use fork_copy::{reap_leftover_copies, CopyPlan, ForkCopy};
 #[cfg(target_os = "linux")]
 pub use freeze::{FreezeOptions, Frozen, StopKind, Thawed, Thread};
 #[cfg(target_os = "linux")]
 pub use held::with_held_threads;
-#[cfg(target_os = "linux")]
 pub use host::HostFacts;
 #[cfg(target_os = "linux")]
 pub use memory::{MemoryReader, ReadMethod, ReadRequest};
