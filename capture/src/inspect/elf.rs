@@ -178,17 +178,7 @@ pub(super) fn summarise(core: Core<'_>, read_at: &mut ReadAt<'_>) -> Result<Summ
         "the PT_LOADs' memory sizes",
         &mut s.warnings,
     );
-    s.totals = Totals {
-        threads: s.threads.len(),
-        mappings: s.mappings.len(),
-        mappings_dumped: s.mappings.iter().filter(|m| m.dumped > 0).count(),
-        bytes_dumped,
-        bytes_mapped,
-        modules: s.modules.len(),
-        modules_with_build_id: s.modules.iter().filter(|m| m.build_id.is_some()).count(),
-        file_size: 0,
-        file_allocated: None,
-    };
+    s.count_totals(bytes_dumped, bytes_mapped, 0);
     Ok(s)
 }
 

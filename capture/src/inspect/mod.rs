@@ -201,6 +201,24 @@ pub(crate) fn checked_total(
     })
 }
 
+impl Summary {
+    /// Fill `totals` from the threads, mappings and modules read so far;
+    /// the byte sums and the file size are each format's own.
+    pub(crate) fn count_totals(&mut self, bytes_dumped: u64, bytes_mapped: u64, file_size: u64) {
+        self.totals = Totals {
+            threads: self.threads.len(),
+            mappings: self.mappings.len(),
+            mappings_dumped: self.mappings.iter().filter(|m| m.dumped > 0).count(),
+            bytes_dumped,
+            bytes_mapped,
+            modules: self.modules.len(),
+            modules_with_build_id: self.modules.iter().filter(|m| m.build_id.is_some()).count(),
+            file_size,
+            file_allocated: None,
+        };
+    }
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

@@ -31,7 +31,7 @@ use coroner_minidump_format::raw::{
 use coroner_minidump_format::{read, ReadError};
 
 use crate::inspect::{
-    checked_total, MappingSummary, ModuleSummary, ProcessSummary, Summary, ThreadSummary, Totals,
+    checked_total, MappingSummary, ModuleSummary, ProcessSummary, Summary, ThreadSummary,
 };
 
 fn text(b: &[u8]) -> String {
@@ -357,17 +357,7 @@ pub fn summarise(data: &[u8]) -> Result<Summary, ReadError> {
         "the mappings' sizes",
         &mut s.warnings,
     );
-    s.totals = Totals {
-        threads: s.threads.len(),
-        mappings: s.mappings.len(),
-        mappings_dumped: s.mappings.iter().filter(|m| m.dumped > 0).count(),
-        bytes_dumped,
-        bytes_mapped,
-        modules: s.modules.len(),
-        modules_with_build_id: s.modules.iter().filter(|m| m.build_id.is_some()).count(),
-        file_size: data.len() as u64,
-        file_allocated: None,
-    };
+    s.count_totals(bytes_dumped, bytes_mapped, data.len() as u64);
     Ok(s)
 }
 
