@@ -89,6 +89,11 @@ pub struct InstallArgs {
     /// No rate limit.
     #[arg(long)]
     pub no_rate_limit: bool,
+    /// Leave the crashed process's environment out of the metadata (it is
+    /// recorded by default, as systemd-coredump does, in the 0600
+    /// metadata.json; it may hold secrets).
+    #[arg(long)]
+    pub no_environ: bool,
     /// core_pipe_limit to set: crashes handled at once, while the kernel
     /// keeps each crashing process (and its /proc entry) for the handler.
     #[arg(long, default_value_t = 16, value_name = "N")]
@@ -181,6 +186,7 @@ fn install(args: &InstallArgs) -> Result<(), Failure> {
     policy.max_use = args.max_use;
     policy.keep_free = args.keep_free;
     policy.rate_limit = (!args.no_rate_limit).then_some(args.rate_limit);
+    policy.record_environ = !args.no_environ;
     let mut config = HandlerConfig::new(dir, policy);
 
     let current_pattern = read_setting(CORE_PATTERN)?;
@@ -271,13 +277,14 @@ fn status(config_path: &Path) -> Result<(), Failure> {
             println!("store: {}", config.dir.display());
             let p = &config.policy;
             println!(
-                "compress: {}; minidump: {}; max-process-size: {}; max-use: {}; keep-free: {}; rate limit: {}",
+                "compress: {}; minidump: {}; max-process-size: {}; max-use: {}; keep-free: {}; rate limit: {}; environment: {}",
                 if p.compress { format!("zstd -{}", p.compress_level) } else { "no".into() },
                 if p.minidump { "yes" } else { "no" },
                 p.max_process_size.map_or("none".into(), size),
                 p.max_use.map_or("10% (at most 4 GiB)".into(), size),
                 p.keep_free.map_or("15% (at most 4 GiB)".into(), size),
                 p.rate_limit.map_or("none".into(), |r| format!("{}/{} s", r.burst, r.interval_seconds)),
+                if p.record_environ { "recorded" } else { "omitted" },
             );
             println!(
                 "replaced: core_pattern {:?}, core_pipe_limit {}",

@@ -199,6 +199,27 @@ fn info(entry: &Entry, json: bool) -> Result<(), Failure> {
         m.core_rlimit.map_or("unlimited".into(), |v| v.to_string())
     ));
     out.push_str(&format!("open fds: {}\n", m.open_fds.len()));
+    let lines = |t: &Option<String>| {
+        t.as_deref()
+            .map_or("-".to_owned(), |t| t.lines().count().to_string())
+    };
+    out.push_str(&format!(
+        "maps: {} mappings; mountinfo: {} mounts; environment: {} (in metadata.json, `--json`)\n",
+        lines(&m.proc_maps),
+        lines(&m.proc_mountinfo),
+        m.environ
+            .as_ref()
+            .map_or("not recorded".to_owned(), |e| format!(
+                "{} variables",
+                e.len()
+            ))
+    ));
+    if !m.truncated.is_empty() {
+        out.push_str(&format!(
+            "cut at the handler's bound: {}\n",
+            m.truncated.join(", ")
+        ));
+    }
     out.push_str(&format!("threads in the core: {:?}\n", m.core_threads));
     out.push_str(&format!("modules: {}\n", m.modules.len()));
     for module in &m.modules {

@@ -16,6 +16,8 @@ use coroner_test_support::{crasher_path, oracle, MachineSettings};
 use serde_json::Value;
 
 const CORE_PATTERN: &str = "/proc/sys/kernel/core_pattern";
+/// A variable every crasher gets, to find in the recorded environment.
+const ENV_MARKER: (&str, &str) = ("CORONER_TEST_CRASH_ENV", "marker-42");
 const CORE_PIPE_LIMIT: &str = "/proc/sys/kernel/core_pipe_limit";
 
 /// The handler installed until dropped; the previous settings restored then.
@@ -98,6 +100,7 @@ fn crash(args: &[&str], wrap: &[&str], cwd: &Path) -> Crash {
         .arg(crasher_path())
         .args(args)
         .current_dir(cwd)
+        .env(ENV_MARKER.0, ENV_MARKER.1)
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     let out = cmd.output().unwrap();
@@ -265,6 +268,28 @@ fn check_metadata(m: &CrashMetadata, c: &Crash, signal: &str, args: &[&str], thr
         .as_deref()
         .is_some_and(|s| s.contains("Threads:")));
     assert!(m.open_fds.iter().any(|f| f.fd == 1), "{:?}", m.open_fds);
+    // What systemd-coredump records as COREDUMP_PROC_MAPS,
+    // COREDUMP_PROC_MOUNTINFO and COREDUMP_ENVIRON.
+    let maps = m.proc_maps.as_deref().unwrap_or_default();
+    assert!(
+        maps.contains("[stack]")
+            && maps
+                .lines()
+                .any(|l| l.ends_with(crasher_path().to_str().unwrap())),
+        "maps:\n{maps}"
+    );
+    let mountinfo = m.proc_mountinfo.as_deref().unwrap_or_default();
+    assert!(
+        mountinfo.lines().any(|l| l.split(' ').nth(4) == Some("/")),
+        "no root mount in mountinfo:\n{mountinfo}"
+    );
+    let marker = format!("{}={}", ENV_MARKER.0, ENV_MARKER.1);
+    assert!(
+        m.environ.as_ref().is_some_and(|e| e.contains(&marker)),
+        "{marker} not in {:?}",
+        m.environ
+    );
+    assert!(m.truncated.is_empty(), "{:?}", m.truncated);
     assert!(m.core_rlimit.is_none(), "ulimit -c unlimited");
     let own = m
         .modules
@@ -515,7 +540,13 @@ fn compressed_cores_are_read_by_inspect_convert_and_debug() {
     let dir = tempfile::tempdir().unwrap();
     let installed = Installed::new(
         dir.path(),
-        &["--compress", "--keep-free", "0", "--no-rate-limit"],
+        &[
+            "--compress",
+            "--keep-free",
+            "0",
+            "--no-rate-limit",
+            "--no-environ",
+        ],
     );
     let c = crash(
         &["--signal", "abrt", "--data-mib", "8", "--zero-mib", "8"],
@@ -524,6 +555,11 @@ fn compressed_cores_are_read_by_inspect_convert_and_debug() {
     );
     let entry = stored(&installed.store(), |m| m.pid == c.pid);
     let m = entry.metadata.clone().unwrap();
+    assert_eq!(m.environ, None, "--no-environ");
+    assert!(m.proc_maps.is_some() && m.proc_mountinfo.is_some());
+    // The environment is left out of the file itself, not only of the model.
+    let json = std::fs::read_to_string(entry.dir.join("metadata.json")).unwrap();
+    assert!(!json.contains(ENV_MARKER.1), "{json}");
     assert!(m.stored.compressed);
     let core = entry.core_path().unwrap();
     assert_eq!(core.file_name().unwrap(), "core.zst");
@@ -539,4 +575,147 @@ fn compressed_cores_are_read_by_inspect_convert_and_debug() {
     coroner(&["convert", core.to_str().unwrap(), dmp.to_str().unwrap()]);
     check_stackwalk(&dmp, "abrt");
     check_gdb(&installed, &entry.id, &c, "abrt", false);
+}
+
+/// The kernel log (`/dev/kmsg`) from the moment it is opened: each read
+/// returns one record, `PRI,SEQ,TIME,FLAGS;TEXT\n`.
+struct KernelLog {
+    kmsg: std::fs::File,
+    /// The text of every record read so far, for failure messages.
+    seen: Vec<String>,
+}
+
+impl KernelLog {
+    fn from_now() -> KernelLog {
+        use std::io::Seek;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut kmsg = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open("/dev/kmsg")
+            .expect("reading /dev/kmsg (the crash handler's log) needs root");
+        // SEEK_END: the next read returns the next record written.
+        kmsg.seek(std::io::SeekFrom::End(0)).unwrap();
+        KernelLog {
+            kmsg,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The text of the next record that `pick` accepts, waited for up to 30 s.
+    fn next(&mut self, what: &str, pick: impl Fn(&str) -> bool) -> String {
+        use std::io::Read;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut buf = vec![0u8; 8192];
+        loop {
+            match self.kmsg.read(&mut buf) {
+                Ok(n) => {
+                    let record = String::from_utf8_lossy(&buf[..n]);
+                    let text = record
+                        .split_once(';')
+                        .map_or(&*record, |(_, t)| t)
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    self.seen.push(text.clone());
+                    if pick(&text) {
+                        return text;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "no kernel log record {what}; records since the crash:\n{}",
+                        self.seen.join("\n")
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                // Records overwritten before we read them: go on from the oldest left.
+                Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {}
+                Err(e) => panic!("reading /dev/kmsg: {e}"),
+            }
+        }
+    }
+
+    /// A message the handler split into records `(1/n)` … `(n/n)`, the
+    /// first one starting with `start`: its parts joined.
+    fn message(&mut self, start: &str) -> String {
+        let first = self.next(&format!("starting {start:?}"), |t| {
+            t.starts_with("coroner-crash-handler[") && t.contains(start)
+        });
+        let (head, rest) = first.split_once("]: ").unwrap();
+        let Some(numbered) = rest.strip_prefix("(1/") else {
+            return rest.to_owned();
+        };
+        let (count, body) = numbered.split_once(") ").unwrap();
+        let count: usize = count.parse().unwrap();
+        let mut joined = body.to_owned();
+        for i in 2..=count {
+            let prefix = format!("{head}]: ({i}/{count}) ");
+            let part = self.next(&format!("part {i} of {count}"), |t| t.starts_with(&prefix));
+            joined.push_str(&part[prefix.len()..]);
+        }
+        joined
+    }
+}
+
+#[test]
+fn the_kernel_log_names_each_stored_crash_and_why_a_crash_was_not_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let installed = Installed::new(dir.path(), &["--keep-free", "0", "--no-rate-limit"]);
+
+    // Stored: one notice naming the process, the signal and the entry.
+    let mut log = KernelLog::from_now();
+    let c = crash(&["--threads", "0"], &[], dir.path());
+    let entry = stored(&installed.store(), |m| m.pid == c.pid);
+    let notice = log.message(&format!("pid {} (", c.pid));
+    assert!(
+        notice.contains(&format!(
+            "died of SIGSEGV: stored as {}, core ",
+            entry.dir.display()
+        )),
+        "{notice}"
+    );
+
+    // Not stored (the store became writable by others): an error with the
+    // reason and the crash's summary, so the operator still learns of it.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&installed.store, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut log = KernelLog::from_now();
+    let c = crash(&["--signal", "abrt", "--threads", "0"], &[], dir.path());
+    let error = log.message(&format!("not storing the crash of pid {} (", c.pid));
+    std::fs::set_permissions(&installed.store, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert!(
+        error.contains("signal SIGABRT: the crash store ")
+            && error.contains("is writable by group or others"),
+        "{error}"
+    );
+    let summary = error
+        .split_once("; metadata: ")
+        .unwrap_or_else(|| panic!("no metadata in {error}"))
+        .1;
+    let summary: Value = serde_json::from_str(summary).unwrap_or_else(|e| panic!("{e}: {summary}"));
+    assert_eq!(summary["pid"], c.pid);
+    assert_eq!(summary["signal"], "SIGABRT");
+    assert_eq!(summary["exe"], crasher_path().to_str().unwrap());
+    assert!(
+        summary["modules"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["build_id"].is_string())),
+        "{summary}"
+    );
+    assert!(
+        !error.contains(ENV_MARKER.1),
+        "the environment never goes to the kernel log"
+    );
+    assert!(
+        installed
+            .store()
+            .entries()
+            .unwrap()
+            .iter()
+            .all(|e| e.metadata.as_ref().is_some_and(|m| m.pid != c.pid)),
+        "nothing stored in an unusable store"
+    );
 }

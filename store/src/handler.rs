@@ -22,7 +22,7 @@ use coroner_capture::MemoryMode;
 
 use crate::kernel::KernelFacts;
 use crate::log::{log, ERR, NOTICE};
-use crate::metadata::CrashMetadata;
+use crate::metadata::{CrashMetadata, Environ};
 use crate::policy::HandlerConfig;
 use crate::receive::{receive, CoreOutput, ReceiveLimits, Received};
 use crate::retention::{enforce, file_system, rate_key, Limits, RateLedger};
@@ -49,10 +49,15 @@ pub fn handle_crash(
     core: &mut dyn Read,
     proc: &Path,
 ) -> Result<Outcome, StoreError> {
+    let environ = if config.policy.record_environ {
+        Environ::Record
+    } else {
+        Environ::Omit
+    };
     let store = match Store::open(&config.dir, true) {
         Ok(s) => s,
         Err(e) => {
-            let md = CrashMetadata::collect("-", facts, proc);
+            let md = CrashMetadata::collect("-", facts, proc, environ);
             log(
                 ERR,
                 &format!(
@@ -60,14 +65,14 @@ pub fn handle_crash(
                     md.pid,
                     md.comm,
                     md.signal_name,
-                    serde_json::to_string(&md).unwrap_or_default()
+                    md.log_summary()
                 ),
             );
             return Err(e);
         }
     };
     let id = store.new_id(facts.time, facts.pid, &facts.comm);
-    let mut md = CrashMetadata::collect(&id, facts, proc);
+    let mut md = CrashMetadata::collect(&id, facts, proc, environ);
     let policy = &config.policy;
 
     // Decide under the lock, so concurrent crashes count each other.

@@ -59,6 +59,9 @@ pub struct Policy {
     pub keep_free: Option<u64>,
     /// Per-executable rate limit; `None` for none.
     pub rate_limit: Option<RateLimit>,
+    /// Record the crashed process's environment in the metadata (as
+    /// systemd-coredump does); it may hold secrets, so it can be left out.
+    pub record_environ: bool,
 }
 
 impl Default for Policy {
@@ -75,6 +78,7 @@ impl Default for Policy {
                 burst: 10,
                 interval_seconds: 60,
             }),
+            record_environ: true,
         }
     }
 }
@@ -164,5 +168,9 @@ mod tests {
         let loaded = HandlerConfig::load(&path).unwrap();
         assert!(loaded.policy.compress);
         assert_eq!(loaded.policy.compress_level, 3);
+        assert!(
+            loaded.policy.record_environ,
+            "configs from before the option record it"
+        );
     }
 }
