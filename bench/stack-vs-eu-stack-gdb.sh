@@ -7,11 +7,12 @@
 # Workload (test-support/helpers/stack_target.c, -O2 -fomit-frame-pointer
 # -g, so every tool must unwind by CFI): 100 worker threads parked at the
 # end of call chains 5-14 frames deep (recursion, an inlined function, a
-# callback from libc's qsort_r), plus a "gap-probe" thread that wakes every
-# 100 us and keeps the longest gap between two wake-ups: the time a tool
-# held the process stopped, seen from inside the process, the same way for
-# all three tools. The probe's baseline (a round with no tool) is reported
-# too: on a loaded machine its wake-ups are late without any tool.
+# callback from libc's qsort, tail calls), plus a "gap-probe" thread that
+# wakes every 100 us and keeps the longest gap between two wake-ups: the
+# time a tool held the process stopped, seen from inside the process, the
+# same way for all three tools. The probe's baseline (a round with no
+# tool) is reported too: on a loaded machine its wake-ups are late without
+# any tool.
 #
 # Usage: bench/stack-vs-eu-stack-gdb.sh [ROUNDS]        (default 5)
 # Needs: root or CAP_SYS_PTRACE, gdb, eu-stack (elfutils), a C compiler,

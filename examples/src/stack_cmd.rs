@@ -23,7 +23,10 @@
 //! ```
 //! `source` is how the frame was found: `context` (the thread's registers),
 //! `cfi`, `frame-pointer`, `scan` (a guess from a return-address-looking
-//! word on the stack) or `inlined` (a function inlined into the next frame).
+//! word on the stack), `inlined` (a function inlined into the next frame) or
+//! `tail-call` (a function that jumped to the frame before it and so left no
+//! frame on the stack, put back from the DWARF call-site records as gdb
+//! does; its `pc` is the address after that jump).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -173,6 +176,7 @@ fn frame_text(frame: &Frame) -> String {
     match frame.source {
         FrameSource::FramePointer => s.push_str(" [frame pointer]"),
         FrameSource::Scan => s.push_str(" [stack scan: a guess]"),
+        FrameSource::TailCall => s.push_str(" [tail call]"),
         _ => {}
     }
     s

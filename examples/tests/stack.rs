@@ -164,10 +164,27 @@ fn gdb_functions(exe: &Path, core: &Path) -> Option<BTreeMap<u64, Vec<String>>> 
     Some(out)
 }
 
-/// Our frames equal gdb's, thread by thread, name by name.
+/// Whether libc's separate debug info (libc6-dbg) is installed: with it,
+/// gdb and coroner read libc's DWARF, call-site records included.
+/// COR_REQUIRE_ORACLES=1 requires it (.ci/run installs it).
+fn libc_debug_info(json: &Value) -> bool {
+    let found =
+        json["modules"].as_array().unwrap().iter().any(|m| {
+            m["path"].as_str().unwrap().contains("/libc.so") && !m["debug_file"].is_null()
+        });
+    assert!(
+        found || !coroner_test_support::oracles_required(),
+        "no debug info for libc (install libc6-dbg) and COR_REQUIRE_ORACLES=1: {}",
+        json["modules"]
+    );
+    found
+}
+
+/// Our frames equal gdb's, thread by thread, name by name — tail-call
+/// frames included: no thread and no frame is left out of the comparison.
 fn assert_same_as_gdb(exe: &Path, core: &Path, threads: usize) {
-    let ours = stack_json(&[core.as_os_str()]);
-    let ours: BTreeMap<u64, Vec<String>> = our_functions(&ours)
+    let json = stack_json(&[core.as_os_str()]);
+    let ours: BTreeMap<u64, Vec<String>> = our_functions(&json)
         .into_iter()
         .map(|(tid, names)| (tid, up_to_main(names)))
         .collect();
@@ -183,6 +200,7 @@ fn assert_same_as_gdb(exe: &Path, core: &Path, threads: usize) {
         "stack_recurse",
         "stack_inlined",
         "stack_middle",
+        "stack_tail_call",
         "compare_and_park",
         "stack_through_libc",
         "worker_main",
@@ -191,6 +209,24 @@ fn assert_same_as_gdb(exe: &Path, core: &Path, threads: usize) {
     ] {
         assert!(all.iter().any(|n| *n == f), "no {f} frame: {ours:#?}");
     }
+    // The functions that jumped to the next one are the tail-call frames:
+    // the helper's own, and glibc's qsort (which jumps to qsort_r) when
+    // libc's DWARF is there to say so.
+    let mut tail_calls: Vec<&str> = json["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["frames"].as_array().unwrap())
+        .filter(|f| f["source"] == "tail-call")
+        .map(|f| f["function"].as_str().unwrap())
+        .collect();
+    tail_calls.sort_unstable();
+    tail_calls.dedup();
+    // libc's DWARF names qsort by its internal alias (`__GI_qsort`).
+    let libc_qsort = tail_calls.iter().any(|n| n.ends_with("qsort"));
+    assert_eq!(libc_qsort, libc_debug_info(&json), "{tail_calls:?}");
+    tail_calls.retain(|n| !n.ends_with("qsort"));
+    assert_eq!(tail_calls, ["stack_tail_call"], "{json:#}");
 }
 
 #[test]
@@ -267,13 +303,17 @@ fn stack_of_a_kernel_core_equals_gdbs_and_puts_the_crashing_thread_first() {
 
 /// One physical frame as a stack-walker reports it: module, offset of the
 /// pc in it (the return address itself, not minus one), how it was found,
-/// and the function names there (inlined ones first, innermost first).
-#[derive(Debug, PartialEq, Eq)]
+/// the functions inlined there (innermost first) and the function the
+/// frame is in.
+#[derive(Debug)]
 struct Walked {
     module: Option<String>,
     module_offset: u64,
     trust: String,
-    names: Vec<String>,
+    inlined: Vec<String>,
+    function: String,
+    /// Where the symbol minidump-stackwalk named starts (module-relative).
+    symbol_start: Option<u64>,
 }
 
 fn hex_field(v: &Value) -> u64 {
@@ -298,20 +338,24 @@ fn stackwalk_frames(dump: &Path) -> Option<BTreeMap<u64, Vec<Walked>>> {
                     .iter()
                     .enumerate()
                     .map(|(i, f)| {
-                        let mut names: Vec<String> = f["inlines"]
+                        let inlined = f["inlines"]
                             .as_array()
                             .into_iter()
                             .flatten()
                             .map(|inline| inline["function"].as_str().unwrap().to_owned())
                             .collect();
-                        names.push(f["function"].as_str().unwrap_or("??").to_owned());
                         // It reports a caller frame at its return address - 1.
+                        let looked_up = hex_field(&f["module_offset"]);
                         let back = u64::from(i > 0);
                         Walked {
                             module: f["module"].as_str().map(str::to_owned),
-                            module_offset: hex_field(&f["module_offset"]) + back,
+                            module_offset: looked_up + back,
                             trust: f["trust"].as_str().unwrap().to_owned(),
-                            names,
+                            inlined,
+                            function: f["function"].as_str().unwrap_or("??").to_owned(),
+                            symbol_start: f["function_offset"]
+                                .as_str()
+                                .map(|_| looked_up - hex_field(&f["function_offset"])),
                         }
                     })
                     .collect();
@@ -321,7 +365,10 @@ fn stackwalk_frames(dump: &Path) -> Option<BTreeMap<u64, Vec<Walked>>> {
     )
 }
 
-/// Our frames of each thread grouped like [`stackwalk_frames`]'s.
+/// Our frames of each thread grouped like [`stackwalk_frames`]'s. Tail-call
+/// frames are left out: they are rebuilt from the DWARF call-site records
+/// (as gdb does), not found on the stack, and minidump-stackwalk does not
+/// rebuild them.
 fn our_walked(json: &Value) -> BTreeMap<u64, Vec<Walked>> {
     json["threads"]
         .as_array()
@@ -329,22 +376,78 @@ fn our_walked(json: &Value) -> BTreeMap<u64, Vec<Walked>> {
         .iter()
         .map(|t| {
             let mut out = Vec::new();
-            let mut names = Vec::new();
+            let mut inlined = Vec::new();
             for f in t["frames"].as_array().unwrap() {
-                names.push(f["function"].as_str().unwrap_or("??").to_owned());
-                if f["source"] == "inlined" {
-                    continue;
+                let name = f["function"].as_str().unwrap_or("??").to_owned();
+                match f["source"].as_str().unwrap() {
+                    "inlined" => inlined.push(name),
+                    "tail-call" => inlined.clear(),
+                    source => out.push(Walked {
+                        module: f["module"].as_str().map(str::to_owned),
+                        module_offset: f["module_offset"].as_u64().unwrap(),
+                        trust: source.replace('-', "_"),
+                        inlined: std::mem::take(&mut inlined),
+                        function: name,
+                        symbol_start: None,
+                    }),
                 }
-                out.push(Walked {
-                    module: f["module"].as_str().map(str::to_owned),
-                    module_offset: f["module_offset"].as_u64().unwrap(),
-                    trust: f["source"].as_str().unwrap().replace('-', "_"),
-                    names: std::mem::take(&mut names),
-                });
             }
             (t["tid"].as_u64().unwrap(), out)
         })
         .collect()
+}
+
+/// The function symbols of an ELF file and of its separate debug file
+/// (`/usr/lib/debug/.build-id/…`, libc6-dbg's), by address, as `nm` lists
+/// them: every alias of each address.
+fn symbol_names(module: &Path) -> BTreeMap<u64, Vec<String>> {
+    let nm = oracle("nm").expect("nm (binutils) is installed with objcopy");
+    let id = build_id(module);
+    let debug = PathBuf::from(format!(
+        "/usr/lib/debug/.build-id/{}/{}.debug",
+        &id[..2],
+        &id[2..]
+    ));
+    let mut out: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for (file, dynamic) in [(module, false), (module, true), (debug.as_path(), false)] {
+        if !file.exists() {
+            continue;
+        }
+        let mut cmd = Command::new(&nm);
+        cmd.arg("--defined-only");
+        if dynamic {
+            cmd.arg("-D");
+        }
+        let out_text = cmd.arg(file).output().unwrap();
+        for line in String::from_utf8_lossy(&out_text.stdout).lines() {
+            let mut parts = line.split_whitespace();
+            let (Some(addr), Some(kind), Some(name)) = (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            if !matches!(kind, "T" | "t" | "W" | "w" | "i") {
+                continue;
+            }
+            let Ok(addr) = u64::from_str_radix(addr, 16) else {
+                continue;
+            };
+            // `name@@VERSION`: the name is the part before the version.
+            let name = name.split('@').next().unwrap().to_owned();
+            let names = out.entry(addr).or_default();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    out
+}
+
+/// minidump-stackwalk's name without the leading underscore it drops: it
+/// (samply-symbols' `demangle_any`) removes one `_` from every name it
+/// cannot demangle (`__libc_pause` is printed `_libc_pause`, `_start`
+/// `start`).
+fn without_one_underscore(name: &str) -> String {
+    name.strip_prefix('_').unwrap_or(name).to_owned()
 }
 
 #[test]
@@ -360,37 +463,95 @@ fn stack_of_our_minidump_equals_minidump_stackwalks_frames() {
     run_ok(cmd);
     let json = stack_json(&[dump.as_os_str()]);
     assert_eq!(json["pid"], helper.pid(), "MiscInfo's process id");
-    let mut ours = our_walked(&json);
+    let ours = our_walked(&json);
     assert_eq!(ours.len(), 5);
-    let Some(mut theirs) = stackwalk_frames(&dump) else {
+    let Some(theirs) = stackwalk_frames(&dump) else {
         return;
     };
-    // Names are compared where both take them from DWARF: the helper's
-    // frames and every inlined function. For libc's own functions
-    // minidump-stackwalk prints a symbol-table alias with one leading
-    // underscore removed (`_libc_pause`, `_libc_start_main_alias_2`,
-    // `msort_with_tmp.part.0`), where we, like gdb, print the DWARF name
-    // (`__libc_pause`, `__libc_start_main_impl`, `msort_with_tmp`); every
-    // such frame must still be the same frame at the same address. Names
-    // from the symbol table lose one leading underscore there everywhere
-    // (`_start` shows as `start`): compared without it.
+    // Every physical frame of every thread: the same module, offset and
+    // way of unwinding, the same inlined functions (both from DWARF), and
+    // the same function:
+    // - in the helper, by name (both take it from DWARF);
+    // - in libc and the other system modules, by where it starts: there
+    //   minidump-stackwalk names the symbol-table symbol at the function's
+    //   start, one of several aliases (`_libc_start_main_alias_2`), where
+    //   we, like gdb, print the DWARF name (`__libc_start_main_impl`), and
+    //   for a GCC clone (`msort_with_tmp.part.0`) DWARF names the source
+    //   function (`msort_with_tmp`). So: its name must be a symbol at the
+    //   start of the function it reports, and ours a symbol at that same
+    //   address or the source function of a clone there, by nm's listing
+    //   of the module and its debug file.
     let helper_module = stack_target_path().file_name().unwrap().to_str().unwrap();
-    for frames in ours.values_mut().chain(theirs.values_mut()) {
-        for f in frames.iter_mut() {
-            if f.module.as_deref() != Some(helper_module) {
-                f.names.pop();
+    let module_paths: BTreeMap<String, PathBuf> = json["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let path = PathBuf::from(m["path"].as_str().unwrap());
+            (path.file_name().unwrap().to_str().unwrap().to_owned(), path)
+        })
+        .collect();
+    let mut symbols: BTreeMap<String, BTreeMap<u64, Vec<String>>> = BTreeMap::new();
+    let mut checked_by_alias = 0;
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>()
+    );
+    for (tid, our_frames) in &ours {
+        let their_frames = &theirs[tid];
+        let context = || format!("thread {tid}:\nours {our_frames:#?}\ntheirs {their_frames:#?}");
+        assert_eq!(our_frames.len(), their_frames.len(), "{}", context());
+        for (us, them) in our_frames.iter().zip(their_frames) {
+            assert_eq!(
+                (&us.module, us.module_offset, &us.trust),
+                (&them.module, them.module_offset, &them.trust),
+                "{}",
+                context()
+            );
+            let normal = |names: &[String]| -> Vec<String> {
+                names.iter().map(|n| without_one_underscore(n)).collect()
+            };
+            assert_eq!(normal(&us.inlined), normal(&them.inlined), "{}", context());
+            let module = us.module.clone().unwrap();
+            if module == helper_module {
+                assert_eq!(
+                    without_one_underscore(&us.function),
+                    without_one_underscore(&them.function),
+                    "{}",
+                    context()
+                );
+                continue;
             }
-            for name in &mut f.names {
-                if let Some(rest) = name.strip_prefix('_') {
-                    *name = rest.to_owned();
-                }
-            }
+            let start = them
+                .symbol_start
+                .unwrap_or_else(|| panic!("no symbol from minidump-stackwalk: {}", context()));
+            let names = symbols
+                .entry(module.clone())
+                .or_insert_with(|| symbol_names(&module_paths[&module]))
+                .get(&start)
+                .cloned()
+                .unwrap_or_default();
+            assert!(
+                names
+                    .iter()
+                    .any(|n| without_one_underscore(n) == them.function),
+                "minidump-stackwalk's {} is not a symbol at {start:#x} of {module} ({names:?})",
+                them.function
+            );
+            assert!(
+                names
+                    .iter()
+                    .any(|n| *n == us.function || n.split('.').next() == Some(&us.function)),
+                "our {} is not a symbol (or a clone's source function) at {start:#x} of \
+                 {module} ({names:?})",
+                us.function
+            );
+            checked_by_alias += 1;
         }
     }
-    assert_eq!(
-        ours, theirs,
-        "ours (left) and minidump-stackwalk's (right) differ"
-    );
+    // libc's frames were compared: pause, start_thread, clone3 on every
+    // thread, qsort_r's on one.
+    assert!(checked_by_alias >= 10, "{checked_by_alias}");
 }
 
 #[test]

@@ -2,10 +2,14 @@
 //! symbolization: CFI sections, code bytes, symbol tables, DWARF.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 
 use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, SymbolKind};
+
+use crate::call_sites::UnitCallSites;
 
 /// The reader addr2line works on: reference-counted section bytes, so the
 /// context owns its data.
@@ -49,8 +53,13 @@ pub(crate) struct Image {
     pub(crate) eh_frame_hdr: Option<Section>,
     pub(crate) debug_frame: Option<Section>,
     segments: Vec<Segment>,
+    /// By address; several names at one address (aliases) are all kept,
+    /// the preferred one first.
     symbols: Vec<Symbol>,
     pub(crate) dwarf: Option<addr2line::Context<DwarfReader>>,
+    /// The call sites of each compilation unit read so far, by the unit's
+    /// offset in `.debug_info`.
+    call_sites: RefCell<HashMap<usize, Rc<UnitCallSites>>>,
 }
 
 impl std::fmt::Debug for Image {
@@ -196,7 +205,8 @@ impl Image {
                 &b.name,
             ))
         });
-        symbols.dedup_by_key(|s| s.addr);
+        // The same symbol from .symtab and .dynsym (or the debug file).
+        symbols.dedup_by(|a, b| a.addr == b.addr && a.name == b.name);
         Image {
             path,
             debug_path,
@@ -207,17 +217,52 @@ impl Image {
             segments,
             symbols,
             dwarf,
+            call_sites: RefCell::default(),
         }
     }
 
     /// The symbol-table function containing `svma`, and the offset into it.
     pub(crate) fn symbol(&self, svma: u64) -> Option<(&Symbol, u64)> {
         let index = self.symbols.partition_point(|s| s.addr <= svma);
-        let symbol = self.symbols.get(index.checked_sub(1)?)?;
+        let last = self.symbols.get(index.checked_sub(1)?)?;
+        // The preferred name at that address comes first.
+        let first = self.symbols.partition_point(|s| s.addr < last.addr);
+        let symbol = self.symbols.get(first)?;
         let offset = svma.checked_sub(symbol.addr)?;
         // A sized symbol must contain the address; an unsized one (assembly)
         // is taken as reaching the next symbol.
         (symbol.size == 0 || offset < symbol.size).then_some((symbol, offset))
+    }
+
+    /// The address of the function symbol `name` and whether it is visible
+    /// outside its file (global or weak) rather than local: how a call to a
+    /// function declared in one place finds its definition.
+    pub(crate) fn function_named(&self, name: &str) -> Option<(u64, bool)> {
+        let mut local = None;
+        for symbol in self.symbols.iter().filter(|s| s.name == name) {
+            if symbol.rank <= 1 {
+                return Some((symbol.addr, true));
+            }
+            local = local.or(Some((symbol.addr, false)));
+        }
+        local
+    }
+
+    /// The call sites and functions of the compilation unit whose code
+    /// holds `svma`, read the first time they are asked for.
+    pub(crate) fn call_sites(&self, svma: u64) -> Option<Rc<UnitCallSites>> {
+        let dwarf = self.dwarf.as_ref()?;
+        let unit = dwarf.find_dwarf_and_unit(svma).skip_all_loads()?;
+        let key = match unit.header.offset() {
+            gimli::UnitSectionOffset::DebugInfoOffset(offset) => offset.0,
+            gimli::UnitSectionOffset::DebugTypesOffset(_) => return None,
+        };
+        if let Some(found) = self.call_sites.borrow().get(&key) {
+            return Some(Rc::clone(found));
+        }
+        let read = Rc::new(UnitCallSites::read(unit));
+        self.call_sites.borrow_mut().insert(key, Rc::clone(&read));
+        Some(read)
     }
 
     /// `len` code bytes at `svma` from the file, if it has them.

@@ -11,6 +11,9 @@
 //!   as [`ModuleProblem::BuildIdMismatch`] and the file is not used);
 //!   separate debug info from [`Options::debug_dirs`] (the
 //!   `.build-id/xx/rest.debug` layout, and `.gnu_debuglink`).
+//! - Tail calls: functions that jumped to the next one and so left no
+//!   frame are put back from the DWARF call-site records, as gdb does
+//!   ([`FrameSource::TailCall`]).
 //! - Symbols: DWARF functions with their inlined frames and file:line,
 //!   else the ELF symbol tables; Rust and C++ names demangled.
 //! - A live process (Linux): frozen with ptrace, unwound reading only its
@@ -43,6 +46,7 @@
 )]
 
 mod arch;
+mod call_sites;
 mod cfi;
 mod demangle;
 mod error;
@@ -53,6 +57,7 @@ mod memory;
 mod modules;
 mod report;
 mod symbolize;
+mod tailcall;
 mod unwind;
 
 pub use arch::Arch;

@@ -106,6 +106,16 @@ impl Modules {
             .map(|_| index)
     }
 
+    /// How many modules there are.
+    pub(crate) fn len(&self) -> usize {
+        self.specs.len()
+    }
+
+    /// Whether module `index` was read already (successfully or not).
+    pub(crate) fn is_loaded(&self, index: usize) -> bool {
+        !matches!(self.loads.get(index), Some(Load::NotTried) | None)
+    }
+
     pub(crate) fn spec(&self, index: usize) -> Option<&ModuleSpec> {
         self.specs.get(index)
     }

@@ -36,7 +36,9 @@ pub struct ThreadStack {
     /// The signal number, for the crashing thread.
     pub signal: Option<i32>,
     /// Frames, innermost first; an inlined function is a frame of its own
-    /// with the same `pc` as the function it was inlined into.
+    /// with the same `pc` as the function it was inlined into, and a
+    /// function that tail-called the frame before it is one too
+    /// ([`FrameSource::TailCall`]).
     pub frames: Vec<Frame>,
     /// Why the walk stopped early, when it did not reach the stack's end.
     pub truncated: Option<String>,
@@ -56,10 +58,17 @@ pub enum FrameSource {
     Scan,
     /// An inlined function; same registers as the frame after it.
     Inlined,
+    /// A function that ended by jumping to the frame before it (a tail
+    /// call), so it left no frame on the stack: put back from the DWARF
+    /// call-site records, as gdb does, when they say unambiguously which
+    /// functions the caller's call went through. Its `pc` is the address
+    /// right after that jump; its `sp` is the caller's.
+    TailCall,
 }
 
 impl FrameSource {
-    /// Short name used in reports (`context`, `cfi`, `frame-pointer`, `scan`, `inlined`).
+    /// Short name used in reports (`context`, `cfi`, `frame-pointer`,
+    /// `scan`, `inlined`, `tail-call`).
     pub fn name(self) -> &'static str {
         match self {
             FrameSource::Context => "context",
@@ -67,6 +76,7 @@ impl FrameSource {
             FrameSource::FramePointer => "frame-pointer",
             FrameSource::Scan => "scan",
             FrameSource::Inlined => "inlined",
+            FrameSource::TailCall => "tail-call",
         }
     }
 }

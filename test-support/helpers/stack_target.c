@@ -2,12 +2,14 @@
  * The process `coroner stack`'s tests unwind. Compiled -O2
  * -fomit-frame-pointer -g (see build.rs): unwinding it needs the DWARF CFI,
  * frame pointers would not do. Every thread parks at the end of a distinct,
- * known call chain that includes an inlined function, a recursion and a
- * call through libc (qsort_r's comparison callback), so a backtrace can be
- * compared frame by frame with gdb's and minidump-stackwalk's. qsort_r, not
- * qsort: glibc's qsort tail-calls qsort_r, and gdb shows such a tail call
- * as a frame it rebuilds from DWARF call-site records, which neither
- * minidump-stackwalk nor coroner does.
+ * known call chain that includes an inlined function, a recursion, a call
+ * through libc (qsort's comparison callback) and tail calls, so a
+ * backtrace can be compared frame by frame with gdb's and
+ * minidump-stackwalk's. A tail call (a jump that reuses the caller's frame)
+ * leaves no frame on the stack; gdb puts it back from the DWARF call-site
+ * records, and so must `coroner stack`: stack_tail_call jumps to
+ * stack_middle, and glibc's qsort jumps to qsort_r (a frame only with
+ * libc's debug info, libc6-dbg, which both tools then read).
  *
  * Options (all optional):
  *   --threads N   worker threads (default 4); main is one more
@@ -92,16 +94,21 @@ __attribute__((noinline)) int stack_middle(int depth) {
     return r * 2;
 }
 
-/* qsort_r's comparison callback: a worker parks from inside libc. */
-static int compare_and_park(const void *a, const void *b, void *arg) {
-    (void)arg;
+/* Ends with a jump to stack_middle (-O2 makes the call a tail call): no
+ * frame of it stays on the stack. */
+__attribute__((noinline)) int stack_tail_call(int depth) {
+    return stack_middle(depth);
+}
+
+/* qsort's comparison callback: a worker parks from inside libc. */
+static int compare_and_park(const void *a, const void *b) {
     stack_middle(1);
     return *(const int *)a - *(const int *)b;
 }
 
 __attribute__((noinline)) void stack_through_libc(void) {
     int values[2] = {2, 1};
-    qsort_r(values, 2, sizeof values[0], compare_and_park, NULL);
+    qsort(values, 2, sizeof values[0], compare_and_park);
     sink += values[0];
 }
 
@@ -110,10 +117,12 @@ __attribute__((noinline)) static void *worker_main(void *arg) {
     char name[16];
     snprintf(name, sizeof name, "stack-%ld", i);
     pthread_setname_np(pthread_self(), name);
-    if (i % 2 == 0)
+    if (i % 3 == 0)
         stack_middle((int)(i % 4) + 1);
-    else
+    else if (i % 3 == 1)
         stack_through_libc();
+    else
+        sink += stack_tail_call((int)(i % 4) + 1);
     return NULL;
 }
 

@@ -18,9 +18,11 @@ pub use minidump::stacks_of_minidump;
 use crate::arch::RegisterFile;
 use crate::memory::{CachedMemory, ReadMemory};
 use crate::modules::Modules;
-use crate::report::{Stacks, ThreadStack};
+use crate::report::FrameSource;
+use crate::report::{Frame, Stacks, ThreadStack};
 use crate::symbolize::symbolize;
-use crate::unwind::{walk, Walk};
+use crate::tailcall::TailCalls;
+use crate::unwind::{walk, RawFrame, Walk};
 use crate::{Arch, Options, StackError};
 
 /// A thread as an input describes it.
@@ -100,7 +102,7 @@ pub(crate) fn walk_threads<M: ReadMemory>(
         .collect()
 }
 
-/// Name the frames of every walk.
+/// Name the frames of every walk, with the tail-call frames between them.
 pub(crate) fn assemble(
     pid: Option<u32>,
     arch: Arch,
@@ -108,6 +110,7 @@ pub(crate) fn assemble(
     walks: Vec<Walk>,
     modules: &mut Modules,
 ) -> Stacks {
+    let mut tail_calls = TailCalls::default();
     let mut stacks: Vec<ThreadStack> = threads
         .into_iter()
         .zip(walks)
@@ -116,11 +119,7 @@ pub(crate) fn assemble(
             name: t.name,
             crashed: t.crashed,
             signal: t.signal,
-            frames: w
-                .frames
-                .iter()
-                .flat_map(|raw| symbolize(raw, modules))
-                .collect(),
+            frames: named_frames(&w.frames, modules, &mut tail_calls),
             truncated: w.truncated,
         })
         .collect();
@@ -133,4 +132,26 @@ pub(crate) fn assemble(
         modules: modules.report(),
         frozen_for: None,
     }
+}
+
+/// The frames of one walk, named, with the tail-call frames put back
+/// between each frame and its caller.
+fn named_frames(raw: &[RawFrame], modules: &mut Modules, tail_calls: &mut TailCalls) -> Vec<Frame> {
+    let mut out = Vec::new();
+    for (i, frame) in raw.iter().enumerate() {
+        out.extend(symbolize(frame, modules));
+        let Some(caller) = raw.get(i.saturating_add(1)) else {
+            continue;
+        };
+        for pc in tail_calls.between(frame, caller, modules) {
+            let tail = RawFrame {
+                pc,
+                sp: caller.sp,
+                source: FrameSource::TailCall,
+                exact: false,
+            };
+            out.extend(symbolize(&tail, modules));
+        }
+    }
+    out
 }
