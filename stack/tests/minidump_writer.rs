@@ -10,7 +10,7 @@ use coroner_stack::{stacks_of_file, FrameSource, Options};
 use coroner_test_support::{oracle, stack_target_path};
 
 /// (module, offset of the pc in it, how it was found, names innermost
-/// first) of each physical frame; names only for the helper's own frames
+/// first) of each physical frame (tail-call frames are not on the stack); names only for the helper's own frames
 /// (see examples/tests/stack.rs: minidump-stackwalk names libc's functions
 /// by symbol-table aliases, we by DWARF).
 type Walked = (Option<String>, u64, String, Vec<String>);
@@ -68,6 +68,12 @@ fn a_minidump_writer_dump_unwinds_like_minidump_stackwalk_does() {
         let mut frames = Vec::new();
         let mut names = Vec::new();
         for f in &thread.frames {
+            // Tail-call frames are rebuilt from DWARF call-site records,
+            // not found on the stack: minidump-stackwalk has none.
+            if f.source == FrameSource::TailCall {
+                names.clear();
+                continue;
+            }
             names.push(f.function.clone().unwrap_or_else(|| "??".into()));
             if f.source == FrameSource::Inlined {
                 continue;
