@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use coroner_proc_reader::parse::maps::Mapping;
+use coroner_proc_reader::parse::maps::{parse_maps_line, Mapping};
 use coroner_proc_reader::parse::siginfo::{parse_siginfo, SigInfo, SIGINFO_SIZE};
 use coroner_proc_reader::HostFacts;
 
@@ -70,6 +70,33 @@ pub struct ProcTexts {
     pub auxv: Option<Vec<u8>>,
     /// `/proc/pid/maps`.
     pub maps: Option<Vec<u8>>,
+}
+
+impl ProcTexts {
+    /// The mappings of the maps text, if there is one: every line that
+    /// parses (a dump's text is untrusted, and another writer's lines may
+    /// not all be the kernel's).
+    pub(crate) fn mappings(&self) -> Option<Vec<Mapping>> {
+        let text = self.maps.as_deref()?;
+        let lines = text.split(|b| *b == b'\n').enumerate();
+        Some(
+            lines
+                .filter_map(|(i, line)| parse_maps_line(line, i + 1).ok())
+                .collect(),
+        )
+    }
+
+    /// The raw auxiliary vector of `(key, value)` pairs (without AT_NULL),
+    /// as `/proc/pid/auxv` of a 64-bit little-endian process holds it,
+    /// ending with AT_NULL; `None` when there are none.
+    pub(crate) fn auxv_of(auxv: &[(u64, u64)]) -> Option<Vec<u8>> {
+        let words = auxv.iter().chain(std::iter::once(&(0, 0)));
+        (!auxv.is_empty()).then(|| {
+            words
+                .flat_map(|(k, v)| k.to_le_bytes().into_iter().chain(v.to_le_bytes()))
+                .collect()
+        })
+    }
 }
 
 /// Process-wide facts.

@@ -108,11 +108,6 @@ fn core_snapshot<R: coroner_core_format::read::ReadAt>(
             .collect(),
         None => Vec::new(),
     };
-    let auxv_bytes: Vec<u8> = auxv
-        .iter()
-        .chain(std::iter::once(&(0, 0)))
-        .flat_map(|(k, v)| k.to_le_bytes().into_iter().chain(v.to_le_bytes()))
-        .collect();
 
     // ProcStatus: the identity facts of NT_PRPSINFO, as the kernel's text.
     let status = ps.as_ref().map(|p| {
@@ -162,7 +157,7 @@ fn core_snapshot<R: coroner_core_format::read::ReadAt>(
         texts: ProcTexts {
             status,
             environ: None,
-            auxv: (!process.auxv.is_empty()).then_some(auxv_bytes),
+            auxv: ProcTexts::auxv_of(&process.auxv),
             maps: None,
         },
         process,

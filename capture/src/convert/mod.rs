@@ -7,10 +7,16 @@
 //!   notes and memory, the Exception from `NT_SIGINFO`, memory per
 //!   [`MemoryMode`], built by the same [`crate::minidump::build`] code as a
 //!   live capture.
-//! - minidump → ELF core: one `NT_PRSTATUS` (+ `NT_FPREGSET`) per thread, the
-//!   crashing/requesting thread first, `NT_PRPSINFO`, `NT_SIGINFO`, `NT_AUXV`
-//!   from the Auxv stream, `NT_FILE` from the Maps stream, and every memory
-//!   range of both memory lists as a `PT_LOAD` (flags from Maps).
+//! - minidump → ELF core: the minidump read into a snapshot (threads, the
+//!   crashing/requesting one first, process facts, the Linux streams, every
+//!   memory range of both memory lists as a mapping with its flags from
+//!   Maps), written by the same ELF writer path as a live capture:
+//!   one `NT_PRSTATUS` (+ `NT_FPREGSET`) per thread, `NT_PRPSINFO`,
+//!   `NT_SIGINFO`, `NT_AUXV`, `NT_FILE` from the Maps stream, a `PT_LOAD` per
+//!   range.
+//!
+//! Both directions are reader → [`Snapshot`](crate::snapshot::Snapshot) →
+//! writer, through the code a live capture of that format uses.
 //!
 //! The input is not loaded: its headers, notes and streams are read once,
 //! and memory is read from the file range by range as the output is

@@ -11,10 +11,10 @@ use std::io;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use coroner_core_format::write::{CoreWriter, MemorySource, WriteOptions};
+use coroner_core_format::write::{MemorySource, WriteOptions};
 use coroner_proc_reader::Process;
 
-use super::core_model;
+use super::{dumped_bytes, write_core};
 use crate::cow_copy;
 use crate::live::{self, LiveMemory};
 use crate::sink::Sink;
@@ -55,6 +55,16 @@ impl<M: MemorySource> MemorySource for Progressing<'_, M> {
         self.flush();
         self.pending = end.saturating_sub(start);
         self.inner.present_ranges(start, end, out)
+    }
+}
+
+/// The core writer's options for a capture: `options`' buffer, and memory
+/// asked about in 64 MiB windows (each one a progress step).
+fn write_options(options: &CaptureOptions) -> WriteOptions {
+    WriteOptions {
+        buffer_size: options.buffer_size,
+        hint_window: 64 << 20,
+        ..WriteOptions::default()
     }
 }
 
@@ -107,21 +117,14 @@ pub fn capture_elf(
             &mut memory,
             &options.selection,
         )?;
-        let model = core_model(&snap)?;
-        let total: u64 = model.segments.iter().map(|s| s.filesz).sum();
         let mut source = Progressing {
             inner: &mut memory,
             done: 0,
             pending: 0,
-            total,
+            total: dumped_bytes(&snap),
             callback: progress,
         };
-        let writer = CoreWriter::new(WriteOptions {
-            buffer_size: options.buffer_size,
-            hint_window: 64 << 20,
-            ..WriteOptions::default()
-        });
-        let stats = writer.write(&model, &mut source, &mut sink)?;
+        let stats = write_core(&snap, &mut source, &mut sink, write_options(options))?;
         source.flush();
         Ok::<_, CaptureError>((snap, stats))
     })();
@@ -185,21 +188,14 @@ fn from_copy(c: FromCopy<'_>) -> Result<CaptureReport, CaptureError> {
     } = c;
     let (snap, mut memory, fork) =
         cow_copy::snapshot(&facts, threads, copied, false, &options.selection)?;
-    let model = core_model(&snap)?;
-    let total: u64 = model.segments.iter().map(|s| s.filesz).sum();
     let mut source = Progressing {
         inner: &mut memory,
         done: 0,
         pending: 0,
-        total,
+        total: dumped_bytes(&snap),
         callback: progress,
     };
-    let writer = CoreWriter::new(WriteOptions {
-        buffer_size: options.buffer_size,
-        hint_window: 64 << 20,
-        ..WriteOptions::default()
-    });
-    let stats = writer.write(&model, &mut source, &mut sink)?;
+    let stats = write_core(&snap, &mut source, &mut sink, write_options(options))?;
     source.flush();
     warnings.extend(memory.take_warnings());
     cow_copy::destroy(fork, &mut warnings);

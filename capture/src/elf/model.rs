@@ -9,6 +9,7 @@ use coroner_core_format::{
     AuxvEntry, CoreModel, ElfSiginfo, FileMapping, FileNote, Machine, Note, PrPsInfo, PrStatus,
     Registers, SigInfo, ThreadModel, Timeval,
 };
+use coroner_proc_reader::parse::maps::Mapping;
 use coroner_proc_reader::parse::siginfo::parse_siginfo;
 
 use crate::snapshot::{Arch, Snapshot, ThreadState};
@@ -121,25 +122,31 @@ pub fn core_model(snap: &Snapshot) -> Result<CoreModel, CaptureError> {
             .unwrap_or_else(|| SigInfo::new(0, 0, 0)),
     );
 
-    // core-format's encoder appends the terminating AT_NULL.
-    model.auxv = Some(
+    // core-format's encoder appends the terminating AT_NULL. A snapshot
+    // without an auxv (a minidump without its Auxv stream) gets no note.
+    model.auxv = (!p.auxv.is_empty()).then(|| {
         p.auxv
             .iter()
             .map(|&(key, value)| AuxvEntry { key, value })
-            .collect(),
-    );
+            .collect()
+    });
 
+    // NT_FILE lists the process's file mappings: from its maps text when the
+    // snapshot keeps one (a converted minidump, whose mappings are only the
+    // memory it holds), else from the mappings themselves.
+    let from_text = snap.texts.mappings();
+    let process_mappings: Vec<&Mapping> = match &from_text {
+        Some(listed) => listed.iter().collect(),
+        None => snap.mappings.iter().map(|s| &s.mapping).collect(),
+    };
     let mut files = FileNote::kernel();
-    for s in &snap.mappings {
-        let m = &s.mapping;
-        if m.is_file_backed() {
-            files.entries.push(FileMapping {
-                start: m.start,
-                end: m.end,
-                file_offset: m.offset,
-                path: m.path.clone(),
-            });
-        }
+    for m in process_mappings.into_iter().filter(|m| m.is_file_backed()) {
+        files.entries.push(FileMapping {
+            start: m.start,
+            end: m.end,
+            file_offset: m.offset,
+            path: m.path.clone(),
+        });
     }
     model.files = Some(files);
 
