@@ -111,8 +111,7 @@ fn our_functions(json: &Value) -> BTreeMap<u64, Vec<String>> {
         .collect()
 }
 
-/// gdb stops a backtrace at `main` ("backtrace past-main" is off by
-/// default); cut ours there too to compare.
+/// Names up to `main`, where gdb stops a backtrace by default.
 fn up_to_main(mut names: Vec<String>) -> Vec<String> {
     if let Some(i) = names.iter().position(|n| n == "main") {
         names.truncate(i + 1);
@@ -124,11 +123,16 @@ fn up_to_main(mut names: Vec<String>) -> Vec<String> {
 fn gdb_functions(exe: &Path, core: &Path) -> Option<BTreeMap<u64, Vec<String>>> {
     let gdb = oracle("gdb")?;
     let mut cmd = Command::new(gdb);
+    // Past main and the entry point too: every frame is compared.
     cmd.args([
         "-batch",
         "-nx",
         "-ex",
         "set width 0",
+        "-ex",
+        "set backtrace past-main on",
+        "-ex",
+        "set backtrace past-entry on",
         "-ex",
         "thread apply all bt",
     ])
@@ -181,13 +185,11 @@ fn libc_debug_info(json: &Value) -> bool {
 }
 
 /// Our frames equal gdb's, thread by thread, name by name — tail-call
-/// frames included: no thread and no frame is left out of the comparison.
+/// frames and the frames above `main` included: no thread and no frame is
+/// left out of the comparison.
 fn assert_same_as_gdb(exe: &Path, core: &Path, threads: usize) {
     let json = stack_json(&[core.as_os_str()]);
-    let ours: BTreeMap<u64, Vec<String>> = our_functions(&json)
-        .into_iter()
-        .map(|(tid, names)| (tid, up_to_main(names)))
-        .collect();
+    let ours = our_functions(&json);
     assert_eq!(ours.len(), threads, "{ours:#?}");
     let Some(gdb) = gdb_functions(exe, core) else {
         return;
@@ -196,6 +198,7 @@ fn assert_same_as_gdb(exe: &Path, core: &Path, threads: usize) {
     // The chains the helper builds are there.
     let all: Vec<&String> = ours.values().flatten().collect();
     for f in [
+        "_start",
         "stack_park",
         "stack_recurse",
         "stack_inlined",
