@@ -19,6 +19,9 @@
 #
 # Usage: bench/snapshot.sh [ROUNDS] [OUTDIR]       (ROUNDS default 3)
 #        SIZES="1 4" GCORE=0 bench/snapshot.sh     (smaller run, no gcore)
+#        BASELINE=/path/to/older/coroner bench/snapshot.sh
+#            (part 1 also runs that binary's --snapshot, as "baseline",
+#             in the same rounds: before/after a change in one run)
 #        MAIN_MIB=64 SIZES= ROUNDS=1 bench/snapshot.sh   (smoke run)
 # Needs: root or CAP_SYS_PTRACE, a C compiler, python3, gdb for gcore, and
 # free disk in OUTDIR (default a temporary directory under /var/tmp) for
@@ -31,6 +34,7 @@ OUT=${2:-$(mktemp -d /var/tmp/coroner-snapshot-bench.XXXXXX)}
 SIZES=${SIZES-1 4 16}
 GCORE=${GCORE:-1}
 WRITE_MIB_S=${WRITE_MIB_S:-256}
+BASELINE=${BASELINE:-}
 MAIN_MIB=${MAIN_MIB:-1024}   # data (and zeros) of parts 1 and 3; smaller for a smoke run
 mkdir -p "$OUT"
 
@@ -64,6 +68,7 @@ capture() {
     case $1 in
         plain) "$COR" capture "$WPID" -o "$OUT/dump" --json >"$OUT/c.json"; frozen=$(json frozen_seconds) ;;
         snapshot) "$COR" capture "$WPID" -o "$OUT/dump" --json --snapshot=require >"$OUT/c.json"; frozen=$(json frozen_seconds) ;;
+        baseline) "$BASELINE" capture "$WPID" -o "$OUT/dump" --json --snapshot=require >"$OUT/c.json"; frozen=$(json frozen_seconds) ;;
         gcore) gcore -o "$OUT/gcore" "$WPID" >/dev/null 2>&1; frozen=- ;;
     esac
     t1=$(now)
@@ -79,7 +84,7 @@ start_workload "$MAIN_MIB" "$MAIN_MIB" 8 0 0
 echo "round mode     wall_s  frozen_s  stall_ms"
 : >"$OUT/main.tsv"
 for r in $(seq "$ROUNDS"); do
-    for mode in plain snapshot; do
+    for mode in plain snapshot ${BASELINE:+baseline}; do
         read -r wall frozen stall < <(capture $mode)
         printf '%5s %-8s %7.3f %9.4f %9.1f\n' "$r" "$mode" "$wall" "$frozen" "$stall"
         printf '%s\t%s\t%s\t%s\n' "$mode" "$wall" "$frozen" "$stall" >>"$OUT/main.tsv"
@@ -95,6 +100,9 @@ ps, ss = med("plain", 3), med("snapshot", 3)
 print(f"median frozen: plain {pf:.4f} s, snapshot {sf:.4f} s = {sf / pf:.3f} of plain (target <= 0.1)")
 print(f"median longest heartbeat stall: plain {ps:.1f} ms, snapshot {ss:.1f} ms")
 print(f"median wall: plain {pw:.3f} s, snapshot {sw:.3f} s = {sw / pw:.2f}x (target <= 1.3x)")
+if any(r[0] == "baseline" for r in rows):
+    bw, bf = med("baseline", 1), med("baseline", 2)
+    print(f"median baseline --snapshot: wall {bw:.3f} s = {bw / pw:.2f}x of plain, frozen {bf:.4f} s")
 PY
 
 echo

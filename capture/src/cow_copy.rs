@@ -13,7 +13,9 @@
 //!    mappings (at most [`UNCOPIED_LIMIT`] bytes), the copy;
 //! 3. thawed: the copy's mappings and smaps decide what is dumped, and its
 //!    memory, with the pages read in 2 laid over it, is written;
-//! 4. the copy is killed and the target made to reap it.
+//! 4. once every byte is read the copy is killed, so that the kernel tears
+//!    it down while the dump is fsynced; then it is collected and the
+//!    target made to reap it.
 //!
 //! When a copy cannot be made (or would be unsafe) the capture falls back
 //! to holding the target frozen for the whole dump, and says why.
@@ -380,7 +382,7 @@ pub(crate) fn snapshot(
     } else {
         None
     };
-    let mut copy_memory = LiveMemory::open(copy)?;
+    let mut copy_memory = LiveMemory::open_copy(copy)?;
     copy_memory.set_mappings(&mappings);
     let facts = facts.through(copy);
     let snap = live::snapshot_of(&facts, threads, mappings, maps, &mut copy_memory, selection)?;
@@ -410,4 +412,69 @@ pub(crate) fn with_fallback(mut warnings: Vec<String>, report: &CowReport) -> Ve
         );
     }
     warnings
+}
+
+// Needs the C target of the unpublished coroner-test-support: only in the
+// repository (build.rs), not from the published package.
+#[cfg(all(test, coroner_repo_tests))]
+mod tests {
+    use super::*;
+
+    /// `Private_Clean` + `Private_Dirty` of `/proc/<pid>/smaps_rollup`:
+    /// memory only this process maps.
+    fn private_bytes(pid: u32) -> u64 {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap();
+        text.lines()
+            .filter(|l| l.starts_with("Private_Clean:") || l.starts_with("Private_Dirty:"))
+            .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() << 10)
+            .sum()
+    }
+
+    /// Reading the whole dump from the copy leaves its pages shared with
+    /// the target: no page is duplicated into the copy (as a read-only
+    /// pin of `process_vm_readv` makes the kernel do).
+    #[test]
+    fn reading_the_copy_does_not_duplicate_its_pages() {
+        let target = coroner_test_support::Target::spawn(&[
+            "--threads",
+            "1",
+            "--pattern-mib",
+            "32",
+            "--reserve-gib",
+            "0",
+        ]);
+        let process = Process::open(target.pid()).unwrap();
+        let facts = live::read_facts(&process, false).unwrap();
+        let mut prepared = Prepared::new(&process, CowMode::Require).unwrap();
+        let frozen = process.freeze().unwrap();
+        let copied = prepared.copy(&frozen).unwrap().expect("a copy");
+        let threads = live::thread_states(&frozen);
+        frozen.thaw().unwrap();
+        let (snap, mut memory, fork) =
+            snapshot(&facts, threads, copied, false, &Selection::default()).unwrap();
+        let before = private_bytes(fork.pid());
+        let mut buf = vec![0u8; 1 << 20];
+        let mut read = 0u64;
+        for m in snap.mappings.iter().filter(|m| m.dump_len > 0) {
+            let mut at = m.mapping.start;
+            let end = m.mapping.start + m.dump_len;
+            while at < end {
+                let n = buf.len().min(usize::try_from(end - at).unwrap());
+                coroner_core_format::write::MemorySource::read_at(&mut memory, at, &mut buf[..n])
+                    .unwrap();
+                at += n as u64;
+                read += n as u64;
+            }
+        }
+        assert!(read >= 32 << 20, "read only {read} bytes");
+        let after = private_bytes(fork.pid());
+        let mut warnings = Vec::new();
+        destroy(fork, &mut warnings);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(
+            after.saturating_sub(before) < 4 << 20,
+            "the copy's private memory grew from {before} to {after} bytes while {read} \
+             bytes were read from it: its pages were duplicated"
+        );
+    }
 }

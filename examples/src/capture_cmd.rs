@@ -110,6 +110,24 @@ impl CaptureJson {
     }
 }
 
+/// Which output path a file dump takes, and why.
+struct PathChoice {
+    /// `"page-cache"` or `"direct"`.
+    name: &'static str,
+    /// Why, for `--json`.
+    reason: String,
+    /// The default direct path, with the room check's advice on
+    /// `--page-cache` (which is about the pause) as the reason.
+    advises_page_cache: bool,
+}
+
+/// `output_path_reason` of a default choice when the dump was written from
+/// a copy-on-write snapshot: the room check's advice on `--page-cache` is
+/// about the pause, which the write no longer lengthens.
+const SNAPSHOT_REASON: &str = "the default, which keeps coroner's memory bounded; the dump was \
+    written from a copy-on-write snapshot while the process ran, so the output path did not \
+    lengthen its pause (--page-cache would only have held the dump in memory)";
+
 /// The file output for `path` and which output path it takes, with why:
 /// forced by `--page-cache` / `--direct`, else direct, with
 /// [`coroner_capture::output_path::choose`]'s advice on `--page-cache`. The page cache's memory is
@@ -119,7 +137,7 @@ fn file_sink(
     path: &std::path::Path,
     memory: coroner_capture::MemoryMode,
     explain: &dyn Fn(&(dyn std::error::Error + 'static)) -> String,
-) -> Result<(Sink, (&'static str, String)), String> {
+) -> Result<(Sink, PathChoice), String> {
     use coroner_capture::output_path::{self, OutputPath};
     let describe = |e: coroner_capture::sink::SinkError| explain(&e);
     // A stacks-only minidump is small: the page cache beats direct I/O's
@@ -130,7 +148,12 @@ fn file_sink(
     {
         let sink = Sink::create_buffered(path, args.force).map_err(describe)?;
         let why = "a stacks-only minidump is small: written through the page cache";
-        return Ok((sink, (OutputPath::PageCache.name(), why.to_owned())));
+        let choice = PathChoice {
+            name: OutputPath::PageCache.name(),
+            reason: why.to_owned(),
+            advises_page_cache: false,
+        };
+        return Ok((sink, choice));
     }
     let choice = output_path::choose(args.pid);
     let (path_kind, reason) = if args.page_cache {
@@ -164,7 +187,14 @@ fn file_sink(
         };
         sink.stage_in_memory(reserve).map_err(describe)?;
     }
-    Ok((sink, (path_kind.name(), reason)))
+    Ok((
+        sink,
+        PathChoice {
+            name: path_kind.name(),
+            reason,
+            advises_page_cache: !args.page_cache && !args.direct,
+        },
+    ))
 }
 
 /// Run the subcommand.
@@ -258,9 +288,13 @@ pub fn run(args: &CaptureArgs) -> Result<(), Failure> {
         };
         let mut summary = CaptureJson::with_format(&report, format);
         summary.spilled_to.clone_from(&spill_dir);
-        if let Some((path, reason)) = output_choice {
-            summary.output_path = Some(path);
-            summary.output_path_reason = Some(reason);
+        if let Some(choice) = output_choice {
+            summary.output_path = Some(choice.name);
+            summary.output_path_reason = Some(if choice.advises_page_cache && report.copy.used {
+                SNAPSHOT_REASON.to_owned()
+            } else {
+                choice.reason
+            });
         }
         let json = serde_json::to_string(&summary).map_err(|e| explain(&e))?;
         if to_stdout {

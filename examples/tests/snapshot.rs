@@ -438,3 +438,29 @@ fn memory_a_fork_would_not_copy_is_still_dumped() {
     let why = json["snapshot_fallback"].as_str().unwrap();
     assert!(why.contains("MADV_DONTFORK"), "{why}");
 }
+
+/// Under `--snapshot` the dump is written while the process runs, so the
+/// default output path's reason gives no advice on `--page-cache` for a
+/// shorter pause; the plain capture of the same process still does.
+#[test]
+fn snapshot_output_path_reason_gives_no_pause_advice() {
+    let target = Target::spawn(&["--threads", "2", "--pattern-mib", "4"]);
+    let dir = tempfile::tempdir().unwrap();
+    let json = capture(target.pid(), &dir.path().join("snap"), &["--snapshot"]);
+    assert_eq!(json["mode"], "snapshot", "{json}");
+    assert_eq!(json["output_path"], "direct", "{json}");
+    let reason = json["output_path_reason"].as_str().unwrap();
+    assert!(
+        !reason.contains("would shorten the pause") && !reason.contains("not advised"),
+        "{reason}"
+    );
+    assert!(reason.contains("copy-on-write snapshot"), "{reason}");
+    let plain = capture(target.pid(), &dir.path().join("plain"), &[]);
+    assert_eq!(plain["mode"], "freeze", "{plain}");
+    let reason = plain["output_path_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("--page-cache would shorten the pause")
+            || reason.contains("--page-cache is not advised now"),
+        "{reason}"
+    );
+}

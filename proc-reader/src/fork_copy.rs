@@ -256,6 +256,18 @@ impl ForkCopy {
         &self.copy
     }
 
+    /// Send the copy `SIGKILL` without waiting for it to die: the kernel
+    /// then frees its address space (for a big process a page-table
+    /// teardown that takes a while) on the copy's own task, while the
+    /// caller goes on — with the fsync of the dump, say. Its memory can no
+    /// longer be read. [`ForkCopy::destroy`] (or the drop) then collects it
+    /// and has the target reap it, as without this call.
+    pub fn kill(&self) {
+        if !self.destroyed {
+            let _ = sys::kill(self.pid, libc::SIGKILL);
+        }
+    }
+
     /// Kill the copy, reap it, and make the target reap its zombie (one of
     /// its threads is stopped for an injected `wait4`, for well under a
     /// millisecond). An error means the copy is dead but a zombie may be

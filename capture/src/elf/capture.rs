@@ -198,8 +198,11 @@ fn from_copy(c: FromCopy<'_>) -> Result<CaptureReport, CaptureError> {
     let stats = write_core(&snap, &mut source, &mut sink, write_options(options))?;
     source.flush();
     warnings.extend(memory.take_warnings());
-    cow_copy::destroy(fork, &mut warnings);
+    // Every byte is read: the kernel tears the copy down while the dump is
+    // fsynced, instead of before or after it.
+    fork.kill();
     let out = sink.finish()?;
+    cow_copy::destroy(fork, &mut warnings);
     if snap.threads.iter().any(|t| t.fp_regs.is_none()) {
         warnings.push("floating-point registers of some threads could not be read".to_owned());
     }

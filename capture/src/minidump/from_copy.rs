@@ -75,8 +75,11 @@ pub(crate) fn capture(
             source,
         })?;
     warnings.extend(memory.take_warnings());
-    cow_copy::destroy(fork, &mut warnings);
+    // Every byte is read: the kernel tears the copy down while the dump is
+    // fsynced, instead of before or after it.
+    fork.kill();
     let written = sink.finish()?;
+    cow_copy::destroy(fork, &mut warnings);
     let without_stack = model.threads.iter().filter(|t| t.stack.is_none()).count();
     if without_stack > 0 {
         warnings.push(format!(
