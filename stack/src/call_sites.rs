@@ -77,7 +77,7 @@ impl UnitCallSites {
         let mut out = UnitCallSites::default();
         // Tail calls per function, before they are frozen into `Rc`s.
         let mut tail_calls: Vec<Option<Vec<CallSite>>> = Vec::new();
-        let mut callee_of_die: HashMap<UnitOffset<R::Offset>, Callee> = HashMap::new();
+        let mut callee_of_die = CalleeCache::default();
         // The subprograms enclosing the current entry: (depth, index of
         // the function when it has code).
         let mut enclosing: Vec<(isize, Option<usize>)> = Vec::new();
@@ -190,11 +190,29 @@ fn die_ranges<R: Reader>(
     out
 }
 
+/// The callees already worked out while reading a unit, by the DIE the
+/// call sites name (many calls name the same function).
+struct CalleeCache<R: Reader> {
+    in_unit: HashMap<UnitOffset<R::Offset>, Callee>,
+    /// Link-time optimised code names DIEs of other units, whose headers
+    /// would otherwise be searched again for each call.
+    elsewhere: HashMap<gimli::DebugInfoOffset<R::Offset>, Callee>,
+}
+
+impl<R: Reader> Default for CalleeCache<R> {
+    fn default() -> Self {
+        CalleeCache {
+            in_unit: HashMap::new(),
+            elsewhere: HashMap::new(),
+        }
+    }
+}
+
 /// What the call site `entry` calls.
 fn callee<R: Reader>(
     unit: UnitRef<'_, R>,
     entry: &DebuggingInformationEntry<'_, '_, R>,
-    cache: &mut HashMap<UnitOffset<R::Offset>, Callee>,
+    cache: &mut CalleeCache<R>,
 ) -> Callee {
     // An expression: evaluating it needs the caller's registers, which a
     // chain of tail calls does not have.
@@ -210,6 +228,7 @@ fn callee<R: Reader>(
     .find_map(|at| entry.attr_value(at).ok().flatten());
     match origin {
         Some(AttributeValue::UnitRef(offset)) => cache
+            .in_unit
             .entry(offset)
             .or_insert_with(|| {
                 unit.entry(offset)
@@ -222,7 +241,11 @@ fn callee<R: Reader>(
                     .entry(local)
                     .map_or(Callee::Unknown, |die| callee_named_by(unit, &die));
             }
-            callee_in_other_unit(unit, offset).unwrap_or(Callee::Unknown)
+            cache
+                .elsewhere
+                .entry(offset)
+                .or_insert_with(|| callee_in_other_unit(unit, offset).unwrap_or(Callee::Unknown))
+                .clone()
         }
         _ => Callee::Unknown,
     }
