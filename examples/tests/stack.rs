@@ -304,6 +304,88 @@ fn stack_of_a_kernel_core_equals_gdbs_and_puts_the_crashing_thread_first() {
     assert_eq!(first["frames"][0]["function"], "main_wait");
 }
 
+/// Two compilation units: `a_calls` calls `b_tail`, which is only declared
+/// in its unit, and `b_tail` and `c_tail` in the other unit end in tail
+/// calls, so two frames are missing from the stack and the call site names
+/// its callee by linkage name, not by address.
+const CROSS_UNIT_A: &str = r#"
+#include <stdio.h>
+#include <unistd.h>
+int b_tail(int d);
+volatile int sink;
+__attribute__((noinline)) int park(int d) { for (;;) { pause(); sink += d; } }
+__attribute__((noinline)) int a_calls(int d) { int r = b_tail(d); sink += r; return r; }
+int main(void) { printf("READY\n"); fflush(stdout); a_calls(3); return 0; }
+"#;
+const CROSS_UNIT_B: &str = r#"
+int park(int d);
+__attribute__((noinline)) int c_tail(int d) { return park(d + 1); }
+__attribute__((noinline)) int b_tail(int d) { return c_tail(d * 2); }
+"#;
+
+#[test]
+fn a_chain_of_tail_calls_across_compilation_units_equals_gdbs() {
+    let Some(cc) = oracle("cc") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.c"), CROSS_UNIT_A).unwrap();
+    std::fs::write(dir.path().join("b.c"), CROSS_UNIT_B).unwrap();
+    let exe = dir.path().join("tails");
+    let mut build = Command::new(cc);
+    build
+        .current_dir(dir.path())
+        .args([
+            "-O2",
+            "-g",
+            "-fomit-frame-pointer",
+            "-Wl,--build-id",
+            "a.c",
+            "b.c",
+            "-o",
+        ])
+        .arg(&exe);
+    run_ok(build);
+    let helper = Helper::spawn(&exe, &[]);
+    let core = dir.path().join("core");
+    let mut cmd = coroner();
+    cmd.arg("capture")
+        .arg(helper.pid().to_string())
+        .arg("-o")
+        .arg(&core);
+    run_ok(cmd);
+    let json = stack_json(&[core.as_os_str()]);
+    let frames: Vec<(&str, &str)> = json["threads"][0]["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["function"].as_str().unwrap_or("??"),
+                f["source"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let at = frames
+        .iter()
+        .position(|(f, _)| *f == "park")
+        .unwrap_or_else(|| panic!("{frames:?}"));
+    assert_eq!(
+        frames[at..at + 4],
+        [
+            ("park", "cfi"),
+            ("c_tail", "tail-call"),
+            ("b_tail", "tail-call"),
+            ("a_calls", "cfi")
+        ],
+        "{frames:?}"
+    );
+    let ours = our_functions(&json);
+    if let Some(gdb) = gdb_functions(&exe, &core) {
+        assert_eq!(ours, gdb, "ours (left) and gdb's (right) differ");
+    }
+}
+
 /// One physical frame as a stack-walker reports it: module, offset of the
 /// pc in it (the return address itself, not minus one), how it was found,
 /// the functions inlined there (innermost first) and the function the
