@@ -10,8 +10,11 @@
 //! {"event":"dump","pid":42,"name":"app","trigger":"cpu","measured":153.2,
 //!  "measured_text":"153.2%","threshold":90.0,"threshold_text":"90.0%",
 //!  "held_seconds":3.0,"file":"/var/dumps/app_42_cpu_20261129T031500.123Z.core",
-//!  "bytes":12345678,"frozen_seconds":0.012}
+//!  "bytes":12345678,"frozen_seconds":0.012,"mode":"freeze","snapshot_fallback":null}
 //! ```
+//! `mode` is `snapshot` when the dump was written from a copy-on-write copy
+//! (`--snapshot`), with `snapshot_fallback` saying why a copy was asked for
+//! and not used.
 //! `event` is one of `watching`, `waiting`, `dump`, `skipped`, `removed`,
 //! `failed`, `cooling-down`, `exited`, `problem`, `end`.
 
@@ -35,7 +38,8 @@ use serde_json::json;
 use crate::error_text::{describe, Output};
 use crate::failure::Failure;
 use crate::output::note;
-use crate::Format;
+use crate::{Format, SnapshotArg};
+use coroner_capture::cow_copy::CowMode;
 
 /// Arguments of `coroner watch`.
 #[derive(Debug, Args)]
@@ -141,6 +145,21 @@ pub struct WatchArgs {
     /// Leave out mappings overlapping START-END (hex) or matching a glob.
     #[arg(long, value_name = "RANGE|GLOB", value_parser = crate::parse_exclude)]
     pub exclude: Vec<coroner_capture::select::Exclude>,
+    /// Dump a copy-on-write copy the process makes of itself, as `capture
+    /// --snapshot`: it is stopped for milliseconds, not the whole dump;
+    /// falls back to the plain freeze with a warning when no copy can be
+    /// made (`--snapshot=require` fails the dump instead). Not with
+    /// --signal, whose trap holds the process for the whole dump anyway.
+    #[arg(
+        long,
+        value_name = "require",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "prefer",
+        value_enum,
+        conflicts_with = "signal"
+    )]
+    pub snapshot: Option<SnapshotArg>,
     /// One JSON object per event on stdout instead of lines on stderr.
     #[arg(long)]
     pub json: bool,
@@ -316,6 +335,11 @@ impl Dumper<'_> {
                 all: self.args.all,
                 exclude: self.args.exclude.clone(),
             },
+            cow: match self.args.snapshot {
+                None => CowMode::Off,
+                Some(SnapshotArg::Prefer) => CowMode::Prefer,
+                Some(SnapshotArg::Require) => CowMode::Require,
+            },
             ..CaptureOptions::default()
         };
         let mut progress = |_: u64, _: u64| {};
@@ -420,16 +444,23 @@ impl Handler for Dumper<'_> {
             with(
                 base,
                 json!({"event": "dump", "file": path, "bytes": bytes,
-                "frozen_seconds": report.frozen.as_secs_f64()}),
+                "frozen_seconds": report.frozen.as_secs_f64(),
+                "mode": if report.copy.used { "snapshot" } else { "freeze" },
+                "snapshot_fallback": report.copy.fallback}),
             ),
             format!(
-                "pid {} ({}): {why}: wrote {} ({}, {} threads), frozen {:.3} s",
+                "pid {} ({}): {why}: wrote {} ({}, {} threads), frozen {:.3} s{}",
                 request.pid,
                 request.name,
                 path.display(),
                 show_size(bytes),
                 report.threads,
-                report.frozen.as_secs_f64()
+                report.frozen.as_secs_f64(),
+                if report.copy.used {
+                    " (dumped from a copy-on-write snapshot)"
+                } else {
+                    ""
+                }
             ),
         );
         DumpOutcome::Written

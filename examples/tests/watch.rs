@@ -1,7 +1,8 @@
 //! `coroner watch` on real processes: one test per trigger, exact counts for
 //! `-n` and `--cooldown`, `--for` against a short spike, `--name` across a
-//! restart, `--cgroup`, `--oom-risk` before the OOM killer, and retention
-//! over 30 dumps. Every dump opens in gdb with all threads.
+//! restart, `--cgroup`, `--oom-risk` before the OOM killer, retention
+//! over 30 dumps, and `--snapshot` on every dump. Every dump opens in gdb
+//! with all threads.
 //!
 //! The machine these run on may be loaded (CPU thresholds are low for that:
 //! a burner measured only ~30% of a core at load 16).
@@ -351,6 +352,125 @@ fn cooldown_spaces_the_dumps_of_a_process() {
     assert!(
         elapsed >= Duration::from_secs(2),
         "three dumps in {elapsed:?}"
+    );
+}
+
+/// A trigger that holds for a known time, with a cooldown, gives an exact
+/// number of dumps. `--threads 2` holds for as long as the two-thread
+/// process lives; it is killed 7.5 s after the first dump is reported, and
+/// with a 3 s cooldown (counted from the end of each dump) it is dumped at
+/// about 0, 3.1 and 6.2 s: exactly 3 dumps. The margins are 1.3 s on either
+/// side: the third dump is missed only if polls and the second dump lag by
+/// more than that in all, and a fourth cannot come before 9 s.
+#[test]
+fn cooldown_gives_an_exact_count_while_a_trigger_holds() {
+    let mut b = Behave::spawn(&["--idle-threads", "1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pid = b.pid().to_string();
+    let mut w = Watch::start(
+        dir.path(),
+        &[
+            "--pid",
+            &pid,
+            "--threads",
+            "2",
+            "--poll",
+            "100ms",
+            "--cooldown",
+            "3s",
+            "-n",
+            "100",
+        ],
+    );
+    assert!(
+        w.wait_for("dump", 1, Duration::from_secs(30)),
+        "{:?}",
+        w.events()
+    );
+    let first = Instant::now();
+    std::thread::sleep(Duration::from_millis(7500).saturating_sub(first.elapsed()));
+    b.kill();
+    assert_eq!(w.finish(Duration::from_secs(20)), 0);
+    let dumps = w.events_of("dump");
+    assert_eq!(dumps.len(), 3, "{:?}", w.events());
+    assert!(dumps.iter().all(|d| d["trigger"] == "threads"));
+    assert_eq!(w.events_of("end")[0]["reason"], "exited");
+    let times: Vec<SystemTimeMs> = w.dump_files().iter().map(|f| stamp_ms(f)).collect();
+    for pair in times.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= 3000,
+            "dumps {times:?} closer than the cooldown"
+        );
+    }
+}
+
+/// `--snapshot` applies to every dump of a watch: each is written from a
+/// copy-on-write copy (the event says so), opens in gdb with every thread,
+/// and leaves no copy among the process's children; with `--signal`, whose
+/// trap holds the process for the whole dump, it is refused.
+#[test]
+fn snapshot_applies_to_every_dump() {
+    let b = Behave::spawn(&["--idle-threads", "2"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pid = b.pid().to_string();
+    let mut w = Watch::start(
+        dir.path(),
+        &[
+            "--pid",
+            &pid,
+            "--interval",
+            "200ms",
+            "--poll",
+            "100ms",
+            "-n",
+            "2",
+            "--snapshot=require",
+        ],
+    );
+    assert_eq!(
+        w.finish(Duration::from_secs(30)),
+        0,
+        "{}",
+        w.stderr.lock().unwrap()
+    );
+    let dumps = w.events_of("dump");
+    assert_eq!(dumps.len(), 2, "{:?}", w.events());
+    for d in &dumps {
+        assert_eq!(d["mode"], "snapshot", "{d}");
+        assert_eq!(d["snapshot_fallback"], Value::Null, "{d}");
+    }
+    for f in &w.dump_files() {
+        gdb_threads(behave_path(), f, 3, &[]);
+    }
+    let children: String = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .map(|t| std::fs::read_to_string(t.unwrap().path().join("children")).unwrap())
+        .collect();
+    assert_eq!(children.trim(), "", "copies left among the children");
+    // Without --snapshot the same watch freezes.
+    let mut w = Watch::start(
+        dir.path(),
+        &[
+            "--pid",
+            &pid,
+            "--interval",
+            "200ms",
+            "--poll",
+            "100ms",
+            "-n",
+            "1",
+        ],
+    );
+    assert_eq!(w.finish(Duration::from_secs(30)), 0);
+    assert_eq!(w.events_of("dump")[0]["mode"], "freeze");
+    let o = coroner()
+        .args(["watch", "--pid", &pid, "--signal", "USR1", "--snapshot"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--signal"),
+        "{o:?}"
     );
 }
 
