@@ -4,13 +4,13 @@
 # zstd's C sources), checked to need no dynamic loader or shared
 # library, then the end-to-end oracle tests (capture of the test program;
 # gdb, lldb and eu-stack read the core) run against it. aarch64 musl is
-# compile-checked for the library crates (no aarch64 machine, emulator or
-# C cross-compiler here).
+# compile-checked, the CLI included, by .ci/run beside the other
+# cross-target checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 target=x86_64-unknown-linux-musl
-rustup target add "$target" aarch64-unknown-linux-musl
+rustup target add "$target"
 # zstd-sys (coroner-store's compression) compiles C: musl-gcc for the target.
 if ! command -v musl-gcc >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
@@ -40,15 +40,3 @@ echo "musl: $("$bin" --version), static, $size bytes ($((size / 1024)) KiB)"
 start=$SECONDS
 CORONER_TEST_BIN="$PWD/$bin" cargo test --quiet --locked -p coroner --test oracles
 echo "musl: oracle tests pass with the static binary ($((SECONDS - start)) s)"
-
-# aarch64: every published crate but those that compile C through zstd-sys
-# (coroner-store, and the CLI that uses it), which would need an
-# aarch64-linux-musl-gcc this machine does not have.
-source .ci/publishable.sh
-aarch64=()
-while read -r name; do
-    aarch64+=(-p "$name")
-done < <(publishable name | grep -vx -e coroner -e coroner-store)
-start=$SECONDS
-cargo check --quiet --locked --target aarch64-unknown-linux-musl "${aarch64[@]}"
-echo "musl: ${aarch64[*]} compile-check for aarch64-unknown-linux-musl ($((SECONDS - start)) s)"

@@ -30,7 +30,12 @@ use std::time::{Duration, Instant};
 
 use crate::copy_refusal::CopyRefusal;
 use crate::error::{Error, Result};
-use crate::freeze::{Frozen, StopKind};
+use crate::freeze::Frozen;
+// The copy is made by injected x86_64 code (`inject`); on other
+// architectures `plan` and `fork_copy` refuse with `Unsupported`, and what
+// only the injection uses is compiled out.
+#[cfg(target_arch = "x86_64")]
+use crate::freeze::StopKind;
 #[cfg(target_arch = "x86_64")]
 use crate::inject::{self, Call, Gadgets};
 use crate::parse::cgroup::parse_cgroup;
@@ -41,6 +46,7 @@ use crate::sys::{self, WaitStatus};
 /// and where the code it needs is.
 #[derive(Debug, Clone)]
 pub struct CopyPlan {
+    #[cfg(target_arch = "x86_64")]
     pid: u32,
     #[cfg(target_arch = "x86_64")]
     gadgets: Gadgets,
@@ -67,6 +73,8 @@ pub struct CopyPlan {
 /// ```
 #[derive(Debug)]
 pub struct ForkCopy {
+    /// The target, which reaps the copy's zombie through an injected call.
+    #[cfg(target_arch = "x86_64")]
     target: Process,
     copy: Process,
     pid: u32,

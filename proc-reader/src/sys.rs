@@ -353,7 +353,12 @@ pub(crate) fn test_munmap(addr: u64, len: u64) {
     unsafe { libc::munmap(addr as *mut libc::c_void, usize::try_from(len).unwrap()) };
 }
 
+// Setting registers, options, signal masks and stepping to a system call
+// serve only the injected call (`inject`, x86_64 code), so they are built
+// for x86_64 alone.
+
 /// `PTRACE_SETREGSET` of note type `nt` from `buf`.
+#[cfg(target_arch = "x86_64")]
 pub(crate) fn ptrace_setregset(tid: u32, nt: u32, buf: &[u8]) -> io::Result<()> {
     let tid = pid_t(tid)?;
     let mut iov = libc::iovec {
@@ -377,6 +382,7 @@ pub(crate) fn ptrace_setregset(tid: u32, nt: u32, buf: &[u8]) -> io::Result<()> 
 }
 
 /// `PTRACE_SETOPTIONS` with `options` (`PTRACE_O_*` bits).
+#[cfg(target_arch = "x86_64")]
 pub(crate) fn ptrace_setoptions(tid: u32, options: libc::c_int) -> io::Result<()> {
     let tid = pid_t(tid)?;
     let options =
@@ -396,6 +402,7 @@ pub(crate) fn ptrace_setoptions(tid: u32, options: libc::c_int) -> io::Result<()
 
 /// `PTRACE_SYSCALL`: resume a stopped tracee until its next system-call
 /// entry or exit (or other stop), delivering no signal.
+#[cfg(target_arch = "x86_64")]
 pub(crate) fn ptrace_syscall(tid: u32) -> io::Result<()> {
     let tid = pid_t(tid)?;
     // SAFETY: addr is ignored and data (the signal to deliver) is 0.
@@ -431,18 +438,21 @@ pub(crate) fn ptrace_geteventmsg(tid: u32) -> io::Result<u64> {
 /// The type of `ptrace`'s request argument: `c_uint` in glibc, `c_int` in
 /// musl, whose PTRACE_SEIZE & co. the libc crate types that way but whose
 /// PTRACE_GETSIGMASK/SETSIGMASK it types `c_uint` like glibc's.
-#[cfg(target_env = "musl")]
+#[cfg(all(target_arch = "x86_64", target_env = "musl"))]
 type PtraceRequest = libc::c_int;
-#[cfg(not(target_env = "musl"))]
+#[cfg(all(target_arch = "x86_64", not(target_env = "musl")))]
 type PtraceRequest = libc::c_uint;
 
 /// `PTRACE_GETSIGMASK` (kernel UAPI 0x420a) in the request type `ptrace`
 /// takes on this libc, so the static musl build compiles.
+#[cfg(target_arch = "x86_64")]
 const PTRACE_GETSIGMASK: PtraceRequest = 0x420a;
 /// `PTRACE_SETSIGMASK` (kernel UAPI 0x420b), likewise.
+#[cfg(target_arch = "x86_64")]
 const PTRACE_SETSIGMASK: PtraceRequest = 0x420b;
 
 /// `PTRACE_GETSIGMASK`: the thread's blocked signal mask.
+#[cfg(target_arch = "x86_64")]
 pub(crate) fn ptrace_getsigmask(tid: u32) -> io::Result<u64> {
     let tid = pid_t(tid)?;
     let mut mask: u64 = 0;
@@ -463,6 +473,7 @@ pub(crate) fn ptrace_getsigmask(tid: u32) -> io::Result<u64> {
 /// also drops a pending "restore the saved mask" (`TIF_RESTORE_SIGMASK`),
 /// so never use it on a thread inside ppoll, pselect6, epoll_pwait and the
 /// like.
+#[cfg(target_arch = "x86_64")]
 pub(crate) fn ptrace_setsigmask(tid: u32, mask: u64) -> io::Result<()> {
     let tid = pid_t(tid)?;
     // SAFETY: addr is the sigset size as an integer; the kernel reads 8
