@@ -2,12 +2,15 @@
 //! writer. No process access: memory comes from a [`write::MemorySource`].
 //!
 //! - [`raw`]: on-disk structures and constants, named as in the spec.
-//! - [`CoreModel`] and friends: typed values shared by reader and writer.
+//! - [`model`]: the owned description of a core ([`CoreModel`] and the
+//!   typed values in it), which the reader rebuilds and the writer streams;
+//!   re-exported at the crate root.
 //! - [`read`](mod@read): [`parse`] a core from bytes (or an mmap via
 //!   [`read::OwnedCore`]) and walk notes, threads, segments, `NT_FILE`,
 //!   auxv, memory.
 //! - [`write`](mod@write): plan the layout of a [`CoreModel`] and stream it once over
-//!   a [`write::Sink`], pulling memory through a fixed buffer.
+//!   a [`write::Sink`] ([`CoreModel::write`], [`write::Layout`]), pulling memory
+//!   through a fixed buffer.
 //!
 //! Only ELF64 little-endian is handled; registers are decoded for x86_64
 //! and aarch64.
@@ -16,7 +19,7 @@
 //!
 //! ```
 //! use std::io;
-//! use coroner_core_format::write::{write_core, MemorySource, StreamSink};
+//! use coroner_core_format::write::{MemorySource, StreamSink};
 //! use coroner_core_format::{
 //!     parse, AuxvEntry, CoreModel, Machine, Memory, Note, PrStatus, Registers, SegmentModel,
 //!     ThreadModel, X86_64Regs,
@@ -50,7 +53,7 @@
 //! model.segments.push(SegmentModel::dumped(0x10000, 0x3000, 6));
 //!
 //! let mut sink = StreamSink::new(Vec::new());
-//! let stats = write_core(&model, &mut memory, &mut sink).unwrap();
+//! let stats = model.write(&mut memory, &mut sink).unwrap();
 //! assert_eq!(stats.zero_page_bytes, 0x2000); // two all-zero pages became holes
 //! let file = sink.into_inner();
 //!
@@ -78,7 +81,7 @@
 )]
 
 mod error;
-mod model;
+pub mod model;
 pub mod raw;
 pub mod read;
 pub mod write;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use coroner_core_format::parse;
-use coroner_core_format::write::{write_core, SeekSink};
+use coroner_core_format::write::SeekSink;
 use coroner_test_support::{kernel_core, oracle, target_path, PARK_FUNCTIONS};
 
 /// `thread apply all bt` of `core`: the thread headers and frame lines.
@@ -60,7 +60,7 @@ fn rewritten_kernel_core_gives_gdb_the_same_backtraces() {
     let mut memory = core.memory_map().unwrap();
     let rewritten_path = dir.path().join("core.rewritten");
     let mut sink = SeekSink::new(File::create(&rewritten_path).unwrap());
-    let stats = write_core(&model, &mut memory, &mut sink).unwrap();
+    let stats = model.write(&mut memory, &mut sink).unwrap();
     drop(sink);
     assert_eq!(
         std::fs::metadata(&rewritten_path).unwrap().len(),
@@ -181,7 +181,7 @@ fn rewritten_gcore_keeps_gdb_conventions_and_backtraces() {
     );
     let rewritten_path = dir.path().join("core.rewritten");
     let mut sink = SeekSink::new(File::create(&rewritten_path).unwrap());
-    write_core(&model, &mut core.memory_map().unwrap(), &mut sink).unwrap();
+    model.write(&mut core.memory_map().unwrap(), &mut sink).unwrap();
     drop(sink);
 
     let rewritten = std::fs::read(&rewritten_path).unwrap();

@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use coroner_core_format::read::{CoreFile, OwnedCore};
-use coroner_core_format::write::{write_core, MemorySource, StreamSink};
+use coroner_core_format::write::{MemorySource, StreamSink};
 use coroner_core_format::{
     parse, raw, CoreModel, Machine, Note, PrStatus, Registers, SegmentModel, ThreadModel,
     X86_64Regs,
@@ -102,7 +102,7 @@ fn walk(data: &[u8]) -> usize {
                 .map(|s| s.filesz)
                 .fold(0, u64::saturating_add);
             if total <= 64 << 20 {
-                let _ = write_core(&model, &mut map, &mut StreamSink::new(std::io::sink()));
+                let _ = model.write(&mut map, &mut StreamSink::new(std::io::sink()));
             }
         }
     }
@@ -154,7 +154,7 @@ fn generated() -> Vec<u8> {
         bytes: vec![0x5a; 0x3fa000],
     };
     let mut sink = StreamSink::new(Vec::new());
-    write_core(&m, &mut mem, &mut sink).unwrap();
+    m.write(&mut mem, &mut sink).unwrap();
     sink.into_inner()
 }
 

@@ -9,7 +9,7 @@ use std::os::unix::fs::MetadataExt;
 
 use coroner_core_format::read::OwnedCore;
 use coroner_core_format::write::{
-    write_core, BytesAt, CoreWriter, Layout, MemorySource, NoMemory, SeekSink, StreamSink,
+    BytesAt, CoreWriter, Layout, MemorySource, NoMemory, SeekSink, StreamSink,
     WriteOptions,
 };
 use coroner_core_format::{
@@ -60,7 +60,7 @@ fn full_model() -> CoreModel {
 fn notes_follow_the_kernel_order_and_alignment() {
     let model = full_model();
     let mut sink = StreamSink::new(Vec::new());
-    write_core(&model, &mut NoMemory, &mut sink).unwrap();
+    model.write(&mut NoMemory, &mut sink).unwrap();
     let file = sink.into_inner();
     let core = parse(&file).unwrap();
     let order: Vec<(Vec<u8>, u32)> = core
@@ -131,7 +131,7 @@ fn more_than_65534_segments_use_pn_xnum() {
         bytes: vec![0xab; 70_000 * 0x2000],
     };
     let mut sink = StreamSink::new(Vec::new());
-    write_core(&model, &mut mem, &mut sink).unwrap();
+    model.write(&mut mem, &mut sink).unwrap();
     let file = sink.into_inner();
     let core = parse(&file).unwrap();
     assert_eq!(core.header().e_phnum, raw::PN_XNUM);
@@ -342,7 +342,7 @@ fn source_errors_abort_and_invalid_models_are_refused() {
     model
         .segments
         .push(SegmentModel::dumped(0x1000, 0x1000, raw::PF_R));
-    let err = write_core(&model, &mut Failing, &mut StreamSink::new(io::sink())).unwrap_err();
+    let err = model.write(&mut Failing, &mut StreamSink::new(io::sink())).unwrap_err();
     assert!(
         matches!(
             err,
@@ -403,12 +403,9 @@ fn source_errors_abort_and_invalid_models_are_refused() {
             Ok(())
         }
     }
-    let err = write_core(
-        &full_model(),
-        &mut NoMemory,
-        &mut StreamSink::new(Full(100)),
-    )
-    .unwrap_err();
+    let err = full_model()
+        .write(&mut NoMemory, &mut StreamSink::new(Full(100)))
+        .unwrap_err();
     assert!(matches!(err, WriteError::Io { offset: 0, .. }), "{err}");
 }
 
@@ -437,7 +434,7 @@ fn reader_tells_not_mapped_from_not_in_file_from_present() {
         bytes,
     };
     let mut sink = StreamSink::new(Vec::new());
-    write_core(&model, &mut mem, &mut sink).unwrap();
+    model.write(&mut mem, &mut sink).unwrap();
     let file = sink.into_inner();
     let core = parse(&file).unwrap();
 
@@ -514,7 +511,7 @@ fn aarch64_prstatus_layout() {
             .with_note(Note::linux(raw::NT_ARM_TLS, vec![4; 8])),
     );
     let mut sink = StreamSink::new(Vec::new());
-    write_core(&model, &mut NoMemory, &mut sink).unwrap();
+    model.write(&mut NoMemory, &mut sink).unwrap();
     let file = sink.into_inner();
     let core = parse(&file).unwrap();
     assert_eq!(core.header().e_machine, raw::EM_AARCH64);
@@ -532,7 +529,7 @@ fn seek_sink_extends_a_file_that_ends_in_a_hole() {
         .segments
         .push(SegmentModel::dumped(0x1000, 0x10000, raw::PF_R));
     let mut sink = SeekSink::new(Cursor::new(Vec::new()));
-    let stats = write_core(&model, &mut NoMemory, &mut sink).unwrap();
+    let stats = model.write(&mut NoMemory, &mut sink).unwrap();
     let file = sink.into_inner().into_inner();
     assert_eq!(file.len() as u64, stats.file_size);
     assert_eq!(stats.absent_bytes, 0x10000);
@@ -627,9 +624,7 @@ fn overlapping_segments_resolve_to_the_first_in_file_order() {
         .segments
         .push(SegmentModel::dumped(0x10800, 0x1000, raw::PF_R));
     let mut sink = StreamSink::new(Vec::new());
-    write_core(
-        &model,
-        &mut BytesAt {
+    model.write(&mut BytesAt {
             base: 0x10000,
             bytes: vec![b'a'; 0x2000],
         },
@@ -658,12 +653,10 @@ fn overlapping_segments_resolve_to_the_first_in_file_order() {
     let rewrite = |bytes: &[u8]| {
         let core = parse(bytes).unwrap();
         let mut sink = StreamSink::new(Vec::new());
-        write_core(
-            &core.to_model().unwrap(),
-            &mut core.memory_map().unwrap(),
-            &mut sink,
-        )
-        .unwrap();
+        core.to_model()
+            .unwrap()
+            .write(&mut core.memory_map().unwrap(), &mut sink)
+            .unwrap();
         sink.into_inner()
     };
     let once = rewrite(&file);

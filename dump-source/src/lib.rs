@@ -37,7 +37,7 @@
 mod memory;
 mod read_at;
 
-pub use memory::{BytesAt, MemorySource, NoMemory, PAGE};
+pub use memory::{BytesAt, MemorySource, NoMemory, SliceSource, PAGE};
 pub use read_at::{read_up_to, ReadAt};
 
 /// The README's example, compiled and run as a doc test so it stays true.

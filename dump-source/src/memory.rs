@@ -109,6 +109,19 @@ pub struct BytesAt<T> {
     pub bytes: T,
 }
 
+/// Memory held in a borrowed byte slice that starts at address `base`: a
+/// [`BytesAt`] over `&[u8]`.
+///
+/// ```
+/// use coroner_dump_source::{MemorySource, SliceSource};
+/// let data = [1u8, 2, 3, 4];
+/// let mut src = SliceSource::new(0x1000, &data[..]);
+/// let mut buf = [9u8; 8];
+/// assert_eq!(src.read_at(0x1002, &mut buf).unwrap(), 2);
+/// assert_eq!(&buf[..2], &[3, 4]);
+/// ```
+pub type SliceSource<'a> = BytesAt<&'a [u8]>;
+
 impl<T> BytesAt<T> {
     /// `bytes` is the memory at `base..base + bytes.len()`.
     pub fn new(base: u64, bytes: T) -> BytesAt<T> {

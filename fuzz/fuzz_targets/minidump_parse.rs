@@ -67,7 +67,7 @@ fuzz_target!(|data: &[u8]| {
 
     let Ok(model) = dump.to_model() else { return };
     let Ok(layout) = Layout::plan(&model) else { return };
-    if layout.size() > 16 << 20 {
+    if layout.file_size() > 16 << 20 {
         return;
     }
     let Ok(mut memory) = dump.memory() else { return };

@@ -4,7 +4,7 @@
 use std::hint::black_box;
 use std::io;
 
-use coroner_minidump_format::model::{MemoryRange, Model, SystemInfo};
+use coroner_minidump_format::model::{MemoryRange, MinidumpModel, SystemInfo};
 use coroner_minidump_format::parse;
 use coroner_minidump_format::write::{Layout, MemorySource, NoMemory, SliceSource};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -22,9 +22,9 @@ fn ranges() -> Vec<MemoryRange> {
 }
 
 fn dump_with(list64: bool) -> Vec<u8> {
-    let mut model = Model {
+    let mut model = MinidumpModel {
         system_info: Some(SystemInfo::linux_amd64(2, "Linux bench")),
-        ..Model::default()
+        ..MinidumpModel::default()
     };
     if list64 {
         model.memory64_list = ranges();
@@ -114,7 +114,7 @@ impl io::Write for Sink {
 fn write_1gib(c: &mut Criterion) {
     const GIB: u64 = 1 << 30;
     let chunk = 4 << 20;
-    let model = Model {
+    let model = MinidumpModel {
         system_info: Some(SystemInfo::linux_amd64(2, "Linux bench")),
         memory64_list: (0..GIB / chunk)
             .map(|i| MemoryRange {
@@ -122,12 +122,12 @@ fn write_1gib(c: &mut Criterion) {
                 size: chunk,
             })
             .collect(),
-        ..Model::default()
+        ..MinidumpModel::default()
     };
     let layout = Layout::plan(&model).unwrap();
     let mut group = c.benchmark_group("write_1gib_memory64");
     group.sample_size(10);
-    group.throughput(Throughput::Bytes(layout.size()));
+    group.throughput(Throughput::Bytes(layout.file_size()));
     group.bench_function("copying_source_to_sink", |b| {
         let mut src = Copying(vec![0xa5; 1 << 20]);
         b.iter(|| {

@@ -1,16 +1,18 @@
 //! Minidump files: typed model, zero-copy reader, streaming writer.
 //!
 //! - [`raw`]: on-disk structures and constants named as in the specification.
-//! - [`model`]: the owned description of a dump ([`model::Model`]).
-//! - [`mod@read`]: a lazy, zero-copy, bounds-checked reader ([`read::parse`]).
+//! - [`model`]: the owned description of a dump ([`MinidumpModel`] and the
+//!   typed values in it), which the reader rebuilds and the writer streams.
+//! - [`mod@read`]: a lazy, zero-copy, bounds-checked reader ([`parse`] a
+//!   [`Minidump`]).
 //! - [`mod@write`]: a writer that plans the layout, then streams once
-//!   ([`model::Model::write`], [`write::Layout`]), pulling memory through
+//!   ([`MinidumpModel::write`], [`write::Layout`]), pulling memory through
 //!   [`write::MemorySource`].
 //!
 //! ```
 //! use coroner_minidump_format::{model::*, read, write::SliceSource};
 //! let memory: Vec<u8> = (0..=255).collect();
-//! let mut model = Model::default();
+//! let mut model = MinidumpModel::default();
 //! model.system_info = Some(SystemInfo::linux_amd64(1, "Linux 6.1"));
 //! model.modules.push(Module {
 //!     base: 0x400000,
@@ -42,13 +44,14 @@
     )
 )]
 
-pub mod error;
+mod error;
 pub mod model;
 pub mod raw;
 pub mod read;
 pub mod write;
 
 pub use error::{ReadError, WriteError};
+pub use model::MinidumpModel;
 pub use read::{parse, Minidump};
 
 /// The README's examples, compiled and run as doc tests so they stay true.

@@ -22,7 +22,7 @@ use coroner_minidump_format::write::Layout;
 /// also in the MemoryList, one whose stack is not and one with neither stack
 /// nor context, and unknown streams. (One architecture only, so that
 /// rust-minidump reads it too.)
-fn every_stream() -> Model {
+fn every_stream() -> MinidumpModel {
     let mut amd64 = raw::CONTEXT_AMD64 {
         context_flags: raw::CONTEXT_AMD64 | 0x1f,
         rip: 0x5555_0000_1234,
@@ -41,7 +41,7 @@ fn every_stream() -> Model {
         start: 0x7ffc_0000_0800,
         size: 0x301,
     };
-    Model {
+    MinidumpModel {
         time_date_stamp: 1_700_000_000,
         flags: 0x1_0005,
         system_info: Some(system_info),
@@ -218,7 +218,7 @@ fn a_model_with_every_stream_is_written_byte_for_byte_as_before() {
         .write_sparse(&mut Synthetic { hole_every: 4 }, &mut sparse)
         .unwrap();
     assert_eq!(sparse.into_inner(), plain, "sparse and plain writers agree");
-    assert_eq!(layout.size(), plain.len() as u64);
+    assert_eq!(layout.file_size(), plain.len() as u64);
 
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/every-stream.dmp");
     if std::env::var_os("COR_BLESS").is_some() {

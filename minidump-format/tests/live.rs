@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use coroner_minidump_format::model::{MemoryRange, Model};
+use coroner_minidump_format::model::{MemoryRange, MinidumpModel};
 use coroner_minidump_format::{parse, raw};
 use coroner_test_support::{oracle, Target, PARK_FUNCTIONS};
 use minidump::Module as _;
@@ -150,7 +150,7 @@ fn minidump_writer_dump_read_by_us_matches_minidump_crate() {
     assert!(auxv.iter().any(|(k, _)| *k == 6), "AT_PAGESZ in auxv");
 }
 
-fn rewrite(bytes: &[u8], also_memory64: bool) -> (Model, Vec<u8>) {
+fn rewrite(bytes: &[u8], also_memory64: bool) -> (MinidumpModel, Vec<u8>) {
     let ours = parse(bytes).unwrap();
     let mut model = ours.to_model().unwrap();
     if also_memory64 {

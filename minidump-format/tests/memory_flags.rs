@@ -2,7 +2,7 @@
 //! `minidump::format` (an implementation we did not write), and a
 //! MemoryInfoList we write reads back with the same flags there.
 
-use coroner_minidump_format::model::Model;
+use coroner_minidump_format::model::MinidumpModel;
 use coroner_minidump_format::raw::{
     MemoryProtection, MemoryState, MemoryType, MINIDUMP_MEMORY_INFO,
 };
@@ -94,7 +94,7 @@ fn written_flags_read_back_in_rust_minidump() {
         _type: ty.bits(),
         ..MINIDUMP_MEMORY_INFO::default()
     };
-    let model = Model {
+    let model = MinidumpModel {
         memory_info: vec![
             info(
                 0x1000,
@@ -112,7 +112,7 @@ fn written_flags_read_back_in_rust_minidump() {
                 MemoryType::MEM_IMAGE,
             ),
         ],
-        ..Model::default()
+        ..MinidumpModel::default()
     };
     let mut file = Vec::new();
     model.write(&mut NoMemory, &mut file).unwrap();

@@ -275,7 +275,7 @@ fn fuzz_regression_empty_and_duplicate_list_streams() {
 
     // A list stream too short for its own count is an error, not a read of
     // whatever follows it in the file.
-    let mut model = coroner_minidump_format::model::Model::default();
+    let mut model = coroner_minidump_format::model::MinidumpModel::default();
     model
         .other_streams
         .push(coroner_minidump_format::model::RawStream {
@@ -317,13 +317,13 @@ fn fuzz_regression_stack_at_the_end_of_the_address_space() {
     assert_eq!(walk, common::Walk::RoundTripped);
 
     // The same through the public API with a source that has nothing.
-    use coroner_minidump_format::model::{MemoryRange, Model};
-    let model = Model {
+    use coroner_minidump_format::model::{MemoryRange, MinidumpModel};
+    let model = MinidumpModel {
         memory64_list: vec![MemoryRange {
             start: u64::MAX - 5,
             size: 3 * 4096,
         }],
-        ..Model::default()
+        ..MinidumpModel::default()
     };
     let mut out = Vec::new();
     model

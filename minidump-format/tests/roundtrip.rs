@@ -4,7 +4,7 @@
 mod common;
 
 use common::{cross_check, model, Synthetic, PAGE};
-use coroner_minidump_format::model::{MemoryRange, Model, SystemInfo, Thread};
+use coroner_minidump_format::model::{MemoryRange, MinidumpModel, SystemInfo, Thread};
 use coroner_minidump_format::write::Layout;
 use coroner_minidump_format::{parse, WriteError};
 use proptest::prelude::*;
@@ -18,7 +18,7 @@ proptest! {
         let mut file = Vec::new();
         let written = model.write(&mut src, &mut file).unwrap();
         prop_assert_eq!(written, file.len() as u64);
-        prop_assert_eq!(Layout::plan(&model).unwrap().size(), written);
+        prop_assert_eq!(Layout::plan(&model).unwrap().file_size(), written);
         let dump = parse(&file).unwrap();
         prop_assert_eq!(&dump.to_model().unwrap(), &model);
         common::check_memory(&dump, &model, &src).map_err(TestCaseError::fail)?;
@@ -102,7 +102,7 @@ fn memory64_list_past_4_gib() {
         start: base + 16,
         size: 1024,
     };
-    let model = Model {
+    let model = MinidumpModel {
         system_info: Some(SystemInfo::linux_amd64(2, "Linux big")),
         threads: vec![Thread {
             thread_id: 1,
@@ -111,10 +111,10 @@ fn memory64_list_past_4_gib() {
         }],
         memory_list: vec![stack],
         memory64_list: ranges.to_vec(),
-        ..Model::default()
+        ..MinidumpModel::default()
     };
     let layout = Layout::plan(&model).unwrap();
-    let total = layout.size();
+    let total = layout.file_size();
     assert!(total > 4 * GIB + GIB / 2);
     let mut sink = SparseSink {
         buf: vec![0u8; total as usize],
@@ -198,7 +198,7 @@ fn memory64_list_past_4_gib() {
 fn memory_list_past_4_gib_is_an_error_not_a_wrapped_rva() {
     const GIB: u64 = 1 << 30;
     // Two MemoryList ranges of 3 GiB each cannot both have 32-bit RVAs.
-    let model = Model {
+    let model = MinidumpModel {
         memory_list: vec![
             MemoryRange {
                 start: 0,
@@ -209,7 +209,7 @@ fn memory_list_past_4_gib_is_an_error_not_a_wrapped_rva() {
                 size: 3 * GIB,
             },
         ],
-        ..Model::default()
+        ..MinidumpModel::default()
     };
     match Layout::plan(&model) {
         Err(WriteError::RvaOverflow { what, end }) => {
@@ -218,19 +218,19 @@ fn memory_list_past_4_gib_is_an_error_not_a_wrapped_rva() {
         other => panic!("expected RvaOverflow, got {other:?}"),
     }
     // A single range larger than a u32 cannot be in a MemoryList at all.
-    let model = Model {
+    let model = MinidumpModel {
         memory_list: vec![MemoryRange {
             start: 0,
             size: 5 * GIB,
         }],
-        ..Model::default()
+        ..MinidumpModel::default()
     };
     assert!(matches!(
         Layout::plan(&model),
         Err(WriteError::TooLarge { .. })
     ));
     // Nor can a stack.
-    let model = Model {
+    let model = MinidumpModel {
         threads: vec![Thread {
             stack: Some(MemoryRange {
                 start: 0,
@@ -238,7 +238,7 @@ fn memory_list_past_4_gib_is_an_error_not_a_wrapped_rva() {
             }),
             ..Thread::default()
         }],
-        ..Model::default()
+        ..MinidumpModel::default()
     };
     assert!(matches!(
         Layout::plan(&model),
@@ -249,7 +249,7 @@ fn memory_list_past_4_gib_is_an_error_not_a_wrapped_rva() {
 #[test]
 fn short_reads_are_zeros_never_stale_buffer_bytes() {
     // Synthetic scribbles 0xee after a short read; the dump must hold zeros.
-    let model = Model {
+    let model = MinidumpModel {
         memory64_list: vec![MemoryRange {
             start: 0,
             size: 64 * PAGE,
@@ -258,7 +258,7 @@ fn short_reads_are_zeros_never_stale_buffer_bytes() {
             start: 2 * PAGE,
             size: 4 * PAGE,
         }],
-        ..Model::default()
+        ..MinidumpModel::default()
     };
     let src = Synthetic { hole_every: 4 };
     let mut file = Vec::new();
@@ -284,12 +284,12 @@ fn source_errors_abort_and_overreads_are_rejected() {
             Ok(buf.len() + 1)
         }
     }
-    let model = Model {
+    let model = MinidumpModel {
         memory64_list: vec![MemoryRange {
             start: 0x1000,
             size: 10,
         }],
-        ..Model::default()
+        ..MinidumpModel::default()
     };
     assert!(matches!(
         model.write(&mut Failing, std::io::sink()),
@@ -305,7 +305,7 @@ fn source_errors_abort_and_overreads_are_rejected() {
 fn sparse_writer_seeks_over_zeros_and_matches_the_plain_writer() {
     use std::os::unix::fs::MetadataExt;
     const MIB: u64 = 1 << 20;
-    let model = Model {
+    let model = MinidumpModel {
         system_info: Some(SystemInfo::linux_amd64(2, "Linux sparse")),
         memory_list: vec![MemoryRange {
             start: 0x1000,
@@ -317,7 +317,7 @@ fn sparse_writer_seeks_over_zeros_and_matches_the_plain_writer() {
             start: 0,
             size: 64 * MIB,
         }],
-        ..Model::default()
+        ..MinidumpModel::default()
     };
     struct FirstPages(Synthetic);
     impl coroner_minidump_format::write::MemorySource for FirstPages {
@@ -342,9 +342,9 @@ fn sparse_writer_seeks_over_zeros_and_matches_the_plain_writer() {
         .write_sparse(&mut FirstPages(Synthetic { hole_every: 3 }), &mut file)
         .unwrap();
     drop(file);
-    assert_eq!(n, layout.size());
+    assert_eq!(n, layout.file_size());
     let meta = std::fs::metadata(&path).unwrap();
-    assert_eq!(meta.len(), layout.size());
+    assert_eq!(meta.len(), layout.file_size());
     assert!(
         meta.blocks() * 512 < 4 * MIB,
         "{} bytes allocated for a 64 MiB file",

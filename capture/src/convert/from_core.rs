@@ -180,7 +180,7 @@ pub(super) fn elf_to_minidump<R: coroner_core_format::read::ReadAt>(
     layout.write(&mut memory, &mut out)?;
     out.finish()
         .map_err(|source| coroner_minidump_format::WriteError::Io {
-            offset: layout.size(),
+            offset: layout.file_size(),
             source,
         })?;
     Ok((

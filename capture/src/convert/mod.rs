@@ -391,7 +391,7 @@ mod tests {
             base: 0x1000,
             bytes: vec![1; 0x1000],
         };
-        coroner_core_format::write::write_core(&model, &mut memory, &mut sink).unwrap();
+        model.write(&mut memory, &mut sink).unwrap();
         sink.into_inner()
     }
 

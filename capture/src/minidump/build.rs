@@ -1,4 +1,4 @@
-//! A minidump [`Model`] from a [`Snapshot`] and its memory ([`DumpMemory`]):
+//! A minidump [`MinidumpModel`] from a [`Snapshot`] and its memory ([`DumpMemory`]):
 //! SystemInfo, MiscInfo, the Exception (the snapshot's stop signal), the
 //! Linux streams, threads with contexts and stacks, thread names, modules
 //! with build-ids, the memory lists for the chosen [`MemoryMode`],
@@ -26,7 +26,7 @@ use std::io;
 use std::ops::Range;
 
 use coroner_minidump_format::model::{
-    Context, Exception, LinuxStreams, MemoryRange, MiscInfo, Model, Thread, ThreadName,
+    Context, Exception, LinuxStreams, MemoryRange, MiscInfo, MinidumpModel, Thread, ThreadName,
 };
 use coroner_minidump_format::raw::{
     MemoryProtection, MemoryState, MemoryType, MINIDUMP_MEMORY_INFO,
@@ -106,7 +106,7 @@ fn secs_u32(us: u64) -> u32 {
 
 /// The streams that describe the process rather than its memory:
 /// SystemInfo, MiscInfo, the Exception and the Linux streams.
-fn process_streams(snap: &Snapshot, contexts: &[(u32, Context)]) -> Model {
+fn process_streams(snap: &Snapshot, contexts: &[(u32, Context)]) -> MinidumpModel {
     let p = &snap.process;
     let context_of = |tid: u32| {
         contexts
@@ -148,7 +148,7 @@ fn process_streams(snap: &Snapshot, contexts: &[(u32, Context)]) -> Model {
             ..MiscInfo::default()
         }),
     };
-    Model {
+    MinidumpModel {
         time_date_stamp: snap.time,
         system_info: Some(system_info(snap.arch, snap.host.as_ref())),
         misc_info,
@@ -166,7 +166,7 @@ fn process_streams(snap: &Snapshot, contexts: &[(u32, Context)]) -> Model {
             maps: snap.texts.maps.clone(),
             dso_debug: None,
         },
-        ..Model::default()
+        ..MinidumpModel::default()
     }
 }
 
@@ -241,7 +241,7 @@ pub fn minidump_model(
     snap: &Snapshot,
     memory: &mut dyn DumpMemory,
     mode: MemoryMode,
-) -> Result<Model, CaptureError> {
+) -> Result<MinidumpModel, CaptureError> {
     let mut contexts = Vec::with_capacity(snap.threads.len());
     for t in &snap.threads {
         let context =
@@ -270,7 +270,7 @@ fn add_memory_and_modules(
     contexts: Vec<(u32, Context)>,
     memory: &mut dyn DumpMemory,
     mode: MemoryMode,
-    model: &mut Model,
+    model: &mut MinidumpModel,
 ) -> io::Result<()> {
     // Threads and their stacks.
     let mut stacks: Vec<Range<u64>> = Vec::new();

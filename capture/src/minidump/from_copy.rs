@@ -63,7 +63,7 @@ pub(crate) fn capture(
         total,
         callback: progress,
     };
-    let buffer = usize::try_from(layout.size().min(1 << 20)).unwrap_or(1 << 20);
+    let buffer = usize::try_from(layout.file_size().min(1 << 20)).unwrap_or(1 << 20);
     let mut out = BufWriter::with_capacity(buffer.max(4096), ZeroHoles::new(&mut sink));
     layout.write(&mut source, &mut out)?;
     let read = source.done;
@@ -71,7 +71,7 @@ pub(crate) fn capture(
         .map_err(|e| e.into_error())
         .and_then(ZeroHoles::finish)
         .map_err(|source| coroner_minidump_format::WriteError::Io {
-            offset: layout.size(),
+            offset: layout.file_size(),
             source,
         })?;
     warnings.extend(memory.take_warnings());

@@ -49,13 +49,13 @@ fn covered(a: Range<u64>, dumped: &[Range<u64>]) -> u64 {
 /// Summarise the minidump in `data`.
 ///
 /// ```
-/// use coroner_minidump_format::model::{Model, MiscInfo, SystemInfo, Thread};
+/// use coroner_minidump_format::model::{MinidumpModel, MiscInfo, SystemInfo, Thread};
 /// use coroner_minidump_format::write::NoMemory;
-/// let model = Model {
+/// let model = MinidumpModel {
 ///     system_info: Some(SystemInfo::linux_amd64(2, "Linux")),
 ///     misc_info: Some(MiscInfo::process(42, 0, 0, 0)),
 ///     threads: vec![Thread { thread_id: 42, ..Thread::default() }],
-///     ..Model::default()
+///     ..MinidumpModel::default()
 /// };
 /// let mut bytes = Vec::new();
 /// model.write(&mut NoMemory, &mut bytes).unwrap();
@@ -439,7 +439,7 @@ mod tests {
 
     #[allow(clippy::field_reassign_with_default)]
     fn synthetic_dump() -> Vec<u8> {
-        let mut model = Model::default();
+        let mut model = MinidumpModel::default();
         model.system_info = Some(SystemInfo::linux_amd64(2, "Linux"));
         model.misc_info = Some(MiscInfo::process(77, 0, 0, 0));
         model.exception = Some(Exception {

@@ -6,7 +6,7 @@ use std::io::{self, BufWriter, Write};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use coroner_minidump_format::model::Model;
+use coroner_minidump_format::model::MinidumpModel;
 use coroner_minidump_format::write::{Layout, MemorySource};
 use coroner_proc_reader::parse::maps::{join_maps_smaps, parse_maps, Mapping};
 use coroner_proc_reader::{FreezeOptions, Frozen, Process};
@@ -59,7 +59,7 @@ fn read_maps(
 /// build-id are read from file mappings) that hold none of its memory
 /// ranges. A stack or pc window in such a mapping is a memory range, so it
 /// sends the plan back to be made again, as does any other difference.
-fn plan_still_holds(early: &[SelectedMapping], real: &[SelectedMapping], model: &Model) -> bool {
+fn plan_still_holds(early: &[SelectedMapping], real: &[SelectedMapping], model: &MinidumpModel) -> bool {
     let ranges: Vec<(u64, u64)> = model
         .memory_list
         .iter()
@@ -83,7 +83,7 @@ fn plan_still_holds(early: &[SelectedMapping], real: &[SelectedMapping], model: 
 }
 
 /// Bytes of memory `model` holds.
-fn memory_total(model: &Model) -> u64 {
+fn memory_total(model: &MinidumpModel) -> u64 {
     model
         .memory_list
         .iter()
@@ -98,7 +98,7 @@ fn memory_total(model: &Model) -> u64 {
 /// is left once it confirms the plan; the bytes go nowhere else unless it
 /// does (they may hold MADV_DONTDUMP memory otherwise, and are dropped).
 fn serialize(
-    model: &Model,
+    model: &MinidumpModel,
     memory: &mut LiveMemory,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(Vec<u8>, u64), CaptureError> {
@@ -109,7 +109,7 @@ fn serialize(
         total: memory_total(model),
         callback: progress,
     };
-    let mut bytes = Vec::with_capacity(usize::try_from(layout.size()).unwrap_or(0));
+    let mut bytes = Vec::with_capacity(usize::try_from(layout.file_size()).unwrap_or(0));
     layout.write(&mut source, &mut bytes)?;
     Ok((bytes, source.done))
 }
@@ -131,7 +131,7 @@ fn plan(
     memory: &mut LiveMemory,
     options: &CaptureOptions,
     mode: MemoryMode,
-) -> Result<(Snapshot, Model), CaptureError> {
+) -> Result<(Snapshot, MinidumpModel), CaptureError> {
     let snap = live::snapshot(
         facts,
         frozen,
@@ -292,14 +292,14 @@ pub fn capture_minidump(
         };
         // A buffer no larger than the dump (a stacks-only one is often
         // ~100 KiB): a 1 MiB buffer is a fresh mapping to fault in and unmap.
-        let buffer = usize::try_from(layout.size().min(1 << 20)).unwrap_or(1 << 20);
+        let buffer = usize::try_from(layout.file_size().min(1 << 20)).unwrap_or(1 << 20);
         let mut out = BufWriter::with_capacity(buffer.max(4096), ZeroHoles::new(&mut sink));
         layout.write(&mut source, &mut out)?;
         out.into_inner()
             .map_err(|e| e.into_error())
             .and_then(ZeroHoles::finish)
             .map_err(|source| coroner_minidump_format::WriteError::Io {
-                offset: layout.size(),
+                offset: layout.file_size(),
                 source,
             })?;
         Ok::<_, CaptureError>((real, model, source.done, None))
@@ -386,12 +386,12 @@ mod tests {
         lib.mapping.inode = 7;
         lib.file = Some(PathBuf::from("/proc/1/map_files/5000-6000"));
         let early = vec![mapping(0x1000, "[stack]"), mapping(0x3000, ""), lib];
-        let mut model = Model {
+        let mut model = MinidumpModel {
             memory_list: vec![MemoryRange {
                 start: 0x1800,
                 size: 0x100,
             }],
-            ..Model::default()
+            ..MinidumpModel::default()
         };
         assert!(plan_still_holds(&early, &early, &model));
         let mut same = early.clone();

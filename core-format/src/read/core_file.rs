@@ -50,7 +50,7 @@ pub enum FileError {
 /// files that may be larger than RAM.
 ///
 /// ```
-/// # use coroner_core_format::write::{write_core, BytesAt, StreamSink};
+/// # use coroner_core_format::write::{BytesAt, StreamSink};
 /// # use coroner_core_format::*;
 /// # let mut model = CoreModel::new(Machine::X86_64);
 /// # let mut st = PrStatus::new(Registers::zeroed(Machine::X86_64));
@@ -58,7 +58,7 @@ pub enum FileError {
 /// # model.threads.push(ThreadModel::new(st));
 /// # model.segments.push(SegmentModel::dumped(0x400000, 0x1000, raw::PF_R));
 /// # let mut sink = StreamSink::new(Vec::new());
-/// # write_core(&model, &mut BytesAt { base: 0x400000, bytes: vec![0x90; 0x1000] }, &mut sink).unwrap();
+/// # model.write(&mut BytesAt { base: 0x400000, bytes: vec![0x90; 0x1000] }, &mut sink).unwrap();
 /// # let bytes = sink.into_inner();
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("core");

@@ -8,7 +8,7 @@
 //! # Example: walk a core
 //!
 //! ```
-//! # use coroner_core_format::write::{write_core, BytesAt, StreamSink};
+//! # use coroner_core_format::write::{BytesAt, StreamSink};
 //! # use coroner_core_format::*;
 //! # let mut model = CoreModel::new(Machine::X86_64);
 //! # let mut st = PrStatus::new(Registers::zeroed(Machine::X86_64));
@@ -19,7 +19,7 @@
 //! #     start: 0x400000, end: 0x401000, file_offset: 0, path: b"/bin/true".to_vec() }] });
 //! # model.segments.push(SegmentModel::dumped(0x400000, 0x1000, raw::PF_R | raw::PF_X));
 //! # let mut sink = StreamSink::new(Vec::new());
-//! # write_core(&model, &mut BytesAt { base: 0x400000, bytes: vec![0x90; 0x1000] }, &mut sink).unwrap();
+//! # model.write(&mut BytesAt { base: 0x400000, bytes: vec![0x90; 0x1000] }, &mut sink).unwrap();
 //! # let bytes = sink.into_inner();
 //! use coroner_core_format::{parse, raw, Memory, ReadError};
 //!

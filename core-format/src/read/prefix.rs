@@ -6,13 +6,13 @@
 //! it is read on its own and handed to [`parse_with_phnum`].
 //!
 //! ```
-//! # use coroner_core_format::write::{write_core, BytesAt, StreamSink};
+//! # use coroner_core_format::write::{BytesAt, StreamSink};
 //! # use coroner_core_format::*;
 //! # let mut model = CoreModel::new(Machine::X86_64);
 //! # model.threads.push(ThreadModel::new(PrStatus::new(Registers::zeroed(Machine::X86_64))));
 //! # model.segments.push(SegmentModel::dumped(0x400000, 0x1000, raw::PF_R));
 //! # let mut sink = StreamSink::new(Vec::new());
-//! # write_core(&model, &mut BytesAt { base: 0x400000, bytes: vec![1; 0x1000] }, &mut sink).unwrap();
+//! # model.write(&mut BytesAt { base: 0x400000, bytes: vec![1; 0x1000] }, &mut sink).unwrap();
 //! # let file = sink.into_inner();
 //! use coroner_core_format::read::{metadata_end, parse_with_phnum, program_header_count, read_header, section_header_0_offset};
 //!

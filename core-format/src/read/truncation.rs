@@ -6,13 +6,13 @@ use crate::raw;
 /// incompletely (`head -c`, a full disk, a killed writer).
 ///
 /// ```
-/// # use coroner_core_format::write::{write_core, BytesAt, StreamSink};
+/// # use coroner_core_format::write::{BytesAt, StreamSink};
 /// # use coroner_core_format::*;
 /// # let mut model = CoreModel::new(Machine::X86_64);
 /// # model.threads.push(ThreadModel::new(PrStatus::new(Registers::zeroed(Machine::X86_64))));
 /// # model.segments.push(SegmentModel::dumped(0x400000, 0x2000, raw::PF_R));
 /// # let mut sink = StreamSink::new(Vec::new());
-/// # write_core(&model, &mut BytesAt { base: 0x400000, bytes: vec![1; 0x2000] }, &mut sink).unwrap();
+/// # model.write(&mut BytesAt { base: 0x400000, bytes: vec![1; 0x2000] }, &mut sink).unwrap();
 /// # let bytes = sink.into_inner();
 /// assert_eq!(parse(&bytes)?.truncation(), None);
 /// let cut = &bytes[..bytes.len() - 0x1800];

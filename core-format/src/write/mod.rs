@@ -1,9 +1,11 @@
 //! The streaming writer.
 //!
 //! 1. Describe the core with a [`CoreModel`](crate::CoreModel).
-//! 2. [`Layout::plan`] computes every offset (optional: [`CoreWriter::write`]
-//!    plans by itself; call it yourself to learn the file size first).
-//! 3. [`CoreWriter::write`] streams the file once, in order, over a [`Sink`]:
+//! 2. [`Layout::plan`] computes every offset (optional: the writer plans by
+//!    itself; call it yourself to learn the file size first).
+//! 3. [`CoreModel::write`](crate::CoreModel::write) (default options) or
+//!    [`CoreWriter::write`] (your [`WriteOptions`]) streams the file once, in
+//!    order, over a [`Sink`]:
 //!    headers, notes, then each segment's memory pulled from a
 //!    [`MemorySource`] through one fixed buffer. Absent, unreadable and
 //!    all-zero pages become holes: [`SeekSink`] skips them (a sparse file),
@@ -44,5 +46,30 @@ mod writer;
 pub use layout::{Layout, PAGE_SIZE};
 pub use notes::{encode_notes, note_size};
 pub use sink::{SeekSink, Sink, StreamSink};
-pub use source::{BytesAt, MemorySource, NoMemory};
-pub use writer::{write_core, CoreWriter, WriteOptions, WriteStats};
+pub use source::{BytesAt, MemorySource, NoMemory, SliceSource};
+pub use writer::{CoreWriter, WriteOptions, WriteStats};
+
+use crate::{CoreModel, WriteError};
+
+impl CoreModel {
+    /// Plan the layout and stream the core to `sink` with default
+    /// [`WriteOptions`], pulling each segment's memory from `memory`
+    /// (the same as [`CoreWriter::write`] with `WriteOptions::default()`).
+    ///
+    /// ```
+    /// use coroner_core_format::write::{NoMemory, StreamSink};
+    /// use coroner_core_format::{CoreModel, Machine};
+    /// let mut sink = StreamSink::new(Vec::new());
+    /// let stats = CoreModel::new(Machine::X86_64).write(&mut NoMemory, &mut sink).unwrap();
+    /// let out = sink.into_inner();
+    /// assert_eq!(stats.file_size, out.len() as u64);
+    /// assert_eq!(&out[..4], b"\x7fELF");
+    /// ```
+    pub fn write<M, S>(&self, memory: &mut M, sink: &mut S) -> Result<WriteStats, WriteError>
+    where
+        M: MemorySource + ?Sized,
+        S: Sink + ?Sized,
+    {
+        CoreWriter::new(WriteOptions::default()).write(self, memory, sink)
+    }
+}

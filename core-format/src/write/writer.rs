@@ -62,19 +62,6 @@ pub struct CoreWriter {
     options: WriteOptions,
 }
 
-/// Write `model` with default options. See [`CoreWriter::write`].
-pub fn write_core<M, S>(
-    model: &CoreModel,
-    memory: &mut M,
-    sink: &mut S,
-) -> Result<WriteStats, WriteError>
-where
-    M: MemorySource + ?Sized,
-    S: Sink + ?Sized,
-{
-    CoreWriter::new(WriteOptions::default()).write(model, memory, sink)
-}
-
 struct Out<'a, S: ?Sized> {
     sink: &'a mut S,
     pos: u64,

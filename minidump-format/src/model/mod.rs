@@ -1,7 +1,7 @@
 //! The owned description of a minidump: what [`write`](crate::write) writes
 //! and what [`Minidump::to_model`](crate::read::Minidump::to_model) returns.
 //!
-//! A [`Model`] holds every stream except memory contents: memory ranges are
+//! A [`MinidumpModel`] holds every stream except memory contents: memory ranges are
 //! only addresses and sizes, and their bytes are pulled from a
 //! [`MemorySource`](crate::write::MemorySource) while writing. For every model
 //! `m`, `parse(write(m)).to_model() == m` (a property test checks it).
@@ -30,8 +30,8 @@ use crate::raw::MINIDUMP_MEMORY_INFO;
 /// Everything in a minidump except the memory bytes.
 ///
 /// ```
-/// use coroner_minidump_format::model::{Model, Thread, Context, MemoryRange, SystemInfo};
-/// let mut model = Model::default();
+/// use coroner_minidump_format::model::{MinidumpModel, Thread, Context, MemoryRange, SystemInfo};
+/// let mut model = MinidumpModel::default();
 /// model.system_info = Some(SystemInfo::linux_amd64(4, "Linux 6.1.0 #1 SMP x86_64"));
 /// model.threads.push(Thread {
 ///     thread_id: 42,
@@ -44,7 +44,7 @@ use crate::raw::MINIDUMP_MEMORY_INFO;
 /// assert_eq!(model.threads.len(), 1);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Model {
+pub struct MinidumpModel {
     /// `MINIDUMP_HEADER::time_date_stamp`: seconds since the epoch.
     pub time_date_stamp: u32,
     /// `MINIDUMP_HEADER::flags` (`MINIDUMP_TYPE`).

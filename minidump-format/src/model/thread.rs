@@ -16,7 +16,7 @@ pub struct Thread {
     /// Thread environment block (Linux: TLS base or 0).
     pub teb: u64,
     /// The thread's stack memory. When the same range is also in
-    /// [`Model::memory_list`](super::Model::memory_list) the thread points at that copy; otherwise the
+    /// [`MinidumpModel::memory_list`](super::MinidumpModel::memory_list) the thread points at that copy; otherwise the
     /// bytes are written once more for the thread alone.
     pub stack: Option<MemoryRange>,
     /// The CPU context.

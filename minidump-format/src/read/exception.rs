@@ -7,7 +7,7 @@ use crate::raw::MINIDUMP_EXCEPTION_STREAM;
 ///
 /// ```
 /// use coroner_minidump_format::{model::*, parse, write::NoMemory};
-/// let model = Model { exception: Some(Exception::dump_requested(42)), ..Model::default() };
+/// let model = MinidumpModel { exception: Some(Exception::dump_requested(42)), ..MinidumpModel::default() };
 /// let mut file = Vec::new();
 /// model.write(&mut NoMemory, &mut file).unwrap();
 /// let dump = parse(&file).unwrap();

@@ -135,7 +135,7 @@ impl Truncation {
 /// ```
 /// use coroner_minidump_format::{model::*, read::MinidumpFile, write::{MemorySource, SliceSource}};
 /// let memory = vec![7u8; 64];
-/// let mut model = Model::default();
+/// let mut model = MinidumpModel::default();
 /// model.threads.push(Thread { thread_id: 5, ..Default::default() });
 /// model.memory64_list.push(MemoryRange { start: 0x1000, size: 64 });
 /// let mut file = Vec::new();

@@ -32,7 +32,7 @@ impl Iterator for Auxv<'_> {
 ///
 /// ```
 /// use coroner_minidump_format::{model::*, parse, write::NoMemory};
-/// let mut model = Model::default();
+/// let mut model = MinidumpModel::default();
 /// model.linux.auxv = Some([6u64, 4096, 0, 0].iter().flat_map(|w| w.to_le_bytes()).collect());
 /// model.linux.dso_debug = Some(DsoDebug {
 ///     version: 1,

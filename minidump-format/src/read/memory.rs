@@ -118,9 +118,9 @@ impl<'a> Iterator for MemoryIter<'a> {
 /// ```
 /// use coroner_minidump_format::{model::*, parse, write::SliceSource};
 /// let memory = [1u8, 2, 3, 4, 5, 6];
-/// let model = Model {
+/// let model = MinidumpModel {
 ///     memory64_list: vec![MemoryRange { start: 0x10, size: 2 }, MemoryRange { start: 0x14, size: 2 }],
-///     ..Model::default()
+///     ..MinidumpModel::default()
 /// };
 /// let mut file = Vec::new();
 /// model.write(&mut SliceSource::new(0x10, &memory), &mut file).unwrap();
@@ -225,7 +225,7 @@ impl<'a> Iterator for Memory64Iter<'a> {
 /// ```
 /// use coroner_minidump_format::{model::*, parse, write::{MemorySource, SliceSource}};
 /// let memory: Vec<u8> = (0..32).collect();
-/// let model = Model { memory_list: vec![MemoryRange { start: 0x100, size: 32 }], ..Model::default() };
+/// let model = MinidumpModel { memory_list: vec![MemoryRange { start: 0x100, size: 32 }], ..MinidumpModel::default() };
 /// let mut file = Vec::new();
 /// model.write(&mut SliceSource::new(0x100, &memory), &mut file).unwrap();
 /// let dump = parse(&file).unwrap();
@@ -234,7 +234,7 @@ impl<'a> Iterator for Memory64Iter<'a> {
 /// let mut buf = [0u8; 8];
 /// assert_eq!(mem.read_at(0x11c, &mut buf).unwrap(), 4); // only 4 bytes dumped there
 /// // Copy it into a new dump, as a Memory64List this time.
-/// let again = Model { memory64_list: model.memory_list.clone(), ..Model::default() };
+/// let again = MinidumpModel { memory64_list: model.memory_list.clone(), ..MinidumpModel::default() };
 /// let mut file2 = Vec::new();
 /// again.write(&mut mem, &mut file2).unwrap();
 /// assert_eq!(parse(&file2).unwrap().read_memory(0x100, 32).unwrap(), Some(&memory[..]));

@@ -7,9 +7,9 @@
 //! input's size justifies.
 //!
 //! ```
-//! use coroner_minidump_format::{model::{Model, Thread, MemoryRange}, read, write::SliceSource};
+//! use coroner_minidump_format::{model::{MinidumpModel, Thread, MemoryRange}, read, write::SliceSource};
 //! let stack = vec![7u8; 64];
-//! let mut model = Model::default();
+//! let mut model = MinidumpModel::default();
 //! model.threads.push(Thread { thread_id: 5, stack: Some(MemoryRange { start: 0x1000, size: 64 }), ..Default::default() });
 //! model.memory_list.push(MemoryRange { start: 0x1000, size: 64 });
 //! let mut file = Vec::new();
@@ -125,7 +125,7 @@ impl<D: Deref<Target = [u8]>> Minidump<D> {
     }
 
     /// The whole file.
-    pub fn bytes(&self) -> &[u8] {
+    pub fn data(&self) -> &[u8] {
         &self.data
     }
 
@@ -136,13 +136,13 @@ impl<D: Deref<Target = [u8]>> Minidump<D> {
 
     /// All directory entries in order, unknown types included.
     pub fn streams(&self) -> Streams<'_> {
-        Streams::new(self.bytes(), &self.header)
+        Streams::new(self.data(), &self.header)
     }
 
     /// The first stream of type `stream_type`. An entry of another type with
     /// a bad location does not make this fail.
     pub fn stream(&self, stream_type: u32) -> Result<Option<Stream<'_>>, ReadError> {
-        stream::find(self.bytes(), &self.header, stream_type)
+        stream::find(self.data(), &self.header, stream_type)
     }
 
     /// The ThreadList stream.
@@ -246,8 +246,8 @@ impl<D: Deref<Target = [u8]>> Minidump<D> {
         self.with_stream(ST::LINUX_DSO_DEBUG, DsoDebug::new)
     }
 
-    /// Read everything but memory bytes into an owned [`Model`](crate::model::Model).
-    pub fn to_model(&self) -> Result<crate::model::Model, ReadError> {
+    /// Read everything but memory bytes into an owned [`MinidumpModel`](crate::model::MinidumpModel).
+    pub fn to_model(&self) -> Result<crate::model::MinidumpModel, ReadError> {
         model::to_model(self)
     }
 
@@ -257,7 +257,7 @@ impl<D: Deref<Target = [u8]>> Minidump<D> {
         make: impl FnOnce(&'a [u8], Stream<'a>) -> Result<T, ReadError>,
     ) -> Result<Option<T>, ReadError> {
         match self.stream(ty)? {
-            Some(s) => make(self.bytes(), s).map(Some),
+            Some(s) => make(self.data(), s).map(Some),
             None => Ok(None),
         }
     }

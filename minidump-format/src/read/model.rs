@@ -6,19 +6,19 @@ use super::{
     SystemInfo, ThreadList, ThreadNames,
 };
 use crate::error::ReadError;
-use crate::model::{Model, RawStream, ThreadName};
+use crate::model::{MinidumpModel, RawStream, ThreadName};
 use crate::raw::MINIDUMP_STREAM_TYPE as ST;
 
 /// Build the owned model. The first stream of each known type fills its
 /// field; later duplicates, unknown types and list streams with no entries
 /// (the model's empty list means "no stream") go to `other_streams`, so that
 /// writing the model back gives a file with the same model.
-pub(crate) fn to_model<D: Deref<Target = [u8]>>(dump: &Minidump<D>) -> Result<Model, ReadError> {
-    let data = dump.bytes();
-    let mut model = Model {
+pub(crate) fn to_model<D: Deref<Target = [u8]>>(dump: &Minidump<D>) -> Result<MinidumpModel, ReadError> {
+    let data = dump.data();
+    let mut model = MinidumpModel {
         time_date_stamp: dump.header().time_date_stamp,
         flags: dump.header().flags,
-        ..Model::default()
+        ..MinidumpModel::default()
     };
     let mut seen = HashSet::new();
     for stream in dump.streams() {

@@ -18,7 +18,7 @@ const MODULE_SIZE: u64 = 108;
 ///     code_view: Some(CodeView::Elf { build_id: vec![0x12, 0x34, 0x56, 0x78] }),
 ///     ..Module::default()
 /// };
-/// let model = Model { modules: vec![module], ..Model::default() };
+/// let model = MinidumpModel { modules: vec![module], ..MinidumpModel::default() };
 /// let mut file = Vec::new();
 /// model.write(&mut NoMemory, &mut file).unwrap();
 /// let dump = parse(&file).unwrap();

@@ -10,7 +10,7 @@ use crate::raw::MINIDUMP_SYSTEM_INFO;
 /// use coroner_minidump_format::{model::*, parse, write::NoMemory};
 /// let mut si = SystemInfo::linux_amd64(4, "Linux 6.1.0 #1 SMP x86_64");
 /// si.set_x86_cpu(*b"AuthenticAMD", 0xa20f12, 0x178bfbff, 0);
-/// let model = Model { system_info: Some(si), ..Model::default() };
+/// let model = MinidumpModel { system_info: Some(si), ..MinidumpModel::default() };
 /// let mut file = Vec::new();
 /// model.write(&mut NoMemory, &mut file).unwrap();
 /// let dump = parse(&file).unwrap();

@@ -10,7 +10,7 @@ const THREAD_SIZE: u64 = 48;
 /// ```
 /// use coroner_minidump_format::{model::*, parse, write::NoMemory};
 /// let ctx = Context::from_linux_x86_64(&UserRegsX86_64 { rip: 0x401000, ..Default::default() }, &[0; 512]);
-/// let model = Model { threads: vec![Thread { thread_id: 9, context: Some(ctx), ..Thread::default() }], ..Model::default() };
+/// let model = MinidumpModel { threads: vec![Thread { thread_id: 9, context: Some(ctx), ..Thread::default() }], ..MinidumpModel::default() };
 /// let mut file = Vec::new();
 /// model.write(&mut NoMemory, &mut file).unwrap();
 /// let dump = parse(&file).unwrap();

@@ -9,7 +9,7 @@
 
 use super::encode::{count32, rva, Meta, RVA_LIMIT};
 use crate::error::WriteError;
-use crate::model::{MemoryRange, Model};
+use crate::model::{MemoryRange, MinidumpModel};
 use crate::raw::{self, MINIDUMP_DIRECTORY, MINIDUMP_HEADER, MINIDUMP_LOCATION_DESCRIPTOR};
 
 /// A planned minidump: all metadata encoded, every offset fixed, memory
@@ -75,7 +75,7 @@ pub(super) fn offset_usize(what: &'static str, offset: u64) -> Result<usize, Wri
 
 impl Planner {
     /// A plan that starts with room for the header.
-    fn new(model: &Model) -> Result<Planner, WriteError> {
+    fn new(model: &MinidumpModel) -> Result<Planner, WriteError> {
         let mut planner = Planner {
             blocks: model.memory_list.clone(),
             ..Planner::default()
@@ -97,7 +97,7 @@ impl Planner {
     /// Streams of types this crate does not model (and later duplicates of
     /// known ones) come last in the directory, so a reader that takes the
     /// first stream of a type sees the typed ones.
-    fn plan_raw_streams(&mut self, model: &Model) -> Result<(), WriteError> {
+    fn plan_raw_streams(&mut self, model: &MinidumpModel) -> Result<(), WriteError> {
         for s in &model.other_streams {
             let at = self.meta.location("raw stream", &s.data)?;
             self.add_stream(s.stream_type, at);
@@ -120,7 +120,7 @@ impl Planner {
     /// ranges, contiguous from its `base_rva`. Points every RVA waiting for
     /// a block at it. Returns (memory offset, Memory64List offset, total
     /// file size).
-    fn place_memory(&mut self, model: &Model) -> Result<(u64, u64, u64), WriteError> {
+    fn place_memory(&mut self, model: &MinidumpModel) -> Result<(u64, u64, u64), WriteError> {
         self.meta.align(16);
         let memory_offset = self.meta.here();
         let mut offsets = Vec::with_capacity(self.blocks.len());
@@ -156,7 +156,7 @@ impl Planner {
     }
 
     /// The header at offset 0, now that the directory's place is known.
-    fn plan_header(&mut self, model: &Model, directory_offset: u64) -> Result<(), WriteError> {
+    fn plan_header(&mut self, model: &MinidumpModel, directory_offset: u64) -> Result<(), WriteError> {
         let header = MINIDUMP_HEADER {
             signature: raw::MINIDUMP_SIGNATURE,
             version: raw::MINIDUMP_VERSION,
@@ -173,7 +173,7 @@ impl Planner {
 impl Layout {
     /// Encode the model's streams and place everything. Fails when a
     /// 32-bit RVA or size field cannot hold what it must (see [`WriteError`]).
-    pub fn plan(model: &Model) -> Result<Layout, WriteError> {
+    pub fn plan(model: &MinidumpModel) -> Result<Layout, WriteError> {
         let mut p = Planner::new(model)?;
         if let Some(si) = &model.system_info {
             p.plan_system_info(si)?;
@@ -218,7 +218,7 @@ impl Layout {
     }
 
     /// Total size of the file in bytes.
-    pub fn size(&self) -> u64 {
+    pub fn file_size(&self) -> u64 {
         self.total
     }
 

@@ -10,16 +10,16 @@
 //! holds a memory range whole.
 //!
 //! ```
-//! use coroner_minidump_format::model::{Model, MemoryRange, Exception, SystemInfo};
+//! use coroner_minidump_format::model::{MinidumpModel, MemoryRange, Exception, SystemInfo};
 //! use coroner_minidump_format::write::{Layout, SliceSource};
 //! let memory = vec![0xaau8; 8192];
-//! let mut model = Model::default();
+//! let mut model = MinidumpModel::default();
 //! model.system_info = Some(SystemInfo::linux_amd64(2, "Linux"));
 //! model.exception = Some(Exception::dump_requested(1));
 //! model.memory64_list.push(MemoryRange { start: 0x10000, size: 8192 });
 //! let layout = Layout::plan(&model).unwrap();
 //! let written = layout.write(&mut SliceSource::new(0x10000, &memory), std::io::sink()).unwrap();
-//! assert_eq!(written, layout.size());
+//! assert_eq!(written, layout.file_size());
 //! ```
 
 mod encode;
@@ -42,16 +42,16 @@ pub use source::{BytesAt, MemorySource, NoMemory, SliceSource};
 use std::io;
 
 use crate::error::WriteError;
-use crate::model::Model;
+use crate::model::MinidumpModel;
 
-impl Model {
+impl MinidumpModel {
     /// Plan the layout and stream the dump to `out`, pulling memory bytes
     /// from `source`. Returns the number of bytes written.
     ///
     /// ```
-    /// use coroner_minidump_format::{model::Model, write::NoMemory};
+    /// use coroner_minidump_format::{model::MinidumpModel, write::NoMemory};
     /// let mut out = Vec::new();
-    /// let n = Model::default().write(&mut NoMemory, &mut out).unwrap();
+    /// let n = MinidumpModel::default().write(&mut NoMemory, &mut out).unwrap();
     /// assert_eq!(n, out.len() as u64);
     /// assert_eq!(&out[..4], b"MDMP");
     /// ```

@@ -14,7 +14,7 @@ const BUFFER_SIZE: u64 = 1 << 20;
 
 impl Layout {
     /// Stream the file to `out`, pulling memory from `source` through one
-    /// fixed buffer. Returns the number of bytes written ([`Layout::size`]).
+    /// fixed buffer. Returns the number of bytes written ([`Layout::file_size`]).
     pub fn write<S, W>(&self, source: &mut S, out: W) -> Result<u64, WriteError>
     where
         S: MemorySource + ?Sized,
@@ -29,12 +29,12 @@ impl Layout {
     /// position. Returns the file's size.
     ///
     /// ```
-    /// use coroner_minidump_format::{model::{Model, MemoryRange}, write::{Layout, NoMemory}};
-    /// let model = Model { memory64_list: vec![MemoryRange { start: 0, size: 1 << 20 }], ..Model::default() };
+    /// use coroner_minidump_format::{model::{MinidumpModel, MemoryRange}, write::{Layout, NoMemory}};
+    /// let model = MinidumpModel { memory64_list: vec![MemoryRange { start: 0, size: 1 << 20 }], ..MinidumpModel::default() };
     /// let layout = Layout::plan(&model).unwrap();
     /// let mut file = std::io::Cursor::new(Vec::new());
-    /// assert_eq!(layout.write_sparse(&mut NoMemory, &mut file).unwrap(), layout.size());
-    /// assert_eq!(file.get_ref().len() as u64, layout.size());
+    /// assert_eq!(layout.write_sparse(&mut NoMemory, &mut file).unwrap(), layout.file_size());
+    /// assert_eq!(file.get_ref().len() as u64, layout.file_size());
     /// ```
     pub fn write_sparse<S, W>(&self, source: &mut S, out: W) -> Result<u64, WriteError>
     where

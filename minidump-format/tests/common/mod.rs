@@ -304,7 +304,7 @@ fn known_type(t: u32) -> bool {
 
 /// Arbitrary models; every thread stack is also listed in the MemoryList so
 /// the dump is what stack walkers expect.
-pub fn model() -> impl Strategy<Value = Model> {
+pub fn model() -> impl Strategy<Value = MinidumpModel> {
     prop_oneof![
         Just(raw::PROCESSOR_ARCHITECTURE_AMD64),
         Just(raw::PROCESSOR_ARCHITECTURE_ARM64)
@@ -407,7 +407,7 @@ pub fn model() -> impl Strategy<Value = Model> {
                             }
                         }
                     }
-                    Model {
+                    MinidumpModel {
                         time_date_stamp,
                         flags,
                         system_info,
@@ -443,7 +443,7 @@ where
 }
 
 /// Check every memory range of `dump` against the synthetic source.
-pub fn check_memory(dump: &Minidump<&[u8]>, model: &Model, src: &Synthetic) -> Result<(), String> {
+pub fn check_memory(dump: &Minidump<&[u8]>, model: &MinidumpModel, src: &Synthetic) -> Result<(), String> {
     let list: Vec<_> = entries(dump.memory_list(), |l| l.iter())?;
     if list.len() != model.memory_list.len() {
         return Err(format!(
@@ -867,7 +867,7 @@ pub fn walk_everything(bytes: &[u8]) -> Walk {
     let Ok(layout) = Layout::plan(&model) else {
         return Walk::Parsed;
     };
-    if layout.size() > 64 << 20 {
+    if layout.file_size() > 64 << 20 {
         return Walk::Parsed;
     }
     let Ok(mut memory) = dump.memory() else {
