@@ -287,8 +287,7 @@ pub fn read_facts(process: &Process, texts: bool) -> Result<Facts, CaptureError>
         .collect();
     let coredump_filter = process
         .coredump_filter()
-        .map(|f| f.0)
-        .unwrap_or(crate::select::DEFAULT_FILTER);
+        .unwrap_or(crate::select::CoredumpFilter::DEFAULT);
     let host = texts.then(HostFacts::read);
     let times = host.as_ref().map(|h| {
         let hz = coroner_proc_reader::clock_ticks_per_second().max(1);

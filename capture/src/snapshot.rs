@@ -13,7 +13,7 @@ use coroner_proc_reader::parse::maps::{parse_maps_line, Mapping};
 use coroner_proc_reader::parse::siginfo::{parse_siginfo, SigInfo, SIGINFO_SIZE};
 use coroner_proc_reader::HostFacts;
 
-use crate::select::{KernelDump, MappingDesc, Reason, Selection};
+use crate::select::{CoredumpFilter, KernelDump, MappingDesc, Reason, Selection};
 
 /// CPU architecture of the process.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -127,7 +127,7 @@ pub struct ProcessInfo {
     /// The auxiliary vector as `(key, value)` pairs, without the final AT_NULL.
     pub auxv: Vec<(u64, u64)>,
     /// The target's `/proc/pid/coredump_filter`.
-    pub coredump_filter: u32,
+    pub coredump_filter: CoredumpFilter,
     /// Page size of the target.
     pub page_size: u64,
     /// Start time and CPU times, when known.
@@ -266,7 +266,7 @@ pub fn describe(m: &Mapping) -> MappingDesc<'_> {
 pub fn select(
     mappings: Vec<Mapping>,
     selection: &Selection,
-    target_filter: u32,
+    target_filter: CoredumpFilter,
     page_size: u64,
     mut starts_with_elf: impl FnMut(u64) -> bool,
     mut file_of: impl FnMut(&Mapping) -> Option<PathBuf>,
@@ -320,7 +320,7 @@ mod tests {
         let sel = select(
             mappings,
             &Selection::default(),
-            0x33,
+            crate::select::CoredumpFilter::DEFAULT,
             4096,
             |a| {
                 asked.push(a);

@@ -48,6 +48,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use coroner_capture::select::CoredumpFilter;
 
 use crate::failure::Failure;
 
@@ -141,7 +142,7 @@ pub struct CaptureArgs {
     /// coredump_filter bits to use instead of the target's own (hex, e.g. 0x33;
     /// see core(5)).
     #[arg(long, value_name = "MASK", value_parser = parse_mask, conflicts_with = "all")]
-    pub filter: Option<u32>,
+    pub filter: Option<CoredumpFilter>,
     /// Dump every readable mapping, including MADV_DONTDUMP memory the program
     /// asked to keep out of dumps (may contain secrets). A stacks-only
     /// minidump then skips reading /proc/PID/smaps, whose cost grows with the
@@ -216,12 +217,14 @@ pub struct DemoArgs {
     pub dir: Option<PathBuf>,
 }
 
-fn parse_mask(s: &str) -> Result<u32, String> {
+fn parse_mask(s: &str) -> Result<CoredumpFilter, String> {
     match coroner_capture::select::parse_filter(s) {
-        Some(v) if v & !coroner_capture::select::ALL_FILTER_BITS == 0 => Ok(v),
-        Some(v) => Err(format!(
-            "{v:#x} has bits outside 0x1ff (see core(5), coredump_filter)"
-        )),
+        Some(v) => CoredumpFilter::from_bits(v.bits()).ok_or_else(|| {
+            format!(
+                "{:#x} has bits outside 0x1ff (see core(5), coredump_filter)",
+                v.bits()
+            )
+        }),
         None => Err(format!("{s:?} is not a hex mask such as 0x33")),
     }
 }

@@ -138,7 +138,7 @@ pub struct WatchArgs {
     pub minidump_memory: Option<MemoryMode>,
     /// coredump_filter bits instead of the target's own (hex, e.g. 0x33).
     #[arg(long, value_name = "MASK", value_parser = crate::parse_mask, conflicts_with = "all")]
-    pub filter: Option<u32>,
+    pub filter: Option<coroner_capture::select::CoredumpFilter>,
     /// Dump every readable mapping, MADV_DONTDUMP memory included.
     #[arg(long)]
     pub all: bool,

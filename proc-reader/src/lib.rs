@@ -94,6 +94,7 @@ pub use host::HostFacts;
 pub use memory::{MemoryReader, ReadMethod, ReadRequest};
 #[cfg(target_os = "linux")]
 pub use memory_room::{tightest_cgroup_limit, CgroupRoom, MemoryRoom};
+pub use parse::coredump_filter::CoredumpFilter;
 pub use parse::maps::{Mapping, Perms, VmFlags};
 pub use parse::pagemap::PagemapEntry;
 pub use parse::siginfo::SIGINFO_SIZE;

@@ -146,7 +146,7 @@ fn core_snapshot<R: coroner_core_format::read::ReadAt>(
         comm: fname.unwrap_or_default(),
         cmdline,
         auxv,
-        coredump_filter: crate::select::DEFAULT_FILTER,
+        coredump_filter: crate::select::CoredumpFilter::DEFAULT,
         page_size: 4096,
         times: None,
     };

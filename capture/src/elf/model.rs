@@ -215,7 +215,7 @@ mod tests {
         let mappings = select(
             maps,
             &Selection::default(),
-            0x33,
+            crate::select::CoredumpFilter::DEFAULT,
             4096,
             |a| a == base,
             |_| None,

@@ -1,28 +1,7 @@
 //! The kernel's rules: which bytes of a mapping `vma_dump_size()`
 //! (`fs/coredump.c`) dumps under a `coredump_filter` mask.
 
-/// `coredump_filter` bit: anonymous private memory.
-pub const FILTER_ANON_PRIVATE: u32 = 1 << 0;
-/// `coredump_filter` bit: anonymous shared memory.
-pub const FILTER_ANON_SHARED: u32 = 1 << 1;
-/// `coredump_filter` bit: file-backed private memory.
-pub const FILTER_MAPPED_PRIVATE: u32 = 1 << 2;
-/// `coredump_filter` bit: file-backed shared memory.
-pub const FILTER_MAPPED_SHARED: u32 = 1 << 3;
-/// `coredump_filter` bit: the first page of ELF files.
-pub const FILTER_ELF_HEADERS: u32 = 1 << 4;
-/// `coredump_filter` bit: hugetlb private memory.
-pub const FILTER_HUGETLB_PRIVATE: u32 = 1 << 5;
-/// `coredump_filter` bit: hugetlb shared memory.
-pub const FILTER_HUGETLB_SHARED: u32 = 1 << 6;
-/// `coredump_filter` bit: DAX private memory (not distinguishable from user space).
-pub const FILTER_DAX_PRIVATE: u32 = 1 << 7;
-/// `coredump_filter` bit: DAX shared memory (not distinguishable from user space).
-pub const FILTER_DAX_SHARED: u32 = 1 << 8;
-/// The kernel's default `coredump_filter`.
-pub const DEFAULT_FILTER: u32 = 0x33;
-/// Every defined `coredump_filter` bit.
-pub const ALL_FILTER_BITS: u32 = 0x1ff;
+use coroner_proc_reader::CoredumpFilter;
 
 /// What the selection needs to know about one mapping (one line of
 /// `/proc/pid/maps` plus its smaps `VmFlags` and page counts).
@@ -105,8 +84,7 @@ pub enum KernelDump {
 
 /// The kernel's `vma_dump_size()` decision for `m` under `filter`
 /// (`/proc/pid/coredump_filter` bits), in the kernel's order.
-pub fn kernel_dump_size(m: &MappingDesc<'_>, filter: u32) -> KernelDump {
-    let has = |bit: u32| filter & bit != 0;
+pub fn kernel_dump_size(m: &MappingDesc<'_>, filter: CoredumpFilter) -> KernelDump {
     if m.is_always_dumped() {
         return KernelDump::Whole;
     }
@@ -115,11 +93,11 @@ pub fn kernel_dump_size(m: &MappingDesc<'_>, filter: u32) -> KernelDump {
     }
     if m.hugetlb {
         let bit = if m.shared {
-            FILTER_HUGETLB_SHARED
+            CoredumpFilter::HUGETLB_SHARED
         } else {
-            FILTER_HUGETLB_PRIVATE
+            CoredumpFilter::HUGETLB_PRIVATE
         };
-        return if has(bit) {
+        return if filter.contains(bit) {
             KernelDump::Whole
         } else {
             KernelDump::Nothing
@@ -130,26 +108,26 @@ pub fn kernel_dump_size(m: &MappingDesc<'_>, filter: u32) -> KernelDump {
     }
     if m.shared {
         let bit = if m.shared_file_unlinked() {
-            FILTER_ANON_SHARED
+            CoredumpFilter::ANON_SHARED
         } else {
-            FILTER_MAPPED_SHARED
+            CoredumpFilter::FILE_SHARED
         };
-        return if has(bit) {
+        return if filter.contains(bit) {
             KernelDump::Whole
         } else {
             KernelDump::Nothing
         };
     }
-    if m.has_anon_pages && has(FILTER_ANON_PRIVATE) {
+    if m.has_anon_pages && filter.contains(CoredumpFilter::ANON_PRIVATE) {
         return KernelDump::Whole;
     }
     if !m.is_file() {
         return KernelDump::Nothing;
     }
-    if has(FILTER_MAPPED_PRIVATE) {
+    if filter.contains(CoredumpFilter::FILE_PRIVATE) {
         return KernelDump::Whole;
     }
-    if has(FILTER_ELF_HEADERS) && m.offset == 0 && m.read {
+    if filter.contains(CoredumpFilter::ELF_HEADERS) && m.offset == 0 && m.read {
         return KernelDump::ElfHeaderIfMagic;
     }
     KernelDump::Nothing

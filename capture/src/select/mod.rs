@@ -28,12 +28,11 @@ mod kernel;
 mod tests;
 
 pub use exclude::{Exclude, ExcludeParseError};
-pub use kernel::{
-    kernel_dump_size, KernelDump, MappingDesc, ALL_FILTER_BITS, DEFAULT_FILTER,
-    FILTER_ANON_PRIVATE, FILTER_ANON_SHARED, FILTER_DAX_PRIVATE, FILTER_DAX_SHARED,
-    FILTER_ELF_HEADERS, FILTER_HUGETLB_PRIVATE, FILTER_HUGETLB_SHARED, FILTER_MAPPED_PRIVATE,
-    FILTER_MAPPED_SHARED,
-};
+/// The `coredump_filter` mask, typed (proc-reader parses it from
+/// `/proc/<pid>/coredump_filter`); re-exported so a caller of
+/// [`Selection`] needs no other crate.
+pub use coroner_proc_reader::CoredumpFilter;
+pub use kernel::{kernel_dump_size, KernelDump, MappingDesc};
 
 /// Why a mapping is (not) dumped, for reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +60,7 @@ pub struct Decision {
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     /// A `coredump_filter` mask overriding the target's own; `None` uses the target's.
-    pub filter: Option<u32>,
+    pub filter: Option<CoredumpFilter>,
     /// Every readable mapping, MADV_DONTDUMP and filtered-out ones included.
     pub all: bool,
     /// Mappings never dumped, whatever else says.
@@ -70,7 +69,7 @@ pub struct Selection {
 
 impl Selection {
     /// The decision for `m`, given the target's own `coredump_filter`.
-    pub fn decide(&self, m: &MappingDesc<'_>, target_filter: u32) -> Decision {
+    pub fn decide(&self, m: &MappingDesc<'_>, target_filter: CoredumpFilter) -> Decision {
         if self.exclude.iter().any(|e| e.matches(m)) {
             return Decision {
                 dump: KernelDump::Nothing,
@@ -100,12 +99,9 @@ impl Selection {
 }
 
 /// Parse a `coredump_filter` value as `/proc/pid/coredump_filter` shows it
-/// and `--filter` takes it: hex, `0x` optional.
-pub fn parse_filter(s: &str) -> Option<u32> {
-    let s = s.trim();
-    let s = s
-        .strip_prefix("0x")
-        .or_else(|| s.strip_prefix("0X"))
-        .unwrap_or(s);
-    u32::from_str_radix(s, 16).ok()
+/// and `--filter` takes it: hex, `0x` optional (proc-reader's parser, so
+/// the two agree). Unknown bits are kept: see [`CoredumpFilter::from_bits`]
+/// to refuse them.
+pub fn parse_filter(s: &str) -> Option<CoredumpFilter> {
+    coroner_proc_reader::parse::coredump_filter::parse_coredump_filter(s.as_bytes()).ok()
 }

@@ -31,11 +31,11 @@ fn file(path: &'static str, offset: u64) -> MappingDesc<'static> {
 #[test]
 fn default_filter_dumps_written_anonymous_memory() {
     assert_eq!(
-        kernel_dump_size(&anon(0x1000, 0x1000), DEFAULT_FILTER),
+        kernel_dump_size(&anon(0x1000, 0x1000), CoredumpFilter::DEFAULT),
         KernelDump::Whole
     );
     assert_eq!(
-        kernel_dump_size(&anon(0x1000, 0x1000), 0),
+        kernel_dump_size(&anon(0x1000, 0x1000), CoredumpFilter::empty()),
         KernelDump::Nothing
     );
 }
@@ -46,8 +46,8 @@ fn never_written_anonymous_memory_is_not_dumped() {
         has_anon_pages: false,
         ..anon(0x1000, 8 << 30)
     };
-    assert_eq!(kernel_dump_size(&m, DEFAULT_FILTER), KernelDump::Nothing);
-    assert_eq!(kernel_dump_size(&m, ALL_FILTER_BITS), KernelDump::Nothing);
+    assert_eq!(kernel_dump_size(&m, CoredumpFilter::DEFAULT), KernelDump::Nothing);
+    assert_eq!(kernel_dump_size(&m, CoredumpFilter::ALL), KernelDump::Nothing);
 }
 
 #[test]
@@ -56,19 +56,19 @@ fn dontdump_wins_over_every_bit_but_not_over_special_mappings() {
         dontdump: true,
         ..anon(0x1000, 0x1000)
     };
-    assert_eq!(kernel_dump_size(&m, ALL_FILTER_BITS), KernelDump::Nothing);
+    assert_eq!(kernel_dump_size(&m, CoredumpFilter::ALL), KernelDump::Nothing);
     let vdso = MappingDesc {
         dontdump: true,
         path: Some("[vdso]"),
         ..anon(0x1000, 0x2000)
     };
-    assert_eq!(kernel_dump_size(&vdso, 0), KernelDump::Whole);
+    assert_eq!(kernel_dump_size(&vdso, CoredumpFilter::empty()), KernelDump::Whole);
     let vvar = MappingDesc {
         io: true,
         path: Some("[vvar]"),
         ..anon(0x1000, 0x2000)
     };
-    assert_eq!(kernel_dump_size(&vvar, 0), KernelDump::Whole);
+    assert_eq!(kernel_dump_size(&vvar, CoredumpFilter::empty()), KernelDump::Whole);
 }
 
 #[test]
@@ -77,7 +77,7 @@ fn io_mappings_are_not_dumped() {
         io: true,
         ..anon(0x1000, 0x1000)
     };
-    assert_eq!(kernel_dump_size(&m, ALL_FILTER_BITS), KernelDump::Nothing);
+    assert_eq!(kernel_dump_size(&m, CoredumpFilter::ALL), KernelDump::Nothing);
 }
 
 #[test]
@@ -86,12 +86,12 @@ fn hugetlb_uses_bits_5_and_6() {
         hugetlb: true,
         ..anon(0, 2 << 20)
     };
-    assert_eq!(kernel_dump_size(&p, DEFAULT_FILTER), KernelDump::Whole);
+    assert_eq!(kernel_dump_size(&p, CoredumpFilter::DEFAULT), KernelDump::Whole);
     assert_eq!(kernel_dump_size(&p, 0x13), KernelDump::Nothing);
     let s = MappingDesc { shared: true, ..p };
-    assert_eq!(kernel_dump_size(&s, DEFAULT_FILTER), KernelDump::Nothing);
+    assert_eq!(kernel_dump_size(&s, CoredumpFilter::DEFAULT), KernelDump::Nothing);
     assert_eq!(
-        kernel_dump_size(&s, FILTER_HUGETLB_SHARED),
+        kernel_dump_size(&s, CoredumpFilter::HUGETLB_SHARED),
         KernelDump::Whole
     );
 }
@@ -104,9 +104,9 @@ fn shared_memory_depends_on_whether_the_file_still_has_a_name() {
         inode: 7,
         ..anon(0, 0x1000)
     };
-    assert_eq!(kernel_dump_size(&shm, DEFAULT_FILTER), KernelDump::Whole);
+    assert_eq!(kernel_dump_size(&shm, CoredumpFilter::DEFAULT), KernelDump::Whole);
     assert_eq!(
-        kernel_dump_size(&shm, FILTER_MAPPED_SHARED),
+        kernel_dump_size(&shm, CoredumpFilter::FILE_SHARED),
         KernelDump::Nothing
     );
     let memfd = MappingDesc {
@@ -114,7 +114,7 @@ fn shared_memory_depends_on_whether_the_file_still_has_a_name() {
         ..shm.clone()
     };
     assert_eq!(
-        kernel_dump_size(&memfd, FILTER_ANON_SHARED),
+        kernel_dump_size(&memfd, CoredumpFilter::ANON_SHARED),
         KernelDump::Whole
     );
     let named = MappingDesc {
@@ -122,11 +122,11 @@ fn shared_memory_depends_on_whether_the_file_still_has_a_name() {
         ..shm
     };
     assert_eq!(
-        kernel_dump_size(&named, DEFAULT_FILTER),
+        kernel_dump_size(&named, CoredumpFilter::DEFAULT),
         KernelDump::Nothing
     );
     assert_eq!(
-        kernel_dump_size(&named, FILTER_MAPPED_SHARED),
+        kernel_dump_size(&named, CoredumpFilter::FILE_SHARED),
         KernelDump::Whole
     );
 }
@@ -135,16 +135,16 @@ fn shared_memory_depends_on_whether_the_file_still_has_a_name() {
 fn file_mappings_give_their_elf_header_page_or_the_whole_mapping() {
     let text = file("/usr/lib/libc.so.6", 0);
     assert_eq!(
-        kernel_dump_size(&text, DEFAULT_FILTER),
+        kernel_dump_size(&text, CoredumpFilter::DEFAULT),
         KernelDump::ElfHeaderIfMagic
     );
     assert_eq!(
-        kernel_dump_size(&text, FILTER_MAPPED_PRIVATE),
+        kernel_dump_size(&text, CoredumpFilter::FILE_PRIVATE),
         KernelDump::Whole
     );
     let later = file("/usr/lib/libc.so.6", 0x28000);
     assert_eq!(
-        kernel_dump_size(&later, DEFAULT_FILTER),
+        kernel_dump_size(&later, CoredumpFilter::DEFAULT),
         KernelDump::Nothing
     );
     let unreadable = MappingDesc {
@@ -152,7 +152,7 @@ fn file_mappings_give_their_elf_header_page_or_the_whole_mapping() {
         ..text.clone()
     };
     assert_eq!(
-        kernel_dump_size(&unreadable, DEFAULT_FILTER),
+        kernel_dump_size(&unreadable, CoredumpFilter::DEFAULT),
         KernelDump::Nothing
     );
     // .data/.bss of a library after relocation: written, so whole.
@@ -160,7 +160,7 @@ fn file_mappings_give_their_elf_header_page_or_the_whole_mapping() {
         has_anon_pages: true,
         ..later
     };
-    assert_eq!(kernel_dump_size(&data, DEFAULT_FILTER), KernelDump::Whole);
+    assert_eq!(kernel_dump_size(&data, CoredumpFilter::DEFAULT), KernelDump::Whole);
     assert_eq!(kernel_dump_size(&data, 0x10), KernelDump::Nothing);
 }
 
@@ -216,37 +216,37 @@ fn selection_all_takes_readable_memory_and_exclude_wins() {
         all: true,
         ..Selection::default()
     };
-    assert_eq!(all.decide(&dd, DEFAULT_FILTER).dump, KernelDump::Whole);
+    assert_eq!(all.decide(&dd, CoredumpFilter::DEFAULT).dump, KernelDump::Whole);
     let guard = MappingDesc {
         read: false,
         ..anon(0x5000, 0x1000)
     };
     assert_eq!(
-        all.decide(&guard, DEFAULT_FILTER).reason,
+        all.decide(&guard, CoredumpFilter::DEFAULT).reason,
         Reason::Unreadable
     );
     let excl = Selection {
         exclude: vec![Exclude::parse("0x1000-0x1001").unwrap()],
         ..all
     };
-    assert_eq!(excl.decide(&dd, DEFAULT_FILTER).reason, Reason::Excluded);
+    assert_eq!(excl.decide(&dd, CoredumpFilter::DEFAULT).reason, Reason::Excluded);
     let filt = Selection {
-        filter: Some(0),
+        filter: Some(CoredumpFilter::empty()),
         ..Selection::default()
     };
     assert_eq!(
-        filt.decide(&anon(0, 0x1000), DEFAULT_FILTER).dump,
+        filt.decide(&anon(0, 0x1000), CoredumpFilter::DEFAULT).dump,
         KernelDump::Nothing
     );
     assert_eq!(
-        Selection::default().decide(&anon(0, 0x1000), 0).dump,
+        Selection::default().decide(&anon(0, 0x1000), CoredumpFilter::empty()).dump,
         KernelDump::Nothing
     );
 }
 
 #[test]
 fn filter_values_parse_like_the_proc_file() {
-    assert_eq!(parse_filter("00000033\n"), Some(0x33));
-    assert_eq!(parse_filter("0x1ff"), Some(0x1ff));
+    assert_eq!(parse_filter("00000033\n"), Some(CoredumpFilter::DEFAULT));
+    assert_eq!(parse_filter("0x1ff"), Some(CoredumpFilter::ALL));
     assert_eq!(parse_filter("xyz"), None);
 }
