@@ -181,7 +181,9 @@ fn rewritten_gcore_keeps_gdb_conventions_and_backtraces() {
     );
     let rewritten_path = dir.path().join("core.rewritten");
     let mut sink = SeekSink::new(File::create(&rewritten_path).unwrap());
-    model.write(&mut core.memory_map().unwrap(), &mut sink).unwrap();
+    model
+        .write(&mut core.memory_map().unwrap(), &mut sink)
+        .unwrap();
     drop(sink);
 
     let rewritten = std::fs::read(&rewritten_path).unwrap();

@@ -9,8 +9,7 @@ use std::os::unix::fs::MetadataExt;
 
 use coroner_core_format::read::OwnedCore;
 use coroner_core_format::write::{
-    BytesAt, CoreWriter, Layout, MemorySource, NoMemory, SeekSink, StreamSink,
-    WriteOptions,
+    BytesAt, CoreWriter, Layout, MemorySource, NoMemory, SeekSink, StreamSink, WriteOptions,
 };
 use coroner_core_format::{
     parse, raw, AuxvEntry, CoreModel, FileMapping, FileNote, Machine, Memory, Note, PrPsInfo,
@@ -342,7 +341,9 @@ fn source_errors_abort_and_invalid_models_are_refused() {
     model
         .segments
         .push(SegmentModel::dumped(0x1000, 0x1000, raw::PF_R));
-    let err = model.write(&mut Failing, &mut StreamSink::new(io::sink())).unwrap_err();
+    let err = model
+        .write(&mut Failing, &mut StreamSink::new(io::sink()))
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -624,13 +625,15 @@ fn overlapping_segments_resolve_to_the_first_in_file_order() {
         .segments
         .push(SegmentModel::dumped(0x10800, 0x1000, raw::PF_R));
     let mut sink = StreamSink::new(Vec::new());
-    model.write(&mut BytesAt {
-            base: 0x10000,
-            bytes: vec![b'a'; 0x2000],
-        },
-        &mut sink,
-    )
-    .unwrap();
+    model
+        .write(
+            &mut BytesAt {
+                base: 0x10000,
+                bytes: vec![b'a'; 0x2000],
+            },
+            &mut sink,
+        )
+        .unwrap();
     let mut file = sink.into_inner();
     // Give the second segment different bytes in the file.
     let off = parse(&file).unwrap().segments().nth(1).unwrap().offset() as usize;

@@ -26,7 +26,7 @@ use std::io;
 use std::ops::Range;
 
 use coroner_minidump_format::model::{
-    Context, Exception, LinuxStreams, MemoryRange, MiscInfo, MinidumpModel, Thread, ThreadName,
+    Context, Exception, LinuxStreams, MemoryRange, MinidumpModel, MiscInfo, Thread, ThreadName,
 };
 use coroner_minidump_format::raw::{
     MemoryProtection, MemoryState, MemoryType, MINIDUMP_MEMORY_INFO,

@@ -59,7 +59,11 @@ fn read_maps(
 /// build-id are read from file mappings) that hold none of its memory
 /// ranges. A stack or pc window in such a mapping is a memory range, so it
 /// sends the plan back to be made again, as does any other difference.
-fn plan_still_holds(early: &[SelectedMapping], real: &[SelectedMapping], model: &MinidumpModel) -> bool {
+fn plan_still_holds(
+    early: &[SelectedMapping],
+    real: &[SelectedMapping],
+    model: &MinidumpModel,
+) -> bool {
     let ranges: Vec<(u64, u64)> = model
         .memory_list
         .iter()

@@ -27,11 +27,11 @@ mod kernel;
 #[cfg(test)]
 mod tests;
 
-pub use exclude::{Exclude, ExcludeParseError};
 /// The `coredump_filter` mask, typed (proc-reader parses it from
 /// `/proc/<pid>/coredump_filter`); re-exported so a caller of
 /// [`Selection`] needs no other crate.
 pub use coroner_proc_reader::CoredumpFilter;
+pub use exclude::{Exclude, ExcludeParseError};
 pub use kernel::{kernel_dump_size, KernelDump, MappingDesc};
 
 /// Why a mapping is (not) dumped, for reports.

@@ -46,8 +46,14 @@ fn never_written_anonymous_memory_is_not_dumped() {
         has_anon_pages: false,
         ..anon(0x1000, 8 << 30)
     };
-    assert_eq!(kernel_dump_size(&m, CoredumpFilter::DEFAULT), KernelDump::Nothing);
-    assert_eq!(kernel_dump_size(&m, CoredumpFilter::ALL), KernelDump::Nothing);
+    assert_eq!(
+        kernel_dump_size(&m, CoredumpFilter::DEFAULT),
+        KernelDump::Nothing
+    );
+    assert_eq!(
+        kernel_dump_size(&m, CoredumpFilter::ALL),
+        KernelDump::Nothing
+    );
 }
 
 #[test]
@@ -56,19 +62,28 @@ fn dontdump_wins_over_every_bit_but_not_over_special_mappings() {
         dontdump: true,
         ..anon(0x1000, 0x1000)
     };
-    assert_eq!(kernel_dump_size(&m, CoredumpFilter::ALL), KernelDump::Nothing);
+    assert_eq!(
+        kernel_dump_size(&m, CoredumpFilter::ALL),
+        KernelDump::Nothing
+    );
     let vdso = MappingDesc {
         dontdump: true,
         path: Some("[vdso]"),
         ..anon(0x1000, 0x2000)
     };
-    assert_eq!(kernel_dump_size(&vdso, CoredumpFilter::empty()), KernelDump::Whole);
+    assert_eq!(
+        kernel_dump_size(&vdso, CoredumpFilter::empty()),
+        KernelDump::Whole
+    );
     let vvar = MappingDesc {
         io: true,
         path: Some("[vvar]"),
         ..anon(0x1000, 0x2000)
     };
-    assert_eq!(kernel_dump_size(&vvar, CoredumpFilter::empty()), KernelDump::Whole);
+    assert_eq!(
+        kernel_dump_size(&vvar, CoredumpFilter::empty()),
+        KernelDump::Whole
+    );
 }
 
 #[test]
@@ -77,7 +92,10 @@ fn io_mappings_are_not_dumped() {
         io: true,
         ..anon(0x1000, 0x1000)
     };
-    assert_eq!(kernel_dump_size(&m, CoredumpFilter::ALL), KernelDump::Nothing);
+    assert_eq!(
+        kernel_dump_size(&m, CoredumpFilter::ALL),
+        KernelDump::Nothing
+    );
 }
 
 #[test]
@@ -86,10 +104,24 @@ fn hugetlb_uses_bits_5_and_6() {
         hugetlb: true,
         ..anon(0, 2 << 20)
     };
-    assert_eq!(kernel_dump_size(&p, CoredumpFilter::DEFAULT), KernelDump::Whole);
-    assert_eq!(kernel_dump_size(&p, 0x13), KernelDump::Nothing);
+    assert_eq!(
+        kernel_dump_size(&p, CoredumpFilter::DEFAULT),
+        KernelDump::Whole
+    );
+    assert_eq!(
+        kernel_dump_size(
+            &p,
+            CoredumpFilter::ANON_PRIVATE
+                | CoredumpFilter::ANON_SHARED
+                | CoredumpFilter::ELF_HEADERS
+        ),
+        KernelDump::Nothing
+    );
     let s = MappingDesc { shared: true, ..p };
-    assert_eq!(kernel_dump_size(&s, CoredumpFilter::DEFAULT), KernelDump::Nothing);
+    assert_eq!(
+        kernel_dump_size(&s, CoredumpFilter::DEFAULT),
+        KernelDump::Nothing
+    );
     assert_eq!(
         kernel_dump_size(&s, CoredumpFilter::HUGETLB_SHARED),
         KernelDump::Whole
@@ -104,7 +136,10 @@ fn shared_memory_depends_on_whether_the_file_still_has_a_name() {
         inode: 7,
         ..anon(0, 0x1000)
     };
-    assert_eq!(kernel_dump_size(&shm, CoredumpFilter::DEFAULT), KernelDump::Whole);
+    assert_eq!(
+        kernel_dump_size(&shm, CoredumpFilter::DEFAULT),
+        KernelDump::Whole
+    );
     assert_eq!(
         kernel_dump_size(&shm, CoredumpFilter::FILE_SHARED),
         KernelDump::Nothing
@@ -160,8 +195,14 @@ fn file_mappings_give_their_elf_header_page_or_the_whole_mapping() {
         has_anon_pages: true,
         ..later
     };
-    assert_eq!(kernel_dump_size(&data, CoredumpFilter::DEFAULT), KernelDump::Whole);
-    assert_eq!(kernel_dump_size(&data, 0x10), KernelDump::Nothing);
+    assert_eq!(
+        kernel_dump_size(&data, CoredumpFilter::DEFAULT),
+        KernelDump::Whole
+    );
+    assert_eq!(
+        kernel_dump_size(&data, CoredumpFilter::ELF_HEADERS),
+        KernelDump::Nothing
+    );
 }
 
 #[test]
@@ -216,7 +257,10 @@ fn selection_all_takes_readable_memory_and_exclude_wins() {
         all: true,
         ..Selection::default()
     };
-    assert_eq!(all.decide(&dd, CoredumpFilter::DEFAULT).dump, KernelDump::Whole);
+    assert_eq!(
+        all.decide(&dd, CoredumpFilter::DEFAULT).dump,
+        KernelDump::Whole
+    );
     let guard = MappingDesc {
         read: false,
         ..anon(0x5000, 0x1000)
@@ -229,7 +273,10 @@ fn selection_all_takes_readable_memory_and_exclude_wins() {
         exclude: vec![Exclude::parse("0x1000-0x1001").unwrap()],
         ..all
     };
-    assert_eq!(excl.decide(&dd, CoredumpFilter::DEFAULT).reason, Reason::Excluded);
+    assert_eq!(
+        excl.decide(&dd, CoredumpFilter::DEFAULT).reason,
+        Reason::Excluded
+    );
     let filt = Selection {
         filter: Some(CoredumpFilter::empty()),
         ..Selection::default()
@@ -239,7 +286,9 @@ fn selection_all_takes_readable_memory_and_exclude_wins() {
         KernelDump::Nothing
     );
     assert_eq!(
-        Selection::default().decide(&anon(0, 0x1000), CoredumpFilter::empty()).dump,
+        Selection::default()
+            .decide(&anon(0, 0x1000), CoredumpFilter::empty())
+            .dump,
         KernelDump::Nothing
     );
 }

@@ -13,7 +13,9 @@ use crate::raw::MINIDUMP_STREAM_TYPE as ST;
 /// field; later duplicates, unknown types and list streams with no entries
 /// (the model's empty list means "no stream") go to `other_streams`, so that
 /// writing the model back gives a file with the same model.
-pub(crate) fn to_model<D: Deref<Target = [u8]>>(dump: &Minidump<D>) -> Result<MinidumpModel, ReadError> {
+pub(crate) fn to_model<D: Deref<Target = [u8]>>(
+    dump: &Minidump<D>,
+) -> Result<MinidumpModel, ReadError> {
     let data = dump.data();
     let mut model = MinidumpModel {
         time_date_stamp: dump.header().time_date_stamp,

@@ -156,7 +156,11 @@ impl Planner {
     }
 
     /// The header at offset 0, now that the directory's place is known.
-    fn plan_header(&mut self, model: &MinidumpModel, directory_offset: u64) -> Result<(), WriteError> {
+    fn plan_header(
+        &mut self,
+        model: &MinidumpModel,
+        directory_offset: u64,
+    ) -> Result<(), WriteError> {
         let header = MINIDUMP_HEADER {
             signature: raw::MINIDUMP_SIGNATURE,
             version: raw::MINIDUMP_VERSION,

@@ -443,7 +443,11 @@ where
 }
 
 /// Check every memory range of `dump` against the synthetic source.
-pub fn check_memory(dump: &Minidump<&[u8]>, model: &MinidumpModel, src: &Synthetic) -> Result<(), String> {
+pub fn check_memory(
+    dump: &Minidump<&[u8]>,
+    model: &MinidumpModel,
+    src: &Synthetic,
+) -> Result<(), String> {
     let list: Vec<_> = entries(dump.memory_list(), |l| l.iter())?;
     if list.len() != model.memory_list.len() {
         return Err(format!(
