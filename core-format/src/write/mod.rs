@@ -1,9 +1,9 @@
 //! The streaming writer.
 //!
-//! 1. Describe the core with a [`CoreModel`](crate::CoreModel).
+//! 1. Describe the core with a [`CoreModel`].
 //! 2. [`Layout::plan`] computes every offset (optional: the writer plans by
 //!    itself; call it yourself to learn the file size first).
-//! 3. [`CoreModel::write`](crate::CoreModel::write) (default options) or
+//! 3. [`CoreModel::write`] (default options) or
 //!    [`CoreWriter::write`] (your [`WriteOptions`]) streams the file once, in
 //!    order, over a [`Sink`]:
 //!    headers, notes, then each segment's memory pulled from a
