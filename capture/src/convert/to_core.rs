@@ -258,7 +258,7 @@ fn minidump_snapshot<R>(
         comm,
         cmdline,
         auxv,
-        coredump_filter: crate::select::DEFAULT_FILTER,
+        coredump_filter: crate::select::CoredumpFilter::DEFAULT,
         page_size: 4096,
         ..ProcessInfo::default()
     };
@@ -293,7 +293,7 @@ mod tests {
     use crate::minidump::build::context_from_linux;
     use crate::minidump::MemoryMode;
     use coroner_minidump_format::model::{
-        Exception, LinuxStreams, MemoryRange, MiscInfo, Model, SystemInfo, Thread,
+        Exception, LinuxStreams, MemoryRange, MinidumpModel, MiscInfo, SystemInfo, Thread,
     };
     use coroner_minidump_format::write::MemorySource;
     use coroner_proc_reader::parse::maps::parse_maps_line;
@@ -323,7 +323,7 @@ mod tests {
     /// SEGV_MAPERR at 0xdead), holding its stacks and a range that runs
     /// past the end of the program's mapping.
     fn crashed_minidump() -> Vec<u8> {
-        let model = Model {
+        let model = MinidumpModel {
             system_info: Some(SystemInfo::linux_amd64(2, "Linux")),
             misc_info: Some(MiscInfo::process(42, 0, 0, 0)),
             threads: vec![
@@ -366,7 +366,7 @@ mod tests {
                     size: 0x2000,
                 },
             ],
-            ..Model::default()
+            ..MinidumpModel::default()
         };
         let mut bytes = Vec::new();
         model.write(&mut Filled, &mut bytes).unwrap();
