@@ -304,7 +304,14 @@ fn a_target_with_2000_threads_is_captured_in_both_formats() {
         assert_eq!(report.threads, 2001, "{format:?}");
         loads(format, &path, &report);
         not_traced(pid);
-        assert_eq!(proc_state(pid), Some('S'), "{format:?}: runs on");
+        // Running on means neither stopped nor traced: right after the thaw
+        // the main thread may still be runnable ('R') on a loaded machine
+        // before it goes back to sleep ('S').
+        let state = proc_state(pid);
+        assert!(
+            matches!(state, Some('S' | 'R')),
+            "{format:?}: runs on, state {state:?}"
+        );
         eprintln!(
             "{format:?}: 2001 threads, frozen {:?}, wall {:?}",
             report.frozen, report.wall
