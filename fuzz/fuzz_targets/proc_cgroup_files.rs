@@ -2,6 +2,7 @@
 //! `memory.pressure`, `cgroup.procs`): never panic, whatever the bytes; a
 //! parsed PSI average is at most what two decimals of a u32 can hold.
 #![no_main]
+use coroner_fuzz as _;
 use coroner_proc_reader::parse::cgroup_files::{
     parse_cgroup_value, parse_memory_events, parse_pid_list, parse_pressure,
 };
