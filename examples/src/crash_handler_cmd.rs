@@ -327,10 +327,13 @@ fn run_handler(args: &RunArgs) -> Result<(), Failure> {
     })?;
     let mut stdin = std::io::stdin().lock();
     handle_crash(&config, &facts, &mut stdin, Path::new("/proc")).map_err(|e| {
-        coroner_store::log::log(
-            coroner_store::log::ERR,
-            &format!("crash of pid {}: {e}", facts.pid),
-        );
+        // An unusable store was already logged, with the crash's summary.
+        if !matches!(e, coroner_store::StoreError::Unusable { .. }) {
+            coroner_store::log::log(
+                coroner_store::log::ERR,
+                &format!("crash of pid {}: {e}", facts.pid),
+            );
+        }
         e.to_string()
     })?;
     Ok(())

@@ -365,6 +365,11 @@ fn real_crashes_are_stored_and_open_in_gdb_and_minidump_stackwalk() {
         assert_eq!(text.lines().count(), 5, "{text}");
         let info = installed.crashes("info", &[&first]);
         assert!(info.contains("signal: 11 (SIGSEGV)"), "{info}");
+        assert!(
+            info.contains(" mappings; mountinfo: ")
+                && info.contains(" variables (in metadata.json"),
+            "{info}"
+        );
         let export = dir.path().join("export");
         installed.crashes("export", &[&first, export.to_str().unwrap()]);
         let mut names: Vec<String> = std::fs::read_dir(&export)
@@ -717,5 +722,16 @@ fn the_kernel_log_names_each_stored_crash_and_why_a_crash_was_not_stored() {
             .iter()
             .all(|e| e.metadata.as_ref().is_some_and(|m| m.pid != c.pid)),
         "nothing stored in an unusable store"
+    );
+    // Logged once, not once more by the command around the handler: read
+    // on until the next crash's notice.
+    let next = crash(&["--threads", "0"], &[], dir.path());
+    log.message(&format!("pid {} (", next.pid));
+    assert!(
+        !log.seen
+            .iter()
+            .any(|t| t.contains(&format!("crash of pid {}:", c.pid))),
+        "the unusable store was logged twice:\n{}",
+        log.seen.join("\n")
     );
 }
