@@ -430,6 +430,72 @@ mod tests {
             .sum()
     }
 
+    /// A plain capture's reads of a process whose pages a child shares
+    /// copy-on-write (here its copy, alive meanwhile) leave them shared:
+    /// the target's own private memory does not grow by what was read.
+    #[test]
+    fn reading_a_process_that_forked_does_not_duplicate_its_pages() {
+        let target = coroner_test_support::Target::spawn(&[
+            "--threads",
+            "1",
+            "--pattern-mib",
+            "32",
+            "--reserve-gib",
+            "0",
+        ]);
+        let process = Process::open(target.pid()).unwrap();
+        let facts = live::read_facts(&process, false).unwrap();
+        let mut prepared = Prepared::new(&process, CowMode::Require).unwrap();
+        let frozen = process.freeze().unwrap();
+        let copied = prepared.copy(&frozen).unwrap().expect("a copy");
+        frozen.thaw().unwrap();
+        // The capture proper, the copy still alive.
+        let mut memory = LiveMemory::open(&process).unwrap();
+        let frozen = process.freeze().unwrap();
+        let mappings = process.mappings().unwrap();
+        memory.set_mappings(&mappings);
+        let snap = live::snapshot(
+            &facts,
+            &frozen,
+            mappings,
+            None,
+            &mut memory,
+            &Selection::default(),
+        )
+        .unwrap();
+        let before = private_bytes(target.pid());
+        let read = read_dump(&snap, &mut memory);
+        let after = private_bytes(target.pid());
+        frozen.thaw().unwrap();
+        drop(copied);
+        assert!(read >= 32 << 20, "read only {read} bytes");
+        assert!(
+            after.saturating_sub(before) < 4 << 20,
+            "the target's private memory grew from {before} to {after} bytes while {read} \
+             bytes were read from it: the pages it shares with its child were duplicated"
+        );
+    }
+
+    /// Read every byte `snap` dumps from `memory`; how many.
+    fn read_dump(
+        snap: &Snapshot,
+        memory: &mut impl coroner_core_format::write::MemorySource,
+    ) -> u64 {
+        let mut buf = vec![0u8; 1 << 20];
+        let mut read = 0u64;
+        for m in snap.mappings.iter().filter(|m| m.dump_len > 0) {
+            let mut at = m.mapping.start;
+            let end = m.mapping.start + m.dump_len;
+            while at < end {
+                let n = buf.len().min(usize::try_from(end - at).unwrap());
+                memory.read_at(at, &mut buf[..n]).unwrap();
+                at += n as u64;
+                read += n as u64;
+            }
+        }
+        read
+    }
+
     /// Reading the whole dump from the copy leaves its pages shared with
     /// the target: no page is duplicated into the copy (as a read-only
     /// pin of `process_vm_readv` makes the kernel do).
@@ -453,19 +519,7 @@ mod tests {
         let (snap, mut memory, fork) =
             snapshot(&facts, threads, copied, false, &Selection::default()).unwrap();
         let before = private_bytes(fork.pid());
-        let mut buf = vec![0u8; 1 << 20];
-        let mut read = 0u64;
-        for m in snap.mappings.iter().filter(|m| m.dump_len > 0) {
-            let mut at = m.mapping.start;
-            let end = m.mapping.start + m.dump_len;
-            while at < end {
-                let n = buf.len().min(usize::try_from(end - at).unwrap());
-                coroner_core_format::write::MemorySource::read_at(&mut memory, at, &mut buf[..n])
-                    .unwrap();
-                at += n as u64;
-                read += n as u64;
-            }
-        }
+        let read = read_dump(&snap, &mut memory);
         assert!(read >= 32 << 20, "read only {read} bytes");
         let after = private_bytes(fork.pid());
         let mut warnings = Vec::new();

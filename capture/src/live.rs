@@ -29,6 +29,13 @@ use crate::CaptureError;
 pub struct LiveMemory {
     reader: MemoryReader,
     mappings: Vec<MappingBacking>,
+    /// Private mappings whose anonymous pages may be shared copy-on-write
+    /// with another process (a child the target forked, or its copy), in
+    /// address order: read through `/proc/<pid>/mem`, never pinned (see
+    /// [`LiveMemory::open_copy`]), so the target gets no duplicates.
+    shared_anon: Vec<Range<u64>>,
+    /// Every read goes through `/proc/<pid>/mem` (the memory of a copy).
+    never_pin: bool,
     warnings: Vec<String>,
     /// [`LiveMemory::starts_with_elf`]'s answers: a capture that selects
     /// twice (a minidump's plan from `maps`, then from `smaps`) reads each
@@ -42,6 +49,8 @@ impl LiveMemory {
         Ok(LiveMemory {
             reader: MemoryReader::new(process)?,
             mappings: Vec::new(),
+            shared_anon: Vec::new(),
+            never_pin: false,
             warnings: Vec::new(),
             elf_starts: HashMap::new(),
         })
@@ -58,11 +67,26 @@ impl LiveMemory {
     /// 4 KiB copy each, and memory as large as the dump charged until the
     /// copy died (bench/snapshot.sh: 2.8 s instead of 1.8 s for 2 GiB).
     /// `/proc/<pid>/mem` takes plain page references (`FOLL_GET`), which
-    /// leave the pages shared.
+    /// leave the pages shared. The same holds for any process that shares
+    /// pages with a child it forked: see [`LiveMemory::set_mappings`].
     pub(crate) fn open_copy(copy: &Process) -> Result<LiveMemory, CaptureError> {
         let mut memory = LiveMemory::open(copy)?;
-        memory.reader.set_method(ReadMethod::ProcMem);
+        memory.never_pin = true;
         Ok(memory)
+    }
+
+    /// Read `buf` at `addr` with the method its mapping allows: never a
+    /// pin of pages that may be shared copy-on-write.
+    fn read_raw(&mut self, addr: u64, buf: &mut [u8]) -> coroner_proc_reader::Result<usize> {
+        let end = addr.saturating_add(buf.len() as u64);
+        let first = self.shared_anon.partition_point(|r| r.end <= addr);
+        let shared = self.shared_anon.get(first).is_some_and(|r| r.start < end);
+        self.reader.set_method(if self.never_pin || shared {
+            ReadMethod::ProcMem
+        } else {
+            ReadMethod::Auto
+        });
+        self.reader.read_at(addr, buf)
     }
 
     /// The target's mappings (from `maps`, read while it is frozen), so that
@@ -71,8 +95,26 @@ impl LiveMemory {
     /// shared memory adds the pages its file holds (which other processes
     /// may have written), and other mappings are read whole (file contents,
     /// `[vdso]`).
+    ///
+    /// Private mappings whose smaps show anonymous memory and resident
+    /// pages that are not private dirty ones — pages shared copy-on-write
+    /// with a child the target forked (a pre-forking server, redis during
+    /// a BGSAVE) — are read through `/proc/<pid>/mem`: a read-only pin of
+    /// `process_vm_readv` would make the kernel give the target a private
+    /// duplicate of each such page (Linux >= 5.19 "unshares" an anonymous
+    /// page a fork left shared before a read-only `FOLL_PIN`;
+    /// `/proc/<pid>/mem` takes plain references).
     pub fn set_mappings(&mut self, mappings: &[coroner_proc_reader::Mapping]) {
         self.mappings = backing::classify(mappings);
+        let mut shared_anon: Vec<Range<u64>> = mappings
+            .iter()
+            .filter(|m| {
+                m.has_smaps && !m.perms.shared && m.anonymous > 0 && m.rss > m.private_dirty
+            })
+            .map(|m| m.start..m.end)
+            .collect();
+        shared_anon.sort_by_key(|r| r.start);
+        self.shared_anon = shared_anon;
     }
 
     /// What went wrong without ending the capture (shared memory whose file
@@ -113,11 +155,13 @@ impl LiveMemory {
     /// Whether the page at `addr` starts with the ELF magic (read from the
     /// target once per address).
     pub fn starts_with_elf(&mut self, addr: u64) -> bool {
-        let reader = &mut self.reader;
-        *self.elf_starts.entry(addr).or_insert_with(|| {
-            let mut magic = [0u8; 4];
-            matches!(reader.read_at(addr, &mut magic), Ok(4)) && magic == *b"\x7fELF"
-        })
+        if let Some(&known) = self.elf_starts.get(&addr) {
+            return known;
+        }
+        let mut magic = [0u8; 4];
+        let elf = matches!(self.read_raw(addr, &mut magic), Ok(4)) && magic == *b"\x7fELF";
+        self.elf_starts.insert(addr, elf);
+        elf
     }
 }
 
@@ -151,7 +195,7 @@ impl MemorySource for LiveMemory {
         // the capture. A short read stops at an unreadable page; go on past
         // it (zero-filled, so it becomes a hole like the kernel's
         // get_dump_page failures) instead of losing the rest of the request.
-        let got = self.reader.read_at(addr, buf).map_err(to_io)?;
+        let got = self.read_raw(addr, buf).map_err(to_io)?;
         if let Some(rest) = buf.get_mut(got..) {
             if !rest.is_empty() {
                 self.reader
