@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The pause a real service feels: capture a redis-server holding about 1 GiB
-# of keys with gdb's gcore and with coroner (default, --direct, --page-cache)
-# while a client pings it without pause, and print, side by side, the
+# of keys with gdb's gcore and with coroner (default, --direct, --page-cache,
+# --snapshot) while a client pings it without pause, and print, side by side, the
 # longest wait the client saw during each capture and the capture's wall
 # time.
 #
@@ -24,7 +24,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=${1:-3}
-OUT=${2:-$(mktemp -d /var/tmp/coroner-redis-bench.XXXXXX)}
+OUT=${2:-}
+AUTO_OUT=""
+if [ -z "$OUT" ]; then OUT=$(mktemp -d /var/tmp/coroner-redis-bench.XXXXXX); AUTO_OUT=$OUT; fi
 KEYS=${KEYS:-3400000}
 mkdir -p "$OUT"
 for tool in redis-server redis-cli gcore python3; do
@@ -38,7 +40,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 nice -n 10 redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
     --enable-debug-command yes --dir "$OUT" --logfile "$OUT/redis.log" &
 RPID=$!
-trap 'kill $RPID 2>/dev/null || true; rm -f "$OUT"/core.* "$OUT"/gcore.* "$OUT"/*.json "$OUT"/pause.txt' EXIT
+trap 'kill $RPID 2>/dev/null || true; rm -f "$OUT"/core.* "$OUT"/gcore.* "$OUT"/*.json "$OUT"/*.err "$OUT"/pause.txt "$OUT"/table.txt "$OUT"/pinger.py; wait $RPID 2>/dev/null; [ -z "$AUTO_OUT" ] || rm -rf "$AUTO_OUT"' EXIT
 for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 redis-cli -p "$PORT" DEBUG POPULATE "$KEYS" key 200 >/dev/null
 
@@ -80,11 +82,13 @@ run() {
     kill -TERM $ppid; wait $ppid || true
     local extra=""
     if [ "$label" != gcore ]; then
-        extra=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("frozen %.3f s, %s: %s" % (j["frozen_seconds"], j["output_path"], j["output_path_reason"]))' "$OUT/$label.json")
+        extra=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); wb=j.get("write_behind_bytes"); print("frozen %.3f s, %s%s, %s: %s" % (j["frozen_seconds"], j["mode"], "" if wb is None else ", write-behind %d MiB" % (wb >> 20), j["output_path"], j["output_path_reason"]))' "$OUT/$label.json")
     fi
     printf '%6s  %-11s %8.3f %8.3f   %s\n' "$round" "$label" "$(cat "$OUT/pause.txt")" "$(echo "$t1 - $t0" | bc)" "$extra"
+    echo "$round $label $(cat "$OUT/pause.txt") $(echo "$t1 - $t0" | bc)" >>"$OUT/table.txt"
 }
 
+echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
 echo "machine: $(nproc) cpus, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $(df -T "$OUT" | awk 'NR==2 {print $2 " on " $1}'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "redis: $(redis-server --version | cut -d' ' -f3), pid $RPID, $KEYS keys, $(awk '/VmRSS/ {printf "%.0f MiB RSS", $2/1024}' /proc/$RPID/status)"
 echo " round  capture      pause s   wall s"
@@ -93,5 +97,20 @@ for round in $(seq "$ROUNDS"); do
     run default "$COR" capture "$RPID" -o "$OUT/core.default" --json
     run direct "$COR" capture "$RPID" -o "$OUT/core.direct" --json --direct
     run page-cache "$COR" capture "$RPID" -o "$OUT/core.page-cache" --json --page-cache
+    run snapshot "$COR" capture "$RPID" -o "$OUT/core.snapshot" --json --snapshot
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Each tool's pause and wall time over gcore's in the same round.
+python3 - "$OUT/table.txt" <<'EOF'
+import collections, sys
+rows = collections.defaultdict(dict)
+for line in open(sys.argv[1]):
+    rnd, label, pause, wall = line.split()
+    rows[rnd][label] = (float(pause), float(wall))
+labels = [l for l in next(iter(rows.values())) if l != "gcore"]
+print("pause / gcore's pause in the same round (wall / gcore's wall):")
+for label in labels:
+    cells = ["%.2f (%.2f)" % (r[label][0] / r["gcore"][0], r[label][1] / r["gcore"][1])
+             for r in rows.values() if label in r and "gcore" in r]
+    print("  %-11s %s" % (label, "  ".join(cells)))
+EOF

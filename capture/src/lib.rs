@@ -72,6 +72,7 @@ pub mod sink;
 pub mod snapshot;
 mod staging;
 pub mod truncated;
+mod write_behind;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -6,9 +6,21 @@
 //!   an in-memory file allocated before the freeze) and written to disk
 //!   after it is resumed. The pause is a memory copy; the price is memory
 //!   as large as the dump's data, for the length of the capture.
-//! - [`OutputPath::Direct`]: the dump goes to the disk with direct I/O
-//!   while the target is frozen. The pause is the disk's write time; memory
-//!   stays at two 1 MiB buffers.
+//! - [`OutputPath::Direct`]: the dump goes to the disk with direct I/O by a
+//!   writer thread while the target is frozen. How long the target waits
+//!   for the disk depends on the write-behind allowed
+//!   ([`OutputChoice::write_behind`], `write_behind.rs`): with none
+//!   (`--direct`) the pause is the disk's write time and memory stays at
+//!   two 1 MiB buffers; with some (the CLI's default) up to that many bytes
+//!   of the dump wait in memory for the disk, the target is resumed once
+//!   its memory is read, and the rest is written before the file is
+//!   fsynced.
+//!
+//! The write-behind allowed is the smallest of the target's estimated
+//! dump data, 1/8 of the available memory, 1/4 of the room under
+//! coroner's cgroup limits, and [`WRITE_BEHIND_MAX`] (1 GiB): a bound on
+//! coroner's memory whatever the target's size. The ring grows to it only
+//! as far as the disk falls behind the reading.
 //!
 //! The page cache is chosen only when there is clearly room for the dump
 //! (twice its estimated size plus a margin): in the machine's available
@@ -27,6 +39,10 @@ use coroner_proc_reader::{MemoryRoom, Process};
 
 /// Room left beyond twice the dump's size before the page cache is used.
 const MARGIN: u64 = 256 << 20;
+
+/// The most memory the write-behind of the direct path may take, whatever
+/// the target's size and the room: 1 GiB.
+pub const WRITE_BEHIND_MAX: u64 = 1 << 30;
 
 /// The two ways a dump can reach the disk; see the module docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +75,12 @@ pub struct OutputChoice {
     /// Estimated bytes of memory data in the dump (the target's resident
     /// anonymous and shared memory): what to reserve for the page cache.
     pub estimate: u64,
+    /// Bytes of the dump that may wait in memory for the disk on the
+    /// direct path ([`Sink::write_behind`](crate::sink::Sink::write_behind));
+    /// 0 when the facts could not be read.
+    pub write_behind: u64,
+    /// How [`OutputChoice::write_behind`] was sized, in a sentence.
+    pub write_behind_reason: String,
 }
 
 /// What the choice is made from (proc-reader reads it).
@@ -92,10 +114,13 @@ pub fn choose(pid: u32) -> OutputChoice {
 }
 
 fn decide(f: &Facts) -> OutputChoice {
+    let (write_behind, write_behind_reason) = write_behind(f);
     let direct = |reason: String| OutputChoice {
         path: OutputPath::Direct,
         reason,
         estimate: f.estimate,
+        write_behind,
+        write_behind_reason: write_behind_reason.clone(),
     };
     if f.estimate == u64::MAX {
         return direct("the target's resident memory could not be read".into());
@@ -134,7 +159,47 @@ fn decide(f: &Facts) -> OutputChoice {
             available / MIB
         ),
         estimate: f.estimate,
+        write_behind,
+        write_behind_reason,
     }
+}
+
+/// The write-behind for the direct path (see the module docs), and why.
+fn write_behind(f: &Facts) -> (u64, String) {
+    if f.estimate == u64::MAX {
+        return (
+            0,
+            "no write-behind: the target's resident memory could not be read".into(),
+        );
+    }
+    let Some(available) = f.available else {
+        return (
+            0,
+            "no write-behind: MemAvailable could not be read from /proc/meminfo".into(),
+        );
+    };
+    let mut size = f.estimate.min(available / 8).min(WRITE_BEHIND_MAX);
+    let mut limits = format!(
+        "the target's {} MiB of resident memory, 1/8 of the {} MiB available",
+        f.estimate / MIB,
+        available / MIB
+    );
+    if let Some((room, what)) = &f.cgroup_room {
+        size = size.min(room / 4);
+        limits.push_str(&format!(
+            ", 1/4 of the {} MiB left under {what}",
+            room / MIB
+        ));
+    }
+    (
+        size,
+        format!(
+            "up to {} MiB of the dump may wait in memory for the disk (the least of {limits} \
+             and {} MiB)",
+            size / MIB,
+            WRITE_BEHIND_MAX / MIB
+        ),
+    )
 }
 
 /// The dump's likely memory data: resident anonymous plus shared memory
@@ -195,5 +260,44 @@ mod tests {
         let mut unknown = facts(Some(20 * GIB), None);
         unknown.estimate = u64::MAX;
         assert_eq!(decide(&unknown).path, OutputPath::Direct);
+    }
+
+    #[test]
+    fn write_behind_is_the_least_of_the_dump_the_room_and_the_cap() {
+        let facts = |estimate, available, cgroup: Option<u64>| Facts {
+            estimate,
+            available,
+            cgroup_room: cgroup.map(|r| (r, "/sys/fs/cgroup/x/memory.max".to_owned())),
+        };
+        // A small target: all of it.
+        let c = decide(&facts(300 * MIB, Some(20 * GIB), None));
+        assert_eq!(c.write_behind, 300 * MIB);
+        assert!(
+            c.write_behind_reason.contains("up to 300 MiB"),
+            "{}",
+            c.write_behind_reason
+        );
+        // A large one on a large machine: the cap.
+        let c = decide(&facts(50 * GIB, Some(200 * GIB), None));
+        assert_eq!(c.write_behind, WRITE_BEHIND_MAX);
+        // Little available memory: an eighth of it.
+        assert_eq!(
+            decide(&facts(GIB, Some(2 * GIB), None)).write_behind,
+            256 * MIB
+        );
+        // A tight cgroup: a quarter of its room.
+        let c = decide(&facts(GIB, Some(20 * GIB), Some(400 * MIB)));
+        assert_eq!(c.write_behind, 100 * MIB);
+        assert!(
+            c.write_behind_reason.contains("x/memory.max"),
+            "{}",
+            c.write_behind_reason
+        );
+        // Unknown facts: none.
+        assert_eq!(
+            decide(&facts(u64::MAX, Some(20 * GIB), None)).write_behind,
+            0
+        );
+        assert_eq!(decide(&facts(GIB, None, None)).write_behind, 0);
     }
 }

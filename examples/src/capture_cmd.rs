@@ -56,7 +56,8 @@ pub struct CaptureJson {
     pub bytes_allocated: u64,
     /// Bytes of target memory read.
     pub memory_bytes_read: u64,
-    /// Wall time of the whole capture, seconds.
+    /// Wall time of the whole capture, seconds (preparing the output
+    /// included).
     pub wall_seconds: f64,
     /// Time the target was stopped, seconds.
     pub frozen_seconds: f64,
@@ -74,6 +75,10 @@ pub struct CaptureJson {
     /// Why that output path: the flag that forced it, or the memory figures
     /// it was chosen on.
     pub output_path_reason: Option<String>,
+    /// On the direct path: how many bytes of the dump were allowed to wait
+    /// in memory for the disk, so the target was resumed before the disk
+    /// had written them (0 with `--direct`); `null` for `-o -`.
+    pub write_behind_bytes: Option<u64>,
     /// `"snapshot"` when the dump was written from a copy-on-write copy of
     /// the process, `"freeze"` when the process was held for the whole dump.
     pub mode: &'static str,
@@ -103,6 +108,7 @@ impl CaptureJson {
             spilled_to: None,
             output_path: None,
             output_path_reason: None,
+            write_behind_bytes: None,
             mode: if r.copy.used { "snapshot" } else { "freeze" },
             snapshot_fallback: r.copy.fallback.clone(),
             leftover_copies_reaped: r.copy.reaped_leftovers.clone(),
@@ -116,17 +122,18 @@ struct PathChoice {
     name: &'static str,
     /// Why, for `--json`.
     reason: String,
-    /// The default direct path, with the room check's advice on
-    /// `--page-cache` (which is about the pause) as the reason.
+    /// The default direct path, whose reason is about the pause.
     advises_page_cache: bool,
+    /// Bytes of the dump allowed to wait in memory for the disk.
+    write_behind: u64,
 }
 
 /// `output_path_reason` of a default choice when the dump was written from
 /// a copy-on-write snapshot: the room check's advice on `--page-cache` is
 /// about the pause, which the write no longer lengthens.
-const SNAPSHOT_REASON: &str = "the default, which keeps coroner's memory bounded; the dump was \
-    written from a copy-on-write snapshot while the process ran, so the output path did not \
-    lengthen its pause (--page-cache would only have held the dump in memory)";
+const SNAPSHOT_REASON: &str = "the default, direct I/O; the dump was written from a copy-on-write \
+    snapshot while the process ran, so the output path did not lengthen its pause (--page-cache \
+    would only have held the dump in memory)";
 
 /// The file output for `path` and which output path it takes, with why:
 /// forced by `--page-cache` / `--direct`, else direct, with
@@ -152,31 +159,29 @@ fn file_sink(
             name: OutputPath::PageCache.name(),
             reason: why.to_owned(),
             advises_page_cache: false,
+            write_behind: 0,
         };
         return Ok((sink, choice));
     }
     let choice = output_path::choose(args.pid);
-    let (path_kind, reason) = if args.page_cache {
+    let (path_kind, mut reason) = if args.page_cache {
         (OutputPath::PageCache, "--page-cache".to_owned())
     } else if args.direct {
-        (OutputPath::Direct, "--direct".to_owned())
-    } else {
-        // Direct by default: it keeps the capturer's memory bounded
-        // (Invariant 5) and the wall time short. Staging is a shorter pause
-        // the operator opts into, at the cost of memory as large as the dump;
-        // the room check tells them whether it would be safe now.
-        let advice = match choice.path {
-            OutputPath::PageCache => {
-                format!("--page-cache would shorten the pause: {}", choice.reason)
-            }
-            _ => format!("--page-cache is not advised now: {}", choice.reason),
-        };
         (
             OutputPath::Direct,
-            format!("the default, which keeps coroner's memory bounded; {advice}"),
+            "--direct: no write-behind, the pause lasts as long as the disk write".to_owned(),
         )
+    } else {
+        // Direct with write-behind by default: the pause is the read of the
+        // target, not the disk write, as far as a bounded amount of memory
+        // (Invariant 5: at most WRITE_BEHIND_MAX) can hold what the disk has
+        // not taken yet; the wall time stays the disk's. Staging the whole
+        // dump (--page-cache) is the opt-in for targets larger than that,
+        // and the room check says whether it would be safe now.
+        (OutputPath::Direct, String::new())
     };
     let mut sink = Sink::create(path, args.force).map_err(describe)?;
+    let mut write_behind = 0;
     if path_kind == OutputPath::PageCache {
         // Forced with an unreadable estimate: reserve nothing ahead, the
         // memory is then allocated as the dump is written.
@@ -186,6 +191,26 @@ fn file_sink(
             choice.estimate
         };
         sink.stage_in_memory(reserve).map_err(describe)?;
+    } else if !args.direct {
+        // Its memory is made from here on, by a thread, ahead of the freeze.
+        write_behind = sink.write_behind(choice.write_behind).map_err(describe)?;
+        reason = if write_behind > 0 || choice.write_behind == 0 {
+            format!("the default: {}", choice.write_behind_reason)
+        } else {
+            format!(
+                "the default, with no write-behind: {}, less than two 4 MiB buffers (or no direct \
+                 I/O on this file system)",
+                choice.write_behind_reason
+            )
+        };
+        if choice.estimate != u64::MAX && choice.estimate > write_behind.max(8 << 20) {
+            // Data beyond the write-behind is read at the disk's speed.
+            let advice = match choice.path {
+                OutputPath::PageCache => "--page-cache would shorten the pause",
+                _ => "--page-cache is not advised now",
+            };
+            reason.push_str(&format!("; {advice}: {}", choice.reason));
+        }
     }
     Ok((
         sink,
@@ -193,6 +218,7 @@ fn file_sink(
             name: path_kind.name(),
             reason,
             advises_page_cache: !args.page_cache && !args.direct,
+            write_behind,
         },
     ))
 }
@@ -219,6 +245,9 @@ pub fn run(args: &CaptureArgs) -> Result<(), Failure> {
     }
     let memory = args.memory.unwrap_or_default();
     let mut output_choice = None;
+    // Preparing the output (write-behind or staging memory made before the
+    // freeze) counts in the wall time reported.
+    let preparing = std::time::Instant::now();
     let (sink, spill_dir) = if to_stdout {
         crate::spill::stdout_sink(args)?
     } else {
@@ -230,6 +259,7 @@ pub fn run(args: &CaptureArgs) -> Result<(), Failure> {
         output_choice = Some(choice);
         (sink, None)
     };
+    let prepared = preparing.elapsed();
     let sink = match crate::signals::stop_flag() {
         Some(flag) => sink.stop_when(flag),
         None => sink,
@@ -287,9 +317,11 @@ pub fn run(args: &CaptureArgs) -> Result<(), Failure> {
             Format::Minidump => "minidump",
         };
         let mut summary = CaptureJson::with_format(&report, format);
+        summary.wall_seconds = (report.wall + prepared).as_secs_f64();
         summary.spilled_to.clone_from(&spill_dir);
         if let Some(choice) = output_choice {
             summary.output_path = Some(choice.name);
+            summary.write_behind_bytes = Some(choice.write_behind);
             summary.output_path_reason = Some(if choice.advises_page_cache && report.copy.used {
                 SNAPSHOT_REASON.to_owned()
             } else {
@@ -317,7 +349,7 @@ pub fn run(args: &CaptureArgs) -> Result<(), Failure> {
             report.mappings,
             size(report.bytes_written),
             size(report.bytes_allocated),
-            report.wall.as_secs_f64(),
+            (report.wall + prepared).as_secs_f64(),
             report.frozen.as_secs_f64(),
             if report.copy.used {
                 " (dumped from a copy-on-write snapshot)"

@@ -162,9 +162,12 @@ pub struct CaptureArgs {
     /// whether there is clearly room for it (available memory, cgroup limits).
     #[arg(long, conflicts_with = "direct")]
     pub page_cache: bool,
-    /// Write the dump to disk with direct I/O while the process is stopped:
-    /// the pause lasts as long as the disk write, memory use stays small.
-    /// The default.
+    /// Write the dump to disk with direct I/O while the process is stopped,
+    /// with no write-behind: the pause lasts as long as the disk write,
+    /// memory use stays a few MiB. The default also writes with direct
+    /// I/O, but lets what the disk has not written yet wait in memory (at
+    /// most 1 GiB; `--json` says how much), so the pause is about the time
+    /// to read the process's memory.
     #[arg(long)]
     pub direct: bool,
     /// Print one JSON summary object on stdout (no progress bar).

@@ -218,6 +218,39 @@ impl Sink {
         Ok(())
     }
 
+    /// Let up to `bytes` of the dump wait in memory for the disk, so that a
+    /// capture's freeze lasts as long as reading the target rather than
+    /// writing it: the direct-I/O writer's ring of buffers may grow to
+    /// that size as the disk falls behind, and is written out after the
+    /// target is resumed, before [`Sink::finish`] fsyncs and names the file.
+    /// The memory is made by a thread that starts now, ahead of its use (see
+    /// `write_behind.rs`). Returns the bytes the ring may hold: `bytes`
+    /// rounded down to whole 4 MiB buffers, or 0 when it does not apply
+    /// (less than two buffers, no direct I/O on this file system, a
+    /// stream, or [`Sink::stage_in_memory`]). Only before the first write.
+    pub fn write_behind(&mut self, bytes: u64) -> Result<u64, SinkError> {
+        let (temp, path) = match &mut self.out {
+            Out::File(fo) => (&mut fo.temp, fo.dest.clone()),
+            Out::Spill { temp, dir, .. } => (temp, dir.clone()),
+            _ => return Ok(0),
+        };
+        if temp.staging.is_some() {
+            return Ok(0);
+        }
+        if self.position > 0 {
+            return Err(SinkError::Io {
+                what: "set write-behind for",
+                path,
+                source: io::Error::other("the output has already been written to"),
+            });
+        }
+        temp.write_behind(bytes).map_err(|source| SinkError::Io {
+            what: "allocate write-behind memory for",
+            path,
+            source,
+        })
+    }
+
     /// Bytes allocated ahead by [`Sink::stage_in_memory`], `None` when the
     /// output is not staged.
     pub fn staged_reserve(&self) -> Option<u64> {

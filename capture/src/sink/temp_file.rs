@@ -113,6 +113,16 @@ impl TempFile {
         Ok(())
     }
 
+    /// Let up to `bytes` of the dump wait in memory for the disk (see
+    /// `write_behind.rs`); the bytes the ring may hold, 0 without direct
+    /// I/O.
+    pub(super) fn write_behind(&mut self, bytes: u64) -> io::Result<u64> {
+        match &mut self.direct {
+            Some(d) => d.write_behind(bytes),
+            None => Ok(0),
+        }
+    }
+
     pub(super) fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if let Some(s) = &mut self.staging {
             s.write(buf)?;
@@ -189,7 +199,11 @@ impl TempFile {
                 })?;
         }
         if let Some(mut d) = self.direct.take() {
-            d.finish().map_err(io_err("write"))?;
+            d.finish(stop)
+                .map_err(|source| match source.downcast::<SinkError>() {
+                    Ok(stopped) => stopped,
+                    Err(source) => io_err("write")(source),
+                })?;
         }
         // Only when the length is off: ext4 starts a journal transaction on
         // every truncate, even one that keeps the size (measured 0.15–15 ms).

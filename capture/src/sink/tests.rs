@@ -34,6 +34,11 @@ fn scratch_directories_are_removed_even_when_a_test_fails() {
 /// name used where the file system has no `O_TMPFILE`.
 const KINDS: [bool; 2] = [true, false];
 
+/// Whether `s` writes its file with direct I/O (not on tmpfs, for one).
+fn has_direct_io(s: &Sink) -> bool {
+    matches!(&s.out, Out::File(fo) if fo.temp.direct.is_some())
+}
+
 fn create(dest: &Path, force: bool, unnamed: bool) -> Sink {
     Sink::create_with(dest, force, true, unnamed).unwrap()
 }
@@ -344,14 +349,20 @@ fn direct_and_buffered_files_hold_exactly_the_stream() {
         for &(data, len, byte) in &ops {
             expect.extend(std::iter::repeat(if data { byte } else { 0 }).take(len));
         }
-        for direct in [true, false] {
-            let dest = d.join(format!("r{round}-{direct}"));
+        // Direct with the default ring, direct with a write-behind ring
+        // of four 4 MiB buffers, and the page cache.
+        for (direct, behind) in [(true, false), (true, true), (false, false)] {
+            let dest = d.join(format!("r{round}-{direct}-{behind}"));
             let mut s = if direct {
                 Sink::create(&dest, false)
             } else {
                 Sink::create_buffered(&dest, false)
             }
             .unwrap();
+            if behind {
+                let ring = s.write_behind((16 << 20) + 5).unwrap();
+                assert_eq!(ring, if has_direct_io(&s) { 16 << 20 } else { 0 });
+            }
             for &(data, len, byte) in &ops {
                 if data {
                     s.write_all(&vec![byte; len]).unwrap();
@@ -364,7 +375,7 @@ fn direct_and_buffered_files_hold_exactly_the_stream() {
             let got = std::fs::read(&dest).unwrap();
             assert!(
                 got == expect,
-                "round {round}, direct {direct}: contents differ (len {} vs {})",
+                "round {round}, direct {direct}, write-behind {behind}: contents differ (len {} vs {})",
                 got.len(),
                 expect.len()
             );
@@ -472,4 +483,51 @@ fn a_stop_during_the_staged_write_leaves_nothing() {
     );
     drop(s);
     assert!(std::fs::read_dir(scratch.path()).unwrap().next().is_none());
+}
+
+/// A write-behind ring holds what the disk has not written yet, so
+/// `finish` may wait for it: a stop asked meanwhile ends the wait with
+/// `Stopped` and leaves nothing; so does dropping the sink unfinished, at
+/// once rather than after the queued writes.
+#[test]
+fn a_stop_while_write_behind_drains_leaves_nothing() {
+    let scratch = tmpdir("behind-stop");
+    let dest = scratch.path().join("core");
+    let mut s = Sink::create(&dest, false).unwrap();
+    if !has_direct_io(&s) {
+        eprintln!("SKIP: no O_DIRECT in {}", scratch.path().display());
+        return;
+    }
+    assert_eq!(s.write_behind(64 << 20).unwrap(), 64 << 20);
+    s.write_all(&vec![7u8; 60 << 20]).unwrap();
+    let total = s.position();
+    let Out::File(fo) = &mut s.out else {
+        unreachable!()
+    };
+    let stopped = fo.temp.complete(total, true, &|| {
+        Err(io::Error::other(SinkError::Stopped { code: 2 }))
+    });
+    assert!(
+        matches!(stopped, Err(SinkError::Stopped { code: 2 })),
+        "{stopped:?}"
+    );
+    drop(s);
+    assert!(std::fs::read_dir(scratch.path()).unwrap().next().is_none());
+
+    let mut s = Sink::create(&dest, false).unwrap();
+    s.write_behind(64 << 20).unwrap();
+    s.write_all(&vec![7u8; 60 << 20]).unwrap();
+    drop(s);
+    assert!(std::fs::read_dir(scratch.path()).unwrap().next().is_none());
+}
+
+/// Write-behind is set before the first write, on a file output only.
+#[test]
+fn write_behind_is_set_before_writing() {
+    let scratch = tmpdir("behind-when");
+    let mut s = Sink::create(&scratch.path().join("core"), false).unwrap();
+    assert_eq!(s.write_behind(4 << 20).unwrap(), 0, "less than two buffers");
+    s.write_all(b"x").unwrap();
+    assert!(s.write_behind(64 << 20).is_err());
+    assert_eq!(Sink::stream(Vec::new()).write_behind(64 << 20).unwrap(), 0);
 }

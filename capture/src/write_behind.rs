@@ -1,0 +1,290 @@
+//! Write-behind for the direct-I/O output: a ring of buffers that grows,
+//! up to a set size, as far as the disk falls behind the capture.
+//!
+//! Why: with the default two-buffer ring, a frozen target is held for as
+//! long as the disk takes to write its memory (measured on the benchmark
+//! machine: the pause of a capture of a 1 GiB redis was the disk's write
+//! time; see BENCHMARKS.md). Reading the target runs at memory speed; the
+//! disk does not. When the bytes the disk has not taken yet may wait in
+//! coroner's memory, the target is resumed once its memory is read, and
+//! the writer thread finishes writing after the thaw (before the file is
+//! fsynced and named, as always).
+//!
+//! The memory is made by a thread of its own (the toucher), which keeps
+//! 32 MiB more than the disk's backlog ready; when none is ready and the
+//! ring may still grow, the capture makes a buffer itself rather than wait.
+//! Each buffer is an anonymous mapping (page-aligned, as `O_DIRECT` needs)
+//! with huge pages asked for where the kernel has them (fewer page
+//! faults), written once by the toucher so that its page faults — and, on
+//! a VM whose host reclaims free guest memory, the host's first touch,
+//! about 0.8 s per GiB on the benchmark machine — are mostly not the
+//! capture's. Only two buffers are made before the freeze: making a
+//! quarter of the ring ahead (256 MiB) cost more wall time under load than
+//! it saved of the pause (BENCHMARKS.md). When the disk keeps up, the ring
+//! stays small; it never holds more than the size it was given.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use memmap2::{MmapMut, MmapOptions};
+
+use crate::direct::Freed;
+
+/// Size of each buffer of a write-behind ring: two 2 MiB huge pages, and
+/// large direct writes.
+pub(crate) const BUFFER: usize = 4 << 20;
+/// Buffers the toucher keeps ready beyond those the disk has not written
+/// yet: how far it runs ahead of the capture (32 MiB).
+const AHEAD: usize = 8;
+
+/// One buffer of the ring: an anonymous mapping, page-aligned.
+pub(crate) struct Buffer {
+    map: MmapMut,
+}
+
+impl Buffer {
+    /// A new buffer of `size` bytes; with `huge`, huge pages are asked for
+    /// (a hint: the kernel may not have them).
+    pub(crate) fn new(size: usize, huge: bool) -> io::Result<Buffer> {
+        let map = MmapOptions::new().len(size).map_anon()?;
+        #[cfg(target_os = "linux")]
+        if huge {
+            // Only a hint; without transparent huge pages it fails or does nothing.
+            let _ = map.advise(memmap2::Advice::HugePage);
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = huge;
+        Ok(Buffer { map })
+    }
+
+    /// Write every page once so that it is backed by memory now rather
+    /// than at its first use. Not with zeros, which a later zero check
+    /// could mistake for untouched memory; the bytes are overwritten
+    /// before they are read.
+    fn touch(&mut self) {
+        for page in self.map.chunks_mut(4096) {
+            if let Some(b) = page.first_mut() {
+                *b = 0xa5;
+            }
+        }
+        std::hint::black_box(&mut self.map[..]);
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.map
+    }
+}
+
+/// Buffers handed to the writer thread and not yet written: the disk's
+/// backlog, shared by the capture (which adds), the writer thread (which
+/// takes away) and the toucher (which waits for it to grow).
+#[derive(Default)]
+pub(crate) struct Backlog {
+    queued: Mutex<usize>,
+    changed: Condvar,
+}
+
+impl Backlog {
+    pub(crate) fn add(&self) {
+        let mut q = self.queued.lock().unwrap_or_else(PoisonError::into_inner);
+        *q = q.saturating_add(1);
+        self.changed.notify_all();
+    }
+
+    pub(crate) fn remove(&self) {
+        let mut q = self.queued.lock().unwrap_or_else(PoisonError::into_inner);
+        *q = q.saturating_sub(1);
+    }
+}
+
+/// The thread that makes the ring's buffers; see the module docs.
+pub(crate) struct Toucher {
+    backlog: Arc<Backlog>,
+    /// Buffers made so far, by the thread or by [`Toucher::grow`]; never
+    /// more than `count`.
+    made: Arc<AtomicUsize>,
+    count: usize,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Count one more buffer made, if fewer than `count` are.
+fn reserve(made: &AtomicUsize, count: usize) -> bool {
+    made.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |m| {
+        (m < count).then_some(m + 1)
+    })
+    .is_ok()
+}
+
+impl Toucher {
+    /// Make up to `count` buffers, sending each to `freed` when it is
+    /// touched: two now (so the ring always has two, whatever happens
+    /// later; their errors are this call's), the others on a thread, which
+    /// keeps `AHEAD` ready beyond the disk's `backlog`. Fewer are made if
+    /// memory runs out.
+    pub(crate) fn start(
+        count: usize,
+        backlog: Arc<Backlog>,
+        freed: Sender<Freed>,
+    ) -> io::Result<Toucher> {
+        let made = Arc::new(AtomicUsize::new(0));
+        while reserve(&made, count.min(2)) {
+            let mut buf = Buffer::new(BUFFER, true)?;
+            buf.touch();
+            freed
+                .send(Freed::Fresh(buf))
+                .map_err(|_| io::Error::other("the output writer stopped"))?;
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (backlog, made, stop) =
+                (Arc::clone(&backlog), Arc::clone(&made), Arc::clone(&stop));
+            std::thread::Builder::new()
+                .name("coroner-touch".into())
+                .spawn(move || make_buffers(&made, count, &backlog, &stop, &freed))?
+        };
+        Ok(Toucher {
+            backlog,
+            made,
+            count,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// A new buffer for a capture that found none ready, while the ring
+    /// may still grow: made (and faulted in as it is filled) on the
+    /// capture's thread rather than waiting for the toucher or the disk.
+    /// `None` once the ring has all its buffers.
+    pub(crate) fn grow(&self) -> Option<io::Result<Buffer>> {
+        reserve(&self.made, self.count).then(|| Buffer::new(BUFFER, true))
+    }
+
+    /// Make no more buffers; returns when the thread has ended.
+    pub(crate) fn stop(mut self) {
+        self.end();
+    }
+
+    fn end(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        {
+            // Under the lock, so the wake-up cannot fall between the
+            // thread's check of `stop` and its wait.
+            let _q = self
+                .backlog
+                .queued
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            self.backlog.changed.notify_all();
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Toucher {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+/// The toucher's loop: keep `made - backlog >= AHEAD` (buffers not at the
+/// disk: the one being filled and those ready) until `count` are made.
+fn make_buffers(
+    made: &AtomicUsize,
+    count: usize,
+    backlog: &Backlog,
+    stop: &AtomicBool,
+    freed: &Sender<Freed>,
+) {
+    loop {
+        {
+            let mut q = backlog
+                .queued
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            while !stop.load(Ordering::Relaxed)
+                && made.load(Ordering::Relaxed).saturating_sub(*q) >= AHEAD
+            {
+                q = backlog
+                    .changed
+                    .wait(q)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        }
+        if stop.load(Ordering::Relaxed) || !reserve(made, count) {
+            return;
+        }
+        let Ok(mut buf) = Buffer::new(BUFFER, true) else {
+            // Out of memory (or address space): the ring stays as it is.
+            return;
+        };
+        buf.touch();
+        if freed.send(Freed::Fresh(buf)).is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::channel;
+    use std::time::Duration;
+
+    /// The toucher runs `AHEAD` buffers ahead of the disk's backlog, and
+    /// never makes more than it was allowed, with the capture's own.
+    #[test]
+    fn the_ring_grows_with_the_backlog_up_to_its_size() {
+        let backlog = Arc::new(Backlog::default());
+        let (tx, rx) = channel();
+        let toucher = Toucher::start(16, Arc::clone(&backlog), tx).unwrap();
+        let expect = |n: usize| {
+            for i in 0..n {
+                match rx.recv_timeout(Duration::from_secs(20)) {
+                    Ok(Freed::Fresh(b)) => assert_eq!(b.bytes().len(), BUFFER),
+                    Ok(Freed::Written(_)) => panic!("only fresh buffers here"),
+                    Err(e) => panic!("buffer {i} of {n}: {e}"),
+                }
+            }
+            // No more: a wait, or the thread's end once all are made.
+            assert!(
+                rx.recv_timeout(Duration::from_millis(300)).is_err(),
+                "more than {n} buffers"
+            );
+        };
+        // Nothing at the disk yet: AHEAD buffers, the first two made at once.
+        expect(AHEAD);
+        // Three at the disk: three more.
+        for _ in 0..3 {
+            backlog.add();
+        }
+        expect(3);
+        // The capture makes two itself: they count.
+        assert!(toucher.grow().unwrap().is_ok());
+        assert!(toucher.grow().unwrap().is_ok());
+        // Twenty at the disk: only up to the ring's sixteen.
+        for _ in 0..17 {
+            backlog.add();
+        }
+        expect(3);
+        assert!(toucher.grow().is_none(), "the ring is full");
+        toucher.stop();
+    }
+
+    #[test]
+    fn touched_buffers_are_page_aligned() {
+        let mut b = Buffer::new(BUFFER, true).unwrap();
+        b.touch();
+        assert_eq!(b.bytes().as_ptr() as usize % 4096, 0);
+        assert_eq!(b.bytes_mut()[4096], 0xa5);
+    }
+}
