@@ -23,7 +23,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=${1:-5}
-OUT=${2:-$(mktemp -d /var/tmp/coroner-bench.XXXXXX)}
+OWN_OUT=
+if [ -n "${2:-}" ]; then OUT=$2; else OUT=$(mktemp -d /var/tmp/coroner-bench.XXXXXX); OWN_OUT=1; fi   # a directory of our own is removed at exit
 PATTERN_MIB=1024
 mkdir -p "$OUT"
 
@@ -38,7 +39,7 @@ cc -O0 -g -fno-omit-frame-pointer -pthread -Wl,--build-id test-support/helpers/t
 READY=$OUT/ready
 "$TARGET" --threads 8 --pattern-mib $PATTERN_MIB --zero-mib 1024 --reserve-gib 8 >"$READY" &
 TPID=$!
-trap 'kill $TPID 2>/dev/null || true; rm -f "$OUT"/bench.core* "$OUT"/gcore.*' EXIT
+trap 'kill $TPID 2>/dev/null || true; rm -f "$OUT"/bench.core* "$OUT"/gcore.*; [ -n "$OWN_OUT" ] && rm -rf "$OUT"' EXIT
 for _ in $(seq 300); do grep -q READY "$READY" 2>/dev/null && break; sleep 0.1; done
 grep -q READY "$READY" || { echo "workload did not start" >&2; exit 1; }
 

@@ -26,7 +26,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=${1:-7}
-OUT=${2:-$(mktemp -d /var/tmp/coroner-mdbench.XXXXXX)}
+OWN_OUT=
+if [ -n "${2:-}" ]; then OUT=$2; else OUT=$(mktemp -d /var/tmp/coroner-mdbench.XXXXXX); OWN_OUT=1; fi   # a directory of our own is removed at exit
+TPID=
+trap '[ -n "$TPID" ] && kill $TPID 2>/dev/null; [ -n "$OWN_OUT" ] && rm -rf "$OUT"' EXIT
 PATTERN_MIB=${3:-64}
 mkdir -p "$OUT"
 
@@ -49,7 +52,6 @@ for THREADS in 8 200; do
     READY=$OUT/ready.$THREADS
     "$TARGET" --threads "$THREADS" --pattern-mib "$PATTERN_MIB" >"$READY" &
     TPID=$!
-    trap 'kill $TPID 2>/dev/null || true' EXIT
     for _ in $(seq 300); do grep -q READY "$READY" 2>/dev/null && break; sleep 0.1; done
     grep -q READY "$READY" || { echo "workload did not start" >&2; exit 1; }
     echo

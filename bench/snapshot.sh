@@ -30,7 +30,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=${1:-3}
-OUT=${2:-$(mktemp -d /var/tmp/coroner-snapshot-bench.XXXXXX)}
+OWN_OUT=
+if [ -n "${2:-}" ]; then OUT=$2; else OUT=$(mktemp -d /var/tmp/coroner-snapshot-bench.XXXXXX); OWN_OUT=1; fi   # a directory of our own is removed at exit
 SIZES=${SIZES-1 4 16}
 GCORE=${GCORE:-1}
 WRITE_MIB_S=${WRITE_MIB_S:-256}
@@ -44,7 +45,7 @@ WL=$OUT/snapshot-workload
 cc -O2 -pthread bench/snapshot-workload.c -o "$WL"
 
 WPID=
-cleanup() { [ -n "$WPID" ] && kill "$WPID" 2>/dev/null || true; rm -f "$OUT"/dump "$OUT"/gcore.* "$OUT"/stall "$OUT"/ready; }
+cleanup() { [ -n "$WPID" ] && kill "$WPID" 2>/dev/null || true; rm -f "$OUT"/dump "$OUT"/gcore.* "$OUT"/stall "$OUT"/ready; [ -n "$OWN_OUT" ] && rm -rf "$OUT"; }
 trap cleanup EXIT
 
 # start_workload DATA_MIB ZERO_MIB RESERVE_GIB HUGE WRITE_MIB_S
