@@ -284,21 +284,6 @@ impl CowMemory {
     pub fn take_warnings(&mut self) -> Vec<String> {
         self.copy.take_warnings()
     }
-
-    /// Whether the page at `addr` starts with the ELF magic.
-    pub fn starts_with_elf(&mut self, addr: u64) -> bool {
-        if self.uncopied(addr).is_some() {
-            let mut magic = [0u8; 4];
-            let _ = coroner_core_format::write::MemorySource::read_at(self, addr, &mut magic);
-            return magic == *b"\x7fELF";
-        }
-        self.copy.starts_with_elf(addr)
-    }
-
-    /// The underlying copy's memory (for its mappings' backing).
-    pub fn copy_memory(&mut self) -> &mut LiveMemory {
-        &mut self.copy
-    }
 }
 
 impl coroner_core_format::write::MemorySource for CowMemory {

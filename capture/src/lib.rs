@@ -1,37 +1,38 @@
 //! Capture live Linux processes as ELF cores (the way the kernel writes them)
 //! or minidumps, and convert between the two.
 //!
-//! Layers, each usable alone:
-//! - [`select`]: which memory of each mapping is dumped (the kernel's
-//!   `vma_dump_size` rules, `--filter`, `--all`, `--exclude`), pure functions.
-//! - [`snapshot`]: a format-neutral description of a frozen process
-//!   (process facts, threads with registers, mappings with what to dump).
-//! - [`live`]: taking a [`snapshot::Snapshot`] of a live process with
-//!   proc-reader, and its memory as a source for the format writers.
-//! - [`elf`]: a snapshot as an ELF core (core-format's writer).
-//! - [`sink`]: where the bytes go (atomic, 0600, sparse file; or a stream).
-//! - [`inspect`]: a summary of an ELF core (ours, the kernel's, gdb's) or of
-//!   a minidump (ours, minidump-writer's, Breakpad's).
-//! - [`minidump`]: a live process as a minidump ([`capture_minidump`]), built
-//!   beside [`elf`] from the same [`live`], [`select`] and [`sink`].
-//! - [`convert`]: ELF core ↔ minidump.
-//! - [`cow_copy`]: `--snapshot`, the dump written from a copy-on-write copy
-//!   the target makes of itself, so it is frozen for milliseconds.
+//! The public surface is this crate root, plus the [`inspect`] module:
+//! - capture: [`capture_elf`], [`capture_minidump`] (Linux only), with
+//!   [`CaptureOptions`] (which memory: [`Selection`]; `--snapshot`:
+//!   [`CowMode`]; an optional [`Progress`] callback) and a
+//!   [`CaptureReport`];
+//! - output: [`Sink`], an atomic, 0600, sparse file, or any stream;
+//! - conversion: [`convert_file`] and its kin, ELF core ↔ minidump, with
+//!   [`ConvertOptions`] and a [`ConvertReport`];
+//! - reading: [`inspect::Summary`] of an ELF core (ours, the kernel's,
+//!   gdb's) or a minidump (ours, minidump-writer's, Breakpad's).
+//!
+//! Inside, both formats are written from one format-neutral snapshot of
+//! the process (threads with registers, the stop signal, mappings with
+//! what to dump of each): a live capture takes it from proc-reader while
+//! the target is frozen, a conversion reads it from the input dump, and one
+//! function per format writes it.
 //!
 //! Inspecting and converting dumps builds on any OS; live capture
-//! ([`live`], [`capture_elf`], [`capture_minidump`]) only on Linux.
+//! ([`capture_elf`], [`capture_minidump`]) only on Linux.
 //!
 //! Capture a process (here a child of ours, so ptrace is allowed) and read
 //! the core back:
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use coroner_capture::{capture_elf, inspect::Summary, sink::Sink, CaptureOptions};
+//! use coroner_capture::{capture_elf, inspect::Summary, CaptureOptions, Sink};
 //! let mut child = std::process::Command::new("sleep").arg("30").spawn()?;
 //! let dir = tempfile::tempdir()?;
 //! let path = dir.path().join(format!("core.{}", child.id()));
 //! let sink = Sink::create(&path, false)?;
-//! let captured = capture_elf(child.id(), sink, &CaptureOptions::default(), &mut |_done, _total| {});
+//! let options = CaptureOptions::default().with_buffer_size(1 << 20);
+//! let captured = capture_elf(child.id(), sink, &options);
 //! child.kill()?;
 //! child.wait()?;
 //! let report = captured?;
@@ -49,39 +50,53 @@ pub struct ReadmeDoctests;
 
 // Reading, inspecting and converting dumps is file work and builds on any OS;
 // capturing a live process (proc-reader's ptrace and /proc access) is
-// Linux-only.
+// Linux-only. Every module but `inspect` is internal: what a user needs of
+// them is re-exported below.
 #[cfg(target_os = "linux")]
 mod backing;
-pub mod convert;
+mod convert;
 #[cfg(target_os = "linux")]
-pub mod cow_copy;
+mod cow_copy;
 mod direct;
-pub mod elf;
+mod elf;
 #[cfg(test)]
 mod format_agreement;
 pub mod inspect;
 #[cfg(target_os = "linux")]
-pub mod live;
-pub mod minidump;
+mod live;
+mod minidump;
+mod options;
 mod os;
 #[cfg(target_os = "linux")]
-pub mod output_path;
+mod output_path;
+mod progress;
 mod ranges;
-pub mod select;
-pub mod sink;
-pub mod snapshot;
+mod select;
+mod sink;
+mod snapshot;
 mod staging;
-pub mod truncated;
+mod truncated;
 mod write_behind;
 
-use std::path::PathBuf;
-use std::time::Duration;
-
+pub use convert::{
+    convert_bytes, convert_bytes_with, convert_file, convert_file_with, ConvertError,
+    ConvertOptions, ConvertReport, DumpFormat,
+};
+#[cfg(target_os = "linux")]
+pub use cow_copy::{CowMode, CowReport};
 #[cfg(target_os = "linux")]
 pub use elf::capture_elf;
 #[cfg(target_os = "linux")]
 pub use minidump::capture_minidump;
+pub use minidump::host_file::Sysroot;
 pub use minidump::MemoryMode;
+pub use options::{CaptureOptions, CaptureReport};
+#[cfg(target_os = "linux")]
+pub use output_path::{choose as choose_output_path, OutputChoice, OutputPath};
+pub use progress::{Phase, Progress, ProgressFn};
+pub use select::{parse_filter, CoredumpFilter, Exclude, ExcludeParseError, Selection};
+pub use sink::{free_space, Sink, SinkError, SinkReport};
+pub use truncated::Truncation;
 
 /// Why a capture, a conversion or a read of a dump failed.
 ///
@@ -111,7 +126,7 @@ pub enum CaptureError {
     },
     /// The output could not be created or completed.
     #[error(transparent)]
-    Sink(#[from] sink::SinkError),
+    Sink(#[from] SinkError),
     /// The ELF writer failed (I/O on the output, or an inconsistent model).
     #[error("writing the core file: {0}")]
     Write(#[from] coroner_core_format::WriteError),
@@ -121,7 +136,7 @@ pub enum CaptureError {
     MinidumpWrite(#[from] coroner_minidump_format::WriteError),
     /// The dump to convert could not be read.
     #[error(transparent)]
-    Convert(#[from] convert::ConvertError),
+    Convert(#[from] ConvertError),
     /// Memory could not be read while planning a dump (from the live process
     /// or from the dump being converted).
     #[error("reading memory for the dump: {source}")]
@@ -137,12 +152,12 @@ pub enum CaptureError {
     NotADump,
     /// The input is already in the format asked for.
     #[error("the input is already {}; nothing to convert", match format {
-        convert::DumpFormat::Elf => "an ELF core",
-        convert::DumpFormat::Minidump => "a minidump",
+        DumpFormat::Elf => "an ELF core",
+        DumpFormat::Minidump => "a minidump",
     })]
     AlreadyInFormat {
         /// The input's (and requested) format.
-        format: convert::DumpFormat,
+        format: DumpFormat,
     },
     /// The input parses but lacks, or has unusable, data the output needs.
     #[error("the input dump cannot be converted: {what}")]
@@ -150,7 +165,7 @@ pub enum CaptureError {
         /// What is missing or unusable.
         what: String,
     },
-    /// A copy-on-write copy was required ([`cow_copy::CowMode::Require`])
+    /// A copy-on-write copy was required ([`CowMode::Require`])
     /// and could not be made; the target is as it was.
     #[error("no copy-on-write copy of the process was made: {reason}")]
     CopyRefused {
@@ -219,58 +234,4 @@ impl CaptureError {
             },
         }
     }
-}
-
-/// How to capture.
-#[derive(Debug, Clone)]
-pub struct CaptureOptions {
-    /// Which memory to dump.
-    pub selection: select::Selection,
-    /// Size of the one buffer memory is copied through (default 4 MiB).
-    pub buffer_size: usize,
-    /// Whether to dump a copy-on-write copy of the target instead of
-    /// holding it frozen (`--snapshot`); Linux x86_64 only.
-    #[cfg(target_os = "linux")]
-    pub cow: cow_copy::CowMode,
-}
-
-impl Default for CaptureOptions {
-    fn default() -> CaptureOptions {
-        CaptureOptions {
-            selection: select::Selection::default(),
-            buffer_size: 4 << 20,
-            #[cfg(target_os = "linux")]
-            cow: cow_copy::CowMode::default(),
-        }
-    }
-}
-
-/// What a capture did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CaptureReport {
-    /// The process.
-    pub pid: u32,
-    /// Final path (`None` for a stream).
-    pub path: Option<PathBuf>,
-    /// Threads written.
-    pub threads: usize,
-    /// Mappings (each one has a program header).
-    pub mappings: usize,
-    /// Mappings with bytes in the dump.
-    pub mappings_dumped: usize,
-    /// Logical size of the output.
-    pub bytes_written: u64,
-    /// Bytes the output occupies on disk.
-    pub bytes_allocated: u64,
-    /// Bytes of target memory read.
-    pub memory_bytes_read: u64,
-    /// Wall time from start to the file being in place.
-    pub wall: Duration,
-    /// Time the target was stopped.
-    pub frozen: Duration,
-    /// Non-fatal problems (threads that vanished, unreadable registers …).
-    pub warnings: Vec<String>,
-    /// Whether the dump came from a copy-on-write copy, or why not.
-    #[cfg(target_os = "linux")]
-    pub copy: cow_copy::CowReport,
 }

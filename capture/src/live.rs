@@ -147,11 +147,6 @@ impl LiveMemory {
             .map_err(to_io)
     }
 
-    /// The target's page size.
-    pub fn page_size(&self) -> u64 {
-        self.reader.page_size()
-    }
-
     /// Whether the page at `addr` starts with the ELF magic (read from the
     /// target once per address).
     pub fn starts_with_elf(&mut self, addr: u64) -> bool {

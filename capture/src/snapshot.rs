@@ -13,7 +13,9 @@ use coroner_proc_reader::parse::maps::{parse_maps_line, Mapping};
 use coroner_proc_reader::parse::siginfo::{parse_siginfo, SigInfo, SIGINFO_SIZE};
 use coroner_proc_reader::HostFacts;
 
-use crate::select::{CoredumpFilter, KernelDump, MappingDesc, Reason, Selection};
+use crate::select::CoredumpFilter;
+#[cfg(target_os = "linux")]
+use crate::select::{KernelDump, MappingDesc, Reason, Selection};
 
 /// CPU architecture of the process.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,6 +30,7 @@ pub enum Arch {
 
 impl Arch {
     /// The host's.
+    #[cfg(target_os = "linux")]
     pub fn host() -> Option<Arch> {
         if cfg!(target_arch = "x86_64") {
             Some(Arch::X86_64)
@@ -169,8 +172,6 @@ pub struct SelectedMapping {
     pub mapping: Mapping,
     /// Bytes from `start` to dump (0, a page, or the whole mapping).
     pub dump_len: u64,
-    /// Why.
-    pub reason: Reason,
     /// The operator (`--exclude`) or the program (MADV_DONTDUMP, unless
     /// the selection takes everything) excluded it: no byte of it is
     /// written, not even a thread's stack or the code around its pc.
@@ -180,14 +181,6 @@ pub struct SelectedMapping {
     /// the sysroot the user gave), for facts not found in memory such as
     /// build-ids; `None` when it cannot.
     pub file: Option<PathBuf>,
-}
-
-impl SelectedMapping {
-    /// The mapping's path as text, if it has one.
-    pub fn path(&self) -> Option<String> {
-        (!self.mapping.path.is_empty())
-            .then(|| String::from_utf8_lossy(&self.mapping.path).into_owned())
-    }
 }
 
 /// Everything but memory contents.
@@ -217,7 +210,6 @@ pub(crate) fn held(mapping: Mapping, dump_len: u64, file: Option<PathBuf>) -> Se
     SelectedMapping {
         mapping,
         dump_len,
-        reason: Reason::Kernel,
         excluded: false,
         file,
     }
@@ -236,6 +228,7 @@ impl Snapshot {
 }
 
 /// The selection's view of a proc-reader mapping.
+#[cfg(target_os = "linux")]
 pub fn describe(m: &Mapping) -> MappingDesc<'_> {
     MappingDesc {
         start: m.start,
@@ -263,6 +256,7 @@ pub fn describe(m: &Mapping) -> MappingDesc<'_> {
 /// with the ELF magic (the kernel reads the target's memory for that too).
 /// `file_of` says where a mapping's file can be read (see
 /// [`SelectedMapping::file`]).
+#[cfg(target_os = "linux")]
 pub fn select(
     mappings: Vec<Mapping>,
     selection: &Selection,
@@ -292,7 +286,6 @@ pub fn select(
                 file: file_of(&mapping),
                 mapping,
                 dump_len,
-                reason: d.reason,
             }
         })
         .collect()

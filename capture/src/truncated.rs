@@ -27,7 +27,7 @@ pub struct Truncation {
 
 impl Truncation {
     /// From an ELF core's truncation facts.
-    pub fn from_core(t: &coroner_core_format::read::Truncation) -> Truncation {
+    pub(crate) fn from_core(t: &coroner_core_format::read::Truncation) -> Truncation {
         Truncation {
             file_size: t.file_len,
             expected_size: t.expected_len,
@@ -38,7 +38,7 @@ impl Truncation {
 
     /// From a minidump's truncation facts and its memory `locations`: an
     /// address another range still holds is not missing.
-    pub fn from_minidump(
+    pub(crate) fn from_minidump(
         t: &coroner_minidump_format::read::Truncation,
         locations: &[MemoryLocation],
     ) -> Truncation {
@@ -62,7 +62,10 @@ impl Truncation {
 
     /// Record which of `threads` (tid, stack pointer) have their stack
     /// pointer in missing memory.
-    pub fn with_threads(mut self, threads: impl IntoIterator<Item = (u32, u64)>) -> Truncation {
+    pub(crate) fn with_threads(
+        mut self,
+        threads: impl IntoIterator<Item = (u32, u64)>,
+    ) -> Truncation {
         self.threads = threads
             .into_iter()
             .filter(|&(_, sp)| self.is_missing(sp))

@@ -2,8 +2,8 @@
 //! is linked with `-Wl,--build-id` (SHA-1: 20 bytes). Kept out of the
 //! published package, as it needs the unpublished coroner-test-support.
 
+use coroner_capture::inspect::build_id_in_file;
 use coroner_capture::inspect::build_id_in_header_page;
-use coroner_capture::minidump::elf::build_id_in_file;
 
 #[test]
 fn the_test_target_has_a_20_byte_build_id_in_its_header_page() {

@@ -7,9 +7,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use coroner_capture::minidump::{capture_minidump, MemoryMode};
-use coroner_capture::sink::Sink;
+use coroner_capture::Sink;
 use coroner_capture::{capture_elf, CaptureOptions};
+use coroner_capture::{capture_minidump, MemoryMode};
 use coroner_test_support::{oracle, proc_state, target_path, Target};
 use minidump::{
     Minidump, MinidumpLinuxMaps, MinidumpMemoryInfoList, MinidumpModuleList, MinidumpSystemInfo,
@@ -52,7 +52,6 @@ fn a_minidump_of_a_process_whose_main_thread_exited_has_mappings_modules_stacks_
         sink,
         &CaptureOptions::default(),
         MemoryMode::Stacks,
-        &mut |_, _| {},
     )
     .unwrap();
     assert_eq!(report.threads, 3, "the three workers");
@@ -137,13 +136,7 @@ fn an_elf_core_of_a_process_whose_main_thread_exited_has_its_args() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("core");
     let sink = Sink::create(&path, false).unwrap();
-    let report = capture_elf(
-        target.pid(),
-        sink,
-        &CaptureOptions::default(),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let report = capture_elf(target.pid(), sink, &CaptureOptions::default()).unwrap();
     assert_eq!(report.threads, 3);
     let summary = coroner_capture::inspect::Summary::from_file(&path).unwrap();
     // psargs holds the first 80 bytes of the command line.

@@ -8,10 +8,10 @@ use std::path::Path;
 use std::process::Command;
 
 use coroner_capture::inspect::Summary;
-use coroner_capture::minidump::{capture_minidump, MemoryMode};
-use coroner_capture::select::{Exclude, Selection};
-use coroner_capture::sink::Sink;
 use coroner_capture::CaptureOptions;
+use coroner_capture::Sink;
+use coroner_capture::{capture_minidump, MemoryMode};
+use coroner_capture::{Exclude, Selection};
 use coroner_minidump_format::raw::MINIDUMP_STREAM_TYPE as ST;
 use coroner_test_support::{oracle, pattern_word, target_path, Target};
 use minidump::{
@@ -25,11 +25,8 @@ fn dump(target: &Target, mode: MemoryMode, selection: Selection) -> (tempfile::T
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.dmp");
     let sink = Sink::create(&path, false).unwrap();
-    let options = CaptureOptions {
-        selection,
-        ..CaptureOptions::default()
-    };
-    let report = capture_minidump(target.pid(), sink, &options, mode, &mut |_, _| {}).unwrap();
+    let options = CaptureOptions::default().with_selection(selection);
+    let report = capture_minidump(target.pid(), sink, &options, mode).unwrap();
     assert_eq!(report.threads, 9);
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(report.bytes_written, bytes.len() as u64);
@@ -248,10 +245,7 @@ fn the_minidump_crate_reads_every_stream_of_a_stacks_dump() {
 #[test]
 fn stacks_dumps_with_all_match_the_default_where_no_stack_is_dontdump() {
     let target = Target::spawn(&["--threads", "8", "--pattern-mib", "4", "--reserve-gib", "1"]);
-    let all = Selection {
-        all: true,
-        ..Selection::default()
-    };
+    let all = Selection::default().with_all(true);
     let (_d1, default) = dump(&target, MemoryMode::Stacks, Selection::default());
     let (_d2, with_all) = dump(&target, MemoryMode::Stacks, all);
     check_every_stream(&with_all, &target);
@@ -361,7 +355,7 @@ fn full_dumps_hold_the_pattern_in_a_memory64_list_but_never_dontdump_bytes() {
     from_file.totals.file_allocated = None;
     assert_eq!(
         from_file,
-        coroner_capture::minidump::inspect::summarise(&bytes).unwrap()
+        coroner_capture::inspect::Summary::from_minidump_bytes(&bytes).unwrap()
     );
     // Shared memory only a child process wrote is there too.
     let shared = target.ready.u64("shared");
@@ -373,16 +367,14 @@ fn full_dumps_hold_the_pattern_in_a_memory64_list_but_never_dontdump_bytes() {
     assert!(bytes.len() < 64 << 20, "{}", bytes.len());
 
     // --all takes DONTDUMP memory too; --exclude drops the pattern again.
-    let all = Selection {
-        all: true,
-        ..Selection::default()
-    };
+    let all = Selection::default().with_all(true);
     let (_d, bytes) = dump(&target, MemoryMode::Full, all);
     assert!(contains(&bytes, b"DONTDUMPDONTDUMP"));
-    let excl = Selection {
-        exclude: vec![Exclude::parse(&format!("{pattern:#x}-{:#x}", pattern + 1)).unwrap()],
-        ..Selection::default()
-    };
+    let excl = Selection::default().with_exclude(vec![Exclude::parse(&format!(
+        "{pattern:#x}-{:#x}",
+        pattern + 1
+    ))
+    .unwrap()]);
     let (_d, bytes) = dump(&target, MemoryMode::Full, excl);
     assert_eq!(word_at(&bytes, pattern), None);
 }
@@ -438,7 +430,8 @@ fn inspect_of_a_minidump_writer_dump_lists_what_minidump_stackwalk_lists() {
     // Read from the file without its memory, the summary is the one of the
     // whole file (minidump-writer interleaves memory with the streams).
     let mut whole =
-        coroner_capture::minidump::inspect::summarise(&std::fs::read(&path).unwrap()).unwrap();
+        coroner_capture::inspect::Summary::from_minidump_bytes(&std::fs::read(&path).unwrap())
+            .unwrap();
     whole.totals.file_allocated = s.totals.file_allocated;
     assert_eq!(s, whole);
     assert_eq!(s.format, "minidump");
@@ -508,7 +501,7 @@ impl Lcg {
 
 #[test]
 fn mutated_dumps_never_panic_inspect_or_convert() {
-    use coroner_capture::convert::{convert_bytes, DumpFormat};
+    use coroner_capture::{convert_bytes, DumpFormat};
     let target = Target::spawn(&["--threads", "8", "--pattern-mib", "1", "--reserve-gib", "0"]);
     let (_dir, minidump) = dump(&target, MemoryMode::Stacks, Selection::default());
     // A small ELF core of the same process, through our own conversion.
@@ -531,7 +524,7 @@ fn mutated_dumps_never_panic_inspect_or_convert() {
             if round % 10 == 0 {
                 bytes.truncate((rng.next() as usize) % bytes.len());
             }
-            let _ = coroner_capture::minidump::inspect::summarise(&bytes);
+            let _ = coroner_capture::inspect::Summary::from_minidump_bytes(&bytes);
             let _ = coroner_capture::inspect::Summary::from_bytes(&bytes);
             for to in [None, Some(DumpFormat::Elf), Some(DumpFormat::Minidump)] {
                 let sink = Sink::stream(std::io::sink());

@@ -11,9 +11,9 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use coroner_capture::minidump::{capture_minidump, MemoryMode};
-use coroner_capture::sink::Sink;
+use coroner_capture::Sink;
 use coroner_capture::{capture_elf, CaptureOptions, CaptureReport};
+use coroner_capture::{capture_minidump, MemoryMode};
 use coroner_test_support::{oracle, proc_state, target_path, Target};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,10 +44,8 @@ fn capture_within(
             .and_then(|sink| {
                 let options = CaptureOptions::default();
                 match format {
-                    Format::Elf => capture_elf(pid, sink, &options, &mut |_, _| {}),
-                    Format::Minidump => {
-                        capture_minidump(pid, sink, &options, MemoryMode::Stacks, &mut |_, _| {})
-                    }
+                    Format::Elf => capture_elf(pid, sink, &options),
+                    Format::Minidump => capture_minidump(pid, sink, &options, MemoryMode::Stacks),
                 }
             })
             .map_err(|e| chain(&e));

@@ -13,9 +13,9 @@
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
-use coroner_capture::minidump::{capture_minidump, MemoryMode};
-use coroner_capture::sink::Sink;
+use coroner_capture::Sink;
 use coroner_capture::{capture_elf, CaptureOptions};
+use coroner_capture::{capture_minidump, MemoryMode};
 use coroner_test_support::{proc_state, Target};
 
 fn vm_rss_kib() -> u64 {
@@ -71,9 +71,9 @@ fn a_thousand_captures_in_each_format_keep_memory_and_fds_flat_and_the_target_ri
         let _ = std::fs::remove_file(&path);
         let sink = Sink::create(&path, false).unwrap();
         let report = if elf {
-            capture_elf(pid, sink, &options, &mut |_, _| {})
+            capture_elf(pid, sink, &options)
         } else {
-            capture_minidump(pid, sink, &options, MemoryMode::Stacks, &mut |_, _| {})
+            capture_minidump(pid, sink, &options, MemoryMode::Stacks)
         }
         .unwrap_or_else(|e| panic!("capture {i}: {e}"));
         assert_eq!(report.threads, 9, "capture {i}");

@@ -9,9 +9,9 @@
 
 use std::time::{Duration, Instant};
 
-use coroner_capture::minidump::{capture_minidump, MemoryMode};
-use coroner_capture::sink::Sink;
+use coroner_capture::Sink;
 use coroner_capture::{capture_elf, CaptureOptions};
+use coroner_capture::{capture_minidump, MemoryMode};
 use coroner_minidump_format::raw::DUMP_REQUESTED;
 use coroner_test_support::Target;
 
@@ -23,7 +23,7 @@ fn elf_signal(pid: u32, dir: &std::path::Path) -> (i32, i32, u32) {
     let path = dir.join("core");
     let _ = std::fs::remove_file(&path);
     let sink = Sink::create(&path, false).unwrap();
-    capture_elf(pid, sink, &CaptureOptions::default(), &mut |_, _| {}).unwrap();
+    capture_elf(pid, sink, &CaptureOptions::default()).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let core = coroner_core_format::parse(&bytes).unwrap();
     let si = core.siginfo().unwrap().expect("NT_SIGINFO");
@@ -49,14 +49,7 @@ fn minidump_signal(pid: u32, dir: &std::path::Path) -> (i32, i32, u32) {
     let path = dir.join("t.dmp");
     let _ = std::fs::remove_file(&path);
     let sink = Sink::create(&path, false).unwrap();
-    capture_minidump(
-        pid,
-        sink,
-        &CaptureOptions::default(),
-        MemoryMode::Stacks,
-        &mut |_, _| {},
-    )
-    .unwrap();
+    capture_minidump(pid, sink, &CaptureOptions::default(), MemoryMode::Stacks).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let md = coroner_minidump_format::parse(&bytes).unwrap();
     let e = md.exception().unwrap().expect("exception stream");

@@ -3,27 +3,27 @@
 //! just the raw read error the exit caused, and no dump is left behind.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use coroner_capture::minidump::{capture_minidump, MemoryMode};
-use coroner_capture::sink::Sink;
+use coroner_capture::Sink;
 use coroner_capture::{capture_elf, CaptureError, CaptureOptions};
+use coroner_capture::{capture_minidump, MemoryMode};
 use coroner_test_support::Target;
 
-/// Kill `pid` with SIGKILL the first time `progress` is called: the writer
-/// reports progress before it reads the first window of memory, so every
-/// read after that meets a dead process.
-fn kill_on_first_progress(pid: u32) -> impl FnMut(u64, u64) {
-    let mut killed = false;
-    move |_done, _total| {
-        if !killed {
-            killed = true;
+/// Options that kill `pid` with SIGKILL the first time progress is
+/// reported: the capture reports progress before it reads the first byte
+/// of memory it copies, so every read after that meets a dead process.
+fn kill_on_first_progress(pid: u32, options: CaptureOptions) -> CaptureOptions {
+    let killed = AtomicBool::new(false);
+    options.with_progress(move |_| {
+        if !killed.swap(true, Ordering::SeqCst) {
             let status = std::process::Command::new("kill")
                 .args(["-KILL", &pid.to_string()])
                 .status()
                 .expect("run kill");
             assert!(status.success());
         }
-    }
+    })
 }
 
 fn assert_exit_is_blamed(pid: u32, result: Result<impl std::fmt::Debug, CaptureError>, dir: &Path) {
@@ -50,12 +50,9 @@ fn an_elf_capture_of_a_target_killed_midway_says_it_exited() {
     let target = Target::spawn(&["--threads", "2", "--pattern-mib", "64"]);
     let dir = tempfile::tempdir().unwrap();
     let sink = Sink::create(&dir.path().join("core"), false).unwrap();
-    let options = CaptureOptions {
-        buffer_size: 1 << 20,
-        ..CaptureOptions::default()
-    };
-    let mut progress = kill_on_first_progress(target.pid());
-    let result = capture_elf(target.pid(), sink, &options, &mut progress);
+    let options = CaptureOptions::default().with_buffer_size(1 << 20);
+    let options = kill_on_first_progress(target.pid(), options);
+    let result = capture_elf(target.pid(), sink, &options);
     assert_exit_is_blamed(target.pid(), result, dir.path());
 }
 
@@ -64,13 +61,7 @@ fn a_full_minidump_capture_of_a_target_killed_midway_says_it_exited() {
     let target = Target::spawn(&["--threads", "2", "--pattern-mib", "64"]);
     let dir = tempfile::tempdir().unwrap();
     let sink = Sink::create(&dir.path().join("t.dmp"), false).unwrap();
-    let mut progress = kill_on_first_progress(target.pid());
-    let result = capture_minidump(
-        target.pid(),
-        sink,
-        &CaptureOptions::default(),
-        MemoryMode::Full,
-        &mut progress,
-    );
+    let options = kill_on_first_progress(target.pid(), CaptureOptions::default());
+    let result = capture_minidump(target.pid(), sink, &options, MemoryMode::Full);
     assert_exit_is_blamed(target.pid(), result, dir.path());
 }

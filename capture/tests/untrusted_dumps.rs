@@ -5,10 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use coroner_capture::convert::{convert_bytes, DumpFormat};
 use coroner_capture::inspect::Summary;
-use coroner_capture::sink::Sink;
 use coroner_capture::MemoryMode;
+use coroner_capture::Sink;
+use coroner_capture::{convert_bytes, DumpFormat};
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

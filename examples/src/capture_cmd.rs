@@ -22,8 +22,8 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use coroner_capture::select::Selection;
-use coroner_capture::sink::Sink;
+use coroner_capture::Selection;
+use coroner_capture::Sink;
 use coroner_capture::{CaptureOptions, CaptureReport};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -33,7 +33,7 @@ use crate::failure::Failure;
 use crate::output::note;
 use crate::units::{count, size};
 use crate::{CaptureArgs, Format, SnapshotArg};
-use coroner_capture::cow_copy::CowMode;
+use coroner_capture::CowMode;
 
 /// The `--json` summary of a capture.
 #[derive(Debug, Serialize)]
@@ -137,7 +137,7 @@ const SNAPSHOT_REASON: &str = "the default, direct I/O; the dump was written fro
 
 /// The file output for `path` and which output path it takes, with why:
 /// forced by `--page-cache` / `--direct`, else direct, with
-/// [`coroner_capture::output_path::choose`]'s advice on `--page-cache`. The page cache's memory is
+/// [`coroner_capture::choose_output_path`]'s advice on `--page-cache`. The page cache's memory is
 /// reserved here, before the capture freezes the target.
 fn file_sink(
     args: &CaptureArgs,
@@ -145,8 +145,8 @@ fn file_sink(
     memory: coroner_capture::MemoryMode,
     explain: &dyn Fn(&(dyn std::error::Error + 'static)) -> String,
 ) -> Result<(Sink, PathChoice), String> {
-    use coroner_capture::output_path::{self, OutputPath};
-    let describe = |e: coroner_capture::sink::SinkError| explain(&e);
+    use coroner_capture::{choose_output_path, OutputPath};
+    let describe = |e: coroner_capture::SinkError| explain(&e);
     // A stacks-only minidump is small: the page cache beats direct I/O's
     // writer thread and staging buffers there (0.8 ms of 3.8 measured).
     if args.format == Format::Minidump
@@ -163,7 +163,7 @@ fn file_sink(
         };
         return Ok((sink, choice));
     }
-    let choice = output_path::choose(args.pid);
+    let choice = choose_output_path(args.pid);
     let (path_kind, mut reason) = if args.page_cache {
         (OutputPath::PageCache, "--page-cache".to_owned())
     } else if args.direct {
@@ -264,29 +264,27 @@ pub fn run(args: &CaptureArgs) -> Result<(), Failure> {
         Some(flag) => sink.stop_when(flag),
         None => sink,
     };
-    let options = CaptureOptions {
-        selection: Selection {
-            filter: args.filter,
-            all: args.all,
-            exclude: args.exclude.clone(),
-        },
-        cow: match args.snapshot {
+    let bar = progress_bar(!args.json);
+    let shown = bar.clone();
+    let options = CaptureOptions::default()
+        .with_selection(
+            Selection::default()
+                .with_filter(args.filter)
+                .with_all(args.all)
+                .with_exclude(args.exclude.clone()),
+        )
+        .with_cow(match args.snapshot {
             None => CowMode::Off,
             Some(SnapshotArg::Prefer) => CowMode::Prefer,
             Some(SnapshotArg::Require) => CowMode::Require,
-        },
-        ..CaptureOptions::default()
-    };
-    let bar = progress_bar(!args.json);
-    let mut on_progress = |done: u64, total: u64| {
-        bar.set_length(total);
-        bar.set_position(done);
-    };
+        })
+        .with_progress(move |p| {
+            shown.set_length(p.total);
+            shown.set_position(p.done);
+        });
     let result = match args.format {
-        Format::Elf => coroner_capture::capture_elf(args.pid, sink, &options, &mut on_progress),
-        Format::Minidump => {
-            coroner_capture::capture_minidump(args.pid, sink, &options, memory, &mut on_progress)
-        }
+        Format::Elf => coroner_capture::capture_elf(args.pid, sink, &options),
+        Format::Minidump => coroner_capture::capture_minidump(args.pid, sink, &options, memory),
     };
     bar.finish_and_clear();
     let report = result.map_err(|e| match crate::signals::received() {

@@ -10,9 +10,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use coroner_capture::convert::{convert_file_with, ConvertError, ConvertOptions, DumpFormat};
-use coroner_capture::minidump::host_file::Sysroot;
-use coroner_capture::sink::Sink;
+use coroner_capture::Sink;
+use coroner_capture::Sysroot;
+use coroner_capture::{convert_file_with, ConvertError, ConvertOptions, DumpFormat};
 use coroner_capture::{CaptureError, MemoryMode};
 
 use crate::error_text::{describe, Output};

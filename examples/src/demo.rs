@@ -5,8 +5,8 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use coroner_capture::sink::Sink;
 use coroner_capture::CaptureOptions;
+use coroner_capture::Sink;
 
 use crate::error_text::{describe, Output};
 use crate::failure::Failure;
@@ -57,9 +57,8 @@ pub fn run(args: &DemoArgs) -> Result<(), Failure> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join(format!("core.{pid}"));
     let sink = Sink::create(&path, false).map_err(|e| describe(&e, Output::Nothing))?;
-    let report =
-        coroner_capture::capture_elf(pid, sink, &CaptureOptions::default(), &mut |_, _| {})
-            .map_err(|e| format!("capturing the sample: {}", describe(&e, Output::Nothing)))?;
+    let report = coroner_capture::capture_elf(pid, sink, &CaptureOptions::default())
+        .map_err(|e| format!("capturing the sample: {}", describe(&e, Output::Nothing)))?;
     let dump_path = dir.join(format!("{pid}.dmp"));
     let sink = Sink::create(&dump_path, false).map_err(|e| describe(&e, Output::Nothing))?;
     let dump_report = coroner_capture::capture_minidump(
@@ -67,7 +66,6 @@ pub fn run(args: &DemoArgs) -> Result<(), Failure> {
         sink,
         &CaptureOptions::default(),
         coroner_capture::MemoryMode::Stacks,
-        &mut |_, _| {},
     )
     .map_err(|e| {
         format!(

@@ -11,7 +11,7 @@
 use std::error::Error;
 use std::io;
 
-use coroner_capture::sink::SinkError;
+use coroner_capture::SinkError;
 
 /// Where the command's output goes, which decides the advice for output
 /// errors.

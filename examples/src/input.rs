@@ -16,7 +16,7 @@
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use coroner_capture::convert::DumpFormat;
+use coroner_capture::DumpFormat;
 
 use crate::failure::Failure;
 

@@ -48,7 +48,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use coroner_capture::select::CoredumpFilter;
+use coroner_capture::CoredumpFilter;
 
 use crate::failure::Failure;
 
@@ -152,7 +152,7 @@ pub struct CaptureArgs {
     /// Leave out mappings overlapping START-END (hex) or whose path matches a
     /// glob; repeatable.
     #[arg(long, value_name = "RANGE|GLOB", value_parser = parse_exclude)]
-    pub exclude: Vec<coroner_capture::select::Exclude>,
+    pub exclude: Vec<coroner_capture::Exclude>,
     /// Replace an existing output file.
     #[arg(long)]
     pub force: bool,
@@ -221,7 +221,7 @@ pub struct DemoArgs {
 }
 
 fn parse_mask(s: &str) -> Result<CoredumpFilter, String> {
-    match coroner_capture::select::parse_filter(s) {
+    match coroner_capture::parse_filter(s) {
         Some(v) => CoredumpFilter::from_bits(v.bits()).ok_or_else(|| {
             format!(
                 "{:#x} has bits outside 0x1ff (see core(5), coredump_filter)",
@@ -232,8 +232,8 @@ fn parse_mask(s: &str) -> Result<CoredumpFilter, String> {
     }
 }
 
-fn parse_exclude(s: &str) -> Result<coroner_capture::select::Exclude, String> {
-    coroner_capture::select::Exclude::parse(s).map_err(|e| e.to_string())
+fn parse_exclude(s: &str) -> Result<coroner_capture::Exclude, String> {
+    coroner_capture::Exclude::parse(s).map_err(|e| e.to_string())
 }
 
 /// Combinations of arguments clap cannot express; a usage error (status 2).

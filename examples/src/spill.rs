@@ -20,8 +20,8 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
-use coroner_capture::sink::{free_space, Sink};
 use coroner_capture::MemoryMode;
+use coroner_capture::{free_space, Sink};
 
 use crate::{CaptureArgs, Format};
 

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use clap::{ArgGroup, Args};
-use coroner_capture::select::Selection;
-use coroner_capture::sink::Sink;
+use coroner_capture::Selection;
+use coroner_capture::Sink;
 use coroner_capture::{CaptureOptions, MemoryMode};
 use coroner_watch::naming::{render, NameParts, DEFAULT_TEMPLATE};
 use coroner_watch::retention::{percent_of, Kept, Retention};
@@ -39,7 +39,7 @@ use crate::error_text::{describe, Output};
 use crate::failure::Failure;
 use crate::output::note;
 use crate::{Format, SnapshotArg};
-use coroner_capture::cow_copy::CowMode;
+use coroner_capture::CowMode;
 
 /// Arguments of `coroner watch`.
 #[derive(Debug, Args)]
@@ -138,13 +138,13 @@ pub struct WatchArgs {
     pub minidump_memory: Option<MemoryMode>,
     /// coredump_filter bits instead of the target's own (hex, e.g. 0x33).
     #[arg(long, value_name = "MASK", value_parser = crate::parse_mask, conflicts_with = "all")]
-    pub filter: Option<coroner_capture::select::CoredumpFilter>,
+    pub filter: Option<coroner_capture::CoredumpFilter>,
     /// Dump every readable mapping, MADV_DONTDUMP memory included.
     #[arg(long)]
     pub all: bool,
     /// Leave out mappings overlapping START-END (hex) or matching a glob.
     #[arg(long, value_name = "RANGE|GLOB", value_parser = crate::parse_exclude)]
-    pub exclude: Vec<coroner_capture::select::Exclude>,
+    pub exclude: Vec<coroner_capture::Exclude>,
     /// Dump a copy-on-write copy the process makes of itself, as `capture
     /// --snapshot`: it is stopped for milliseconds, not the whole dump;
     /// falls back to the plain freeze with a warning when no copy can be
@@ -291,7 +291,7 @@ impl Dumper<'_> {
     }
 
     fn free(&self) -> u64 {
-        coroner_capture::sink::free_space(&self.args.dir).unwrap_or(u64::MAX)
+        coroner_capture::free_space(&self.args.dir).unwrap_or(u64::MAX)
     }
 
     fn kept_sizes(&self) -> Vec<Kept> {
@@ -329,25 +329,21 @@ impl Dumper<'_> {
             Some(flag) => sink.stop_when(flag),
             None => sink,
         };
-        let options = CaptureOptions {
-            selection: Selection {
-                filter: self.args.filter,
-                all: self.args.all,
-                exclude: self.args.exclude.clone(),
-            },
-            cow: match self.args.snapshot {
+        let options = CaptureOptions::default()
+            .with_selection(
+                Selection::default()
+                    .with_filter(self.args.filter)
+                    .with_all(self.args.all)
+                    .with_exclude(self.args.exclude.clone()),
+            )
+            .with_cow(match self.args.snapshot {
                 None => CowMode::Off,
                 Some(SnapshotArg::Prefer) => CowMode::Prefer,
                 Some(SnapshotArg::Require) => CowMode::Require,
-            },
-            ..CaptureOptions::default()
-        };
-        let mut progress = |_: u64, _: u64| {};
+            });
         match self.args.format {
-            Format::Elf => coroner_capture::capture_elf(pid, sink, &options, &mut progress),
-            Format::Minidump => {
-                coroner_capture::capture_minidump(pid, sink, &options, memory, &mut progress)
-            }
+            Format::Elf => coroner_capture::capture_elf(pid, sink, &options),
+            Format::Minidump => coroner_capture::capture_minidump(pid, sink, &options, memory),
         }
         .map_err(|e| explain(&e))
     }

@@ -4,8 +4,8 @@
 #![no_main]
 use coroner_fuzz as _;
 
-use coroner_capture::convert::{convert_bytes, DumpFormat};
-use coroner_capture::sink::Sink;
+use coroner_capture::{convert_bytes, DumpFormat};
+use coroner_capture::Sink;
 use coroner_capture::MemoryMode;
 use libfuzzer_sys::fuzz_target;
 

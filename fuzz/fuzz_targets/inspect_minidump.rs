@@ -4,9 +4,9 @@
 #![no_main]
 use coroner_fuzz as _;
 
-use coroner_capture::minidump::inspect::summarise;
+use coroner_capture::inspect::Summary;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = summarise(data);
+    let _ = Summary::from_minidump_bytes(data);
 });

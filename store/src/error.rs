@@ -28,7 +28,7 @@ pub enum StoreError {
     },
     /// Writing a dump file failed.
     #[error(transparent)]
-    Sink(#[from] coroner_capture::sink::SinkError),
+    Sink(#[from] coroner_capture::SinkError),
     /// The handler's arguments are not what the installed pattern passes.
     #[error("bad crash-handler arguments: {0}")]
     Arguments(String),

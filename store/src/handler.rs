@@ -16,9 +16,9 @@
 use std::io::Read;
 use std::path::Path;
 
-use coroner_capture::convert::{convert_file, DumpFormat};
-use coroner_capture::sink::Sink;
 use coroner_capture::MemoryMode;
+use coroner_capture::Sink;
+use coroner_capture::{convert_file, DumpFormat};
 
 use crate::kernel::KernelFacts;
 use crate::log::{log, ERR, NOTICE};

@@ -13,7 +13,7 @@
 use std::io::{self, Read, Write};
 use std::time::Instant;
 
-use coroner_capture::sink::Sink;
+use coroner_capture::Sink;
 use coroner_core_format::raw;
 use coroner_core_format::read::{metadata_end, parse_with_phnum, read_header};
 

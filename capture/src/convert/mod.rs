@@ -55,7 +55,7 @@ impl DumpFormat {
     /// Recognise a dump by its first bytes.
     ///
     /// ```
-    /// use coroner_capture::convert::DumpFormat;
+    /// use coroner_capture::DumpFormat;
     /// assert_eq!(DumpFormat::detect(b"MDMP\x93\xa7"), Some(DumpFormat::Minidump));
     /// assert_eq!(DumpFormat::detect(b"\x7fELF\x02"), Some(DumpFormat::Elf));
     /// assert_eq!(DumpFormat::detect(b"PK"), None);
@@ -73,6 +73,7 @@ impl DumpFormat {
 
 /// What a conversion did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConvertReport {
     /// Input format.
     pub from: DumpFormat,

@@ -17,31 +17,36 @@ use coroner_proc_reader::Process;
 use super::{dumped_bytes, write_core};
 use crate::cow_copy;
 use crate::live::{self, LiveMemory};
+use crate::progress::{self, Phase, Reporter};
 use crate::sink::Sink;
 use crate::snapshot::ThreadState;
 use crate::{CaptureError, CaptureOptions, CaptureReport};
 
 /// A memory source that reports progress: each hint window counts as done
-/// when the next one starts.
-struct Progressing<'a, M> {
+/// when the next one starts (a window is 64 MiB, so the reports stay few).
+struct Progressing<'a, 'p, M> {
     inner: &'a mut M,
-    done: u64,
     pending: u64,
-    total: u64,
-    callback: &'a mut dyn FnMut(u64, u64),
+    progress: Reporter<'p>,
 }
 
-impl<M> Progressing<'_, M> {
-    fn flush(&mut self) {
-        self.done = self
-            .done
-            .saturating_add(std::mem::take(&mut self.pending))
-            .min(self.total);
-        (self.callback)(self.done, self.total);
+impl<'p, M> Progressing<'_, 'p, M> {
+    fn new<'a>(inner: &'a mut M, progress: Reporter<'p>) -> Progressing<'a, 'p, M> {
+        Progressing {
+            inner,
+            pending: 0,
+            progress,
+        }
+    }
+
+    /// Count the last window and report: the copy is over.
+    fn finish(mut self) {
+        self.progress.advance(std::mem::take(&mut self.pending));
+        self.progress.flush();
     }
 }
 
-impl<M: MemorySource> MemorySource for Progressing<'_, M> {
+impl<M: MemorySource> MemorySource for Progressing<'_, '_, M> {
     fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read_at(addr, buf)
     }
@@ -52,8 +57,10 @@ impl<M: MemorySource> MemorySource for Progressing<'_, M> {
         end: u64,
         out: &mut Vec<Range<u64>>,
     ) -> io::Result<()> {
-        self.flush();
-        self.pending = end.saturating_sub(start);
+        self.progress.advance(std::mem::replace(
+            &mut self.pending,
+            end.saturating_sub(start),
+        ));
         self.inner.present_ranges(start, end, out)
     }
 }
@@ -69,14 +76,14 @@ fn write_options(options: &CaptureOptions) -> WriteOptions {
 }
 
 /// Capture process `pid` as an ELF core into `sink`, equivalent to the core
-/// the kernel would write if it crashed now (see [`crate::select`] for which
+/// the kernel would write if it crashed now (its `coredump_filter` rules,
+/// `MADV_DONTDUMP` honoured; [`Selection`](crate::Selection) changes which
 /// memory), and finish the sink (fsync + rename for a file).
-/// `progress(done, total)` is called with bytes of selected memory.
+/// [`CaptureOptions::with_progress`] follows the copy of the memory.
 pub fn capture_elf(
     pid: u32,
     mut sink: Sink,
     options: &CaptureOptions,
-    progress: &mut dyn FnMut(u64, u64),
 ) -> Result<CaptureReport, CaptureError> {
     let started = Instant::now();
     let process = Process::open(pid)?;
@@ -98,7 +105,6 @@ pub fn capture_elf(
                 copied,
                 sink,
                 options,
-                progress,
                 started,
                 frozen_for,
                 warnings,
@@ -117,15 +123,14 @@ pub fn capture_elf(
             &mut memory,
             &options.selection,
         )?;
-        let mut source = Progressing {
-            inner: &mut memory,
-            done: 0,
-            pending: 0,
-            total: dumped_bytes(&snap),
-            callback: progress,
-        };
+        let progress = Reporter::start(
+            options.on_progress.as_ref(),
+            Phase::Copying,
+            dumped_bytes(&snap),
+        );
+        let mut source = Progressing::new(&mut memory, progress);
         let stats = write_core(&snap, &mut source, &mut sink, write_options(options))?;
-        source.flush();
+        source.finish();
         Ok::<_, CaptureError>((snap, stats))
     })();
     // Thaw first, whatever happened. A write error ends the capture; a thaw
@@ -138,6 +143,7 @@ pub fn capture_elf(
     let mut warnings = memory.take_warnings();
     let frozen_for = live::frozen_time(thawed, pid, freeze_started, &mut warnings);
 
+    progress::finishing(options.on_progress.as_ref(), dumped_bytes(&snap));
     let report = sink.finish()?;
     if snap.threads.iter().any(|t| t.fp_regs.is_none()) {
         warnings.push("floating-point registers of some threads could not be read".to_owned());
@@ -165,7 +171,6 @@ struct FromCopy<'a> {
     copied: cow_copy::Copied,
     sink: Sink,
     options: &'a CaptureOptions,
-    progress: &'a mut dyn FnMut(u64, u64),
     started: Instant,
     frozen_for: Duration,
     warnings: Vec<String>,
@@ -180,7 +185,6 @@ fn from_copy(c: FromCopy<'_>) -> Result<CaptureReport, CaptureError> {
         copied,
         mut sink,
         options,
-        progress,
         started,
         frozen_for,
         mut warnings,
@@ -188,19 +192,19 @@ fn from_copy(c: FromCopy<'_>) -> Result<CaptureReport, CaptureError> {
     } = c;
     let (snap, mut memory, fork) =
         cow_copy::snapshot(&facts, threads, copied, false, &options.selection)?;
-    let mut source = Progressing {
-        inner: &mut memory,
-        done: 0,
-        pending: 0,
-        total: dumped_bytes(&snap),
-        callback: progress,
-    };
+    let progress = Reporter::start(
+        options.on_progress.as_ref(),
+        Phase::CopyingFromSnapshot,
+        dumped_bytes(&snap),
+    );
+    let mut source = Progressing::new(&mut memory, progress);
     let stats = write_core(&snap, &mut source, &mut sink, write_options(options))?;
-    source.flush();
+    source.finish();
     warnings.extend(memory.take_warnings());
     // Every byte is read: the kernel tears the copy down while the dump is
     // fsynced, instead of before or after it.
     fork.kill();
+    progress::finishing(options.on_progress.as_ref(), dumped_bytes(&snap));
     let out = sink.finish()?;
     cow_copy::destroy(fork, &mut warnings);
     if snap.threads.iter().any(|t| t.fp_regs.is_none()) {
@@ -228,26 +232,27 @@ mod tests {
     use coroner_core_format::write::BytesAt;
 
     #[test]
-    fn progress_counts_windows_up_to_the_total() {
+    fn progress_counts_each_window_when_the_next_one_starts() {
+        use crate::progress::{Progress, ProgressFn};
+        use std::sync::{Arc, Mutex};
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let f: ProgressFn = Arc::new(move |p: Progress| log.lock().unwrap().push(p.done));
         let mut mem = BytesAt {
             base: 0x1000,
             bytes: vec![7u8; 0x5000],
         };
-        let mut seen = Vec::new();
-        let mut cb = |done: u64, total: u64| seen.push((done, total));
-        let mut p = Progressing {
-            inner: &mut mem,
-            done: 0,
-            pending: 0,
-            total: 0x5000,
-            callback: &mut cb,
-        };
+        let mib = 1u64 << 20;
+        let mut p = Progressing::new(
+            &mut mem,
+            Reporter::start(Some(&f), Phase::Copying, 1024 * mib),
+        );
         let mut out = Vec::new();
-        p.present_ranges(0x1000, 0x3000, &mut out).unwrap();
-        p.present_ranges(0x3000, 0x6000, &mut out).unwrap();
+        p.present_ranges(0, 512 * mib, &mut out).unwrap();
+        p.present_ranges(512 * mib, 1024 * mib, &mut out).unwrap();
         let mut buf = [0u8; 16];
         assert_eq!(p.read_at(0x1000, &mut buf).unwrap(), 16);
-        p.flush();
-        assert_eq!(seen, [(0, 0x5000), (0x2000, 0x5000), (0x5000, 0x5000)]);
+        p.finish();
+        assert_eq!(*seen.lock().unwrap(), [0, 512 * mib, 1024 * mib]);
     }
 }

@@ -21,6 +21,7 @@
 
 mod elf;
 
+pub use crate::minidump::elf::build_id_in_file;
 pub use elf::build_id_in_header_page;
 use elf::summarise;
 
@@ -296,6 +297,11 @@ impl Summary {
         s.totals.file_allocated = Some(crate::os::allocated_bytes(&md));
         crate::truncated::record_core(&mut s, &core, md.len());
         Ok(s)
+    }
+
+    /// Summarise a minidump held in memory.
+    pub fn from_minidump_bytes(data: &[u8]) -> Result<Summary, coroner_minidump_format::ReadError> {
+        crate::minidump::inspect::summarise(data)
     }
 
     /// Summarise a core held in memory.

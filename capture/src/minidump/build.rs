@@ -39,7 +39,6 @@ use super::modules::modules;
 use super::system_info::system_info;
 use super::{elf, MemoryMode};
 use crate::ranges::{merge, subtract};
-pub use crate::snapshot::Arch;
 use crate::snapshot::Snapshot;
 use crate::CaptureError;
 

@@ -41,7 +41,8 @@ pub fn build_id_in_memory(read: &mut ReadMem<'_>, base: u64, len: u64) -> Option
 }
 
 /// The GNU build-id of the ELF file at `path`, from its `PT_NOTE` segments;
-/// `None` unless `path` is a regular file ([`super::host_file::open_regular`]).
+/// `None` unless `path` is a regular file (opened without blocking, so a
+/// FIFO or a device is never waited on).
 pub fn build_id_in_file(path: &Path) -> Option<Vec<u8>> {
     let file = super::host_file::open_regular(path)?;
     elf_object::gnu_build_id_in_file(&mut |at, buf| file.read_exact_at(buf, at).is_ok())

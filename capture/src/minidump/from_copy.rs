@@ -14,6 +14,7 @@ use super::live::Counting;
 use super::{MemoryMode, ZeroHoles};
 use crate::cow_copy::{self, Prepared};
 use crate::live;
+use crate::progress::{self, Phase, Reporter};
 use crate::sink::Sink;
 use crate::{CaptureError, CaptureOptions, CaptureReport};
 
@@ -25,7 +26,6 @@ pub(crate) fn capture(
     mut sink: Sink,
     options: &CaptureOptions,
     mode: MemoryMode,
-    progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Result<CaptureReport, (Sink, cow_copy::CowReport)>, CaptureError> {
     let started = Instant::now();
     let process = Process::open(pid)?;
@@ -59,14 +59,17 @@ pub(crate) fn capture(
         .sum();
     let mut source = Counting {
         inner: &mut memory,
-        done: 0,
-        total,
-        callback: progress,
+        progress: Reporter::start(
+            options.on_progress.as_ref(),
+            Phase::CopyingFromSnapshot,
+            total,
+        ),
     };
     let buffer = usize::try_from(layout.file_size().min(1 << 20)).unwrap_or(1 << 20);
     let mut out = BufWriter::with_capacity(buffer.max(4096), ZeroHoles::new(&mut sink));
     layout.write(&mut source, &mut out)?;
-    let read = source.done;
+    source.progress.flush();
+    let read = source.progress.done();
     out.into_inner()
         .map_err(|e| e.into_error())
         .and_then(ZeroHoles::finish)
@@ -78,6 +81,7 @@ pub(crate) fn capture(
     // Every byte is read: the kernel tears the copy down while the dump is
     // fsynced, instead of before or after it.
     fork.kill();
+    progress::finishing(options.on_progress.as_ref(), total);
     let written = sink.finish()?;
     cow_copy::destroy(fork, &mut warnings);
     let without_stack = model.threads.iter().filter(|t| t.stack.is_none()).count();

@@ -17,7 +17,7 @@ use std::path::{Component, Path, PathBuf};
 ///
 /// ```
 /// use std::path::Path;
-/// use coroner_capture::minidump::host_file::Sysroot;
+/// use coroner_capture::Sysroot;
 /// let root = Sysroot::new("/srv/target-root");
 /// assert_eq!(root.locate("/usr/lib/libc.so.6").as_deref(),
 ///            Some(Path::new("/srv/target-root/usr/lib/libc.so.6")));

@@ -59,7 +59,7 @@ fn covered(a: Range<u64>, dumped: &[Range<u64>]) -> u64 {
 /// };
 /// let mut bytes = Vec::new();
 /// model.write(&mut NoMemory, &mut bytes).unwrap();
-/// let s = coroner_capture::minidump::inspect::summarise(&bytes).unwrap();
+/// let s = coroner_capture::inspect::Summary::from_minidump_bytes(&bytes).unwrap();
 /// assert_eq!((s.format, s.machine.as_str(), s.process.pid), ("minidump", "x86_64", Some(42)));
 /// assert_eq!(s.threads[0].tid, 42);
 /// ```

@@ -14,23 +14,22 @@ use coroner_proc_reader::{FreezeOptions, Frozen, Process};
 use super::build::minidump_model;
 use super::{MemoryMode, ZeroHoles};
 use crate::live::{self, LiveMemory};
+use crate::progress::{self, Phase, ProgressFn, Reporter};
 use crate::sink::Sink;
 use crate::snapshot::{SelectedMapping, Snapshot};
 use crate::{CaptureError, CaptureOptions, CaptureReport};
 
-/// Counts bytes pulled by the writer and reports progress.
-pub(crate) struct Counting<'a, M: ?Sized> {
+/// Counts bytes pulled by the writer and reports progress (at the
+/// [`Reporter`]'s bounded rate, not per read).
+pub(crate) struct Counting<'a, 'p, M: ?Sized> {
     pub(crate) inner: &'a mut M,
-    pub(crate) done: u64,
-    pub(crate) total: u64,
-    pub(crate) callback: &'a mut dyn FnMut(u64, u64),
+    pub(crate) progress: Reporter<'p>,
 }
 
-impl<M: MemorySource + ?Sized> MemorySource for Counting<'_, M> {
+impl<M: MemorySource + ?Sized> MemorySource for Counting<'_, '_, M> {
     fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read_at(addr, buf)?;
-        self.done = self.done.saturating_add(buf.len() as u64).min(self.total);
-        (self.callback)(self.done, self.total);
+        self.progress.advance(buf.len() as u64);
         Ok(n)
     }
 }
@@ -104,18 +103,17 @@ fn memory_total(model: &MinidumpModel) -> u64 {
 fn serialize(
     model: &MinidumpModel,
     memory: &mut LiveMemory,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: Option<&ProgressFn>,
 ) -> Result<(Vec<u8>, u64), CaptureError> {
     let layout = Layout::plan(model)?;
     let mut source = Counting {
         inner: memory,
-        done: 0,
-        total: memory_total(model),
-        callback: progress,
+        progress: Reporter::start(progress, Phase::Copying, memory_total(model)),
     };
     let mut bytes = Vec::with_capacity(usize::try_from(layout.file_size()).unwrap_or(0));
     layout.write(&mut source, &mut bytes)?;
-    Ok((bytes, source.done))
+    source.progress.flush();
+    Ok((bytes, source.progress.done()))
 }
 
 /// What the reader thread of a minidump capture brings back: the facts,
@@ -150,24 +148,23 @@ fn plan(
 
 /// Capture process `pid` as a minidump into `sink` and finish the sink
 /// (fsync + rename for a file). `options.selection` applies to the memory
-/// of `heap` and `full`, and exclusions to everything; `progress(done,
-/// total)` is called with bytes of memory copied.
+/// of `heap` and `full`, and exclusions to everything;
+/// [`CaptureOptions::with_progress`] follows the copy of the memory.
 ///
 /// The work is that of the ELF capture ([`crate::capture_elf`]): facts,
-/// freeze, one [`Snapshot`], the model built from it, write, thaw. What
+/// freeze, one snapshot of the process, the model built from it, write, thaw. What
 /// differs is only how the pause is kept short (see the comments inside).
 pub fn capture_minidump(
     pid: u32,
     sink: Sink,
     options: &CaptureOptions,
     mode: MemoryMode,
-    progress: &mut dyn FnMut(u64, u64),
 ) -> Result<CaptureReport, CaptureError> {
     // --snapshot: from a copy-on-write copy, unless none can be made.
     let (mut sink, cow_report) = if options.cow == crate::cow_copy::CowMode::Off {
         (sink, crate::cow_copy::CowReport::default())
     } else {
-        match super::from_copy::capture(pid, sink, options, mode, &mut *progress)? {
+        match super::from_copy::capture(pid, sink, options, mode)? {
             Ok(report) => return Ok(report),
             Err(fell_back) => fell_back,
         }
@@ -232,7 +229,7 @@ pub fn capture_minidump(
                     options,
                     mode,
                 )?;
-                let bytes = serialize(&model, &mut memory, &mut *progress)?;
+                let bytes = serialize(&model, &mut memory, options.on_progress.as_ref())?;
                 Ok((maps, listed, snap, model, bytes))
             }));
         }
@@ -290,9 +287,11 @@ pub fn capture_minidump(
         let layout = Layout::plan(&model)?;
         let mut source = Counting {
             inner: &mut memory,
-            done: 0,
-            total: memory_total(&model),
-            callback: progress,
+            progress: Reporter::start(
+                options.on_progress.as_ref(),
+                Phase::Copying,
+                memory_total(&model),
+            ),
         };
         // A buffer no larger than the dump (a stacks-only one is often
         // ~100 KiB): a 1 MiB buffer is a fresh mapping to fault in and unmap.
@@ -306,7 +305,8 @@ pub fn capture_minidump(
                 offset: layout.file_size(),
                 source,
             })?;
-        Ok::<_, CaptureError>((real, model, source.done, None))
+        source.progress.flush();
+        Ok::<_, CaptureError>((real, model, source.progress.done(), None))
     })();
     // Thaw first, whatever happened. A write error ends the capture; a thaw
     // error does not lose the (complete) dump but is reported loudly (as the
@@ -326,6 +326,7 @@ pub fn capture_minidump(
     }
     let mut warnings = memory.take_warnings();
     let frozen_for = live::frozen_time(thawed, pid, freeze_started, &mut warnings);
+    progress::finishing(options.on_progress.as_ref(), memory_total(&model));
     let report = sink.finish()?;
     let without_stack = model.threads.iter().filter(|t| t.stack.is_none()).count();
     if without_stack > 0 {

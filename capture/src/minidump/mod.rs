@@ -15,10 +15,10 @@
 //! is never written (stacks included) unless `--all` is given.
 //!
 //! ```no_run
-//! use coroner_capture::minidump::{capture_minidump, MemoryMode};
-//! use coroner_capture::{sink::Sink, CaptureOptions};
+//! use coroner_capture::{capture_minidump, MemoryMode};
+//! use coroner_capture::{CaptureOptions, Sink};
 //! let sink = Sink::create(std::path::Path::new("1234.dmp"), false)?;
-//! let report = capture_minidump(1234, sink, &CaptureOptions::default(), MemoryMode::Stacks, &mut |_, _| {})?;
+//! let report = capture_minidump(1234, sink, &CaptureOptions::default(), MemoryMode::Stacks)?;
 //! println!("{} threads, {} bytes", report.threads, report.bytes_written);
 //! # Ok::<(), coroner_capture::CaptureError>(())
 //! ```

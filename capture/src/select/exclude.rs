@@ -67,7 +67,7 @@ impl Exclude {
     }
 
     /// Whether the rule excludes `m`.
-    pub fn matches(&self, m: &MappingDesc<'_>) -> bool {
+    pub(crate) fn matches(&self, m: &MappingDesc<'_>) -> bool {
         match self {
             Exclude::Range { start, end } => m.start < *end && *start < m.end,
             Exclude::Path(p) => m.path.is_some_and(|path| p.matches(path)),

@@ -32,16 +32,6 @@ pub struct MappingDesc<'a> {
 }
 
 impl MappingDesc<'_> {
-    /// Size in bytes.
-    pub fn len(&self) -> u64 {
-        self.end.saturating_sub(self.start)
-    }
-
-    /// Whether the mapping is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Whether the mapping is backed by a file (named by an absolute path).
     pub fn is_file(&self) -> bool {
         self.inode != 0 || self.path.is_some_and(|p| p.starts_with('/'))

@@ -22,6 +22,10 @@
 //! - "Special" mappings the kernel always dumps (`[vdso]`, `[vvar]`,
 //!   `[vvar_vclock]`, `[vsyscall]`, `[uprobes]`) are recognised by name.
 
+// The decisions serve live capture, which is Linux-only; elsewhere only the
+// option types (`Selection`, `Exclude`, `CoredumpFilter`) are used.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
+
 mod exclude;
 mod kernel;
 #[cfg(test)]
@@ -56,8 +60,20 @@ pub struct Decision {
     pub reason: Reason,
 }
 
-/// What the operator asked to dump.
+/// What the operator asked to dump: by default what the kernel would dump
+/// under the target's own `coredump_filter`.
+///
+/// ```
+/// use coroner_capture::{parse_filter, Exclude, Selection};
+/// let selection = Selection::default()
+///     .with_filter(parse_filter("0x3f"))
+///     .with_exclude(vec![Exclude::parse("*/huge-cache")?]);
+/// assert_eq!(selection.filter.map(|f| f.bits()), Some(0x3f));
+/// assert!(!selection.all);
+/// # Ok::<(), coroner_capture::ExcludeParseError>(())
+/// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Selection {
     /// A `coredump_filter` mask overriding the target's own; `None` uses the target's.
     pub filter: Option<CoredumpFilter>,
@@ -68,8 +84,32 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// Use the `coredump_filter` mask `filter` instead of the target's own
+    /// (`None`, the default: the target's).
+    #[must_use]
+    pub fn with_filter(mut self, filter: Option<CoredumpFilter>) -> Selection {
+        self.filter = filter;
+        self
+    }
+
+    /// Dump every readable mapping, `MADV_DONTDUMP` and filtered-out ones
+    /// included (`--all`; default off).
+    #[must_use]
+    pub fn with_all(mut self, all: bool) -> Selection {
+        self.all = all;
+        self
+    }
+
+    /// Never dump a byte of the mappings `exclude` matches, whatever else
+    /// says (`--exclude`; default none).
+    #[must_use]
+    pub fn with_exclude(mut self, exclude: Vec<Exclude>) -> Selection {
+        self.exclude = exclude;
+        self
+    }
+
     /// The decision for `m`, given the target's own `coredump_filter`.
-    pub fn decide(&self, m: &MappingDesc<'_>, target_filter: CoredumpFilter) -> Decision {
+    pub(crate) fn decide(&self, m: &MappingDesc<'_>, target_filter: CoredumpFilter) -> Decision {
         if self.exclude.iter().any(|e| e.matches(m)) {
             return Decision {
                 dump: KernelDump::Nothing,

@@ -65,6 +65,7 @@ pub enum SinkError {
 
 /// What a finished sink produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SinkReport {
     /// The final path, `None` for a stream.
     pub path: Option<PathBuf>,
