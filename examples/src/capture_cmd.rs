@@ -203,8 +203,9 @@ fn file_sink(
                 choice.write_behind_reason
             )
         };
-        if choice.estimate != u64::MAX && choice.estimate > write_behind.max(8 << 20) {
-            // Data beyond the write-behind is read at the disk's speed.
+        if choice.estimate != u64::MAX && choice.estimate > choice.write_behind.max(8 << 20) {
+            // The write-behind was capped below the dump's estimated data:
+            // data beyond it is read at the disk's speed.
             let advice = match choice.path {
                 OutputPath::PageCache => "--page-cache would shorten the pause",
                 _ => "--page-cache is not advised now",
