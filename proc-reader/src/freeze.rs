@@ -489,9 +489,29 @@ impl<'p> Frozen<'p> {
                 }
             }
         }
+        let a_thread_vanished = !dying.is_empty();
         reap(dying, Duration::from_secs(1));
+        if a_thread_vanished {
+            release_exec_leader(self.process.pid());
+        }
         first_err.map_or(Ok(()), Err)
     }
+}
+
+/// A thread that execs takes over the process's pid: if it was our tracee,
+/// it is still traced by us under the leader's pid after the leader itself
+/// was detached (its old tid answers ESRCH). Let it go. PTRACE_INTERRUPT
+/// fails with ESRCH unless we trace `pid`, so this touches nothing else.
+fn release_exec_leader(pid: u32) {
+    if sys::ptrace_interrupt(pid).is_err() {
+        return;
+    }
+    let signal = match wait_stop(pid, Duration::from_millis(500)) {
+        Some(StopKind::Signal { signal }) => signal,
+        Some(_) => 0,
+        None => return,
+    };
+    let _ = sys::ptrace_detach(pid, signal);
 }
 
 /// A thread's `comm` without the newline, in one `read`: the kernel prints
