@@ -503,13 +503,11 @@ impl<'p> Frozen<'p> {
 /// was detached (its old tid answers ESRCH). Let it go. PTRACE_INTERRUPT
 /// fails with ESRCH unless we trace `pid`, so this touches nothing else.
 fn release_exec_leader(pid: u32) {
-    if sys::ptrace_interrupt(pid).is_err() {
+    // Not our tracee when the interrupt fails: give up at once, without a
+    // wait on `pid` that could reap the exit of a child of ours (as a
+    // test's target is) or hold the thaw up for nothing.
+    let Some(signal) = stop_for_detach(pid, IfInterruptFails::GiveUp) else {
         return;
-    }
-    let signal = match wait_stop(pid, Duration::from_millis(500)) {
-        Some(StopKind::Signal { signal }) => signal,
-        Some(_) => 0,
-        None => return,
     };
     let _ = sys::ptrace_detach(pid, signal);
 }
@@ -546,17 +544,14 @@ fn detach(process: &Process, t: Tracee) -> Result<bool> {
         return Ok(true);
     }
     let signal = match t.state {
-        TraceeState::Stopped(StopKind::Signal { signal }) => signal,
-        TraceeState::Stopped(_) => 0,
+        TraceeState::Stopped(stop) => signal_to_deliver(stop),
         TraceeState::Running => {
             // Seized but its stop not collected (an error cut the freeze
             // short, possibly before its interrupt): PTRACE_DETACH needs a
-            // stopped tracee, so interrupt (again, harmlessly) and collect
-            // the stop first.
-            let _ = sys::ptrace_interrupt(t.tid);
-            match wait_stop(t.tid, Duration::from_millis(500)) {
-                Some(StopKind::Signal { signal }) => signal,
-                Some(_) => 0,
+            // stopped tracee, so interrupt (again, harmlessly: a failure
+            // says nothing the wait does not) and collect the stop first.
+            match stop_for_detach(t.tid, IfInterruptFails::WaitAnyway) {
+                Some(signal) => signal,
                 None => return Ok(true),
             }
         }
@@ -590,6 +585,37 @@ fn reap(mut tids: Vec<u32>, limit: Duration) {
     }
 }
 
+/// What [`stop_for_detach`] does when its `PTRACE_INTERRUPT` fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IfInterruptFails {
+    /// Wait for the stop all the same: the thread is known to be our
+    /// tracee, maybe interrupted already.
+    WaitAnyway,
+    /// Return `None` without waiting: the thread may not be our tracee.
+    GiveUp,
+}
+
+/// Bring a seized thread whose stop was not collected into a stop, so
+/// that `PTRACE_DETACH` (which needs one) can let it go: interrupt it and
+/// wait up to 500 ms for the stop. The signal to pass on at the detach
+/// (0 for none), or `None` when it died or did not stop.
+fn stop_for_detach(tid: u32, if_interrupt_fails: IfInterruptFails) -> Option<i32> {
+    if sys::ptrace_interrupt(tid).is_err() && if_interrupt_fails == IfInterruptFails::GiveUp {
+        return None;
+    }
+    wait_stop(tid, Duration::from_millis(500)).map(signal_to_deliver)
+}
+
+/// The signal a thread in `stop` gets when detached: the one it stopped
+/// to receive, so it is not lost; none (0) after an interrupt or a group
+/// stop.
+fn signal_to_deliver(stop: StopKind) -> i32 {
+    match stop {
+        StopKind::Signal { signal } => signal,
+        StopKind::Interrupted | StopKind::GroupStop { .. } => 0,
+    }
+}
+
 /// Wait up to `limit` for a seized thread's stop; `None` if it died or
 /// did not stop.
 fn wait_stop(tid: u32, limit: Duration) -> Option<StopKind> {
@@ -618,5 +644,35 @@ impl Drop for Frozen<'_> {
         if !self.thawed {
             let _ = self.thaw_all();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `release_exec_leader` acts only on a process we trace. One we do not
+    /// trace but are the parent of, here one that has exited, keeps its
+    /// exit status for its parent to collect: no wait on it reaps it.
+    #[test]
+    fn releasing_the_exec_leader_leaves_an_untraced_child_alone() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !is_zombie(pid) {
+            assert!(Instant::now() < deadline, "{pid} did not exit");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        release_exec_leader(pid);
+        let status = child
+            .wait()
+            .expect("the child's exit status is still ours to collect");
+        assert!(status.success());
+    }
+
+    fn is_zombie(pid: u32) -> bool {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let (_, after_comm) = stat.rsplit_once(')').unwrap();
+        after_comm.trim_start().starts_with('Z')
     }
 }
