@@ -415,11 +415,17 @@ mod tests {
             .sum()
     }
 
-    /// A plain capture's reads of a process whose pages a child shares
-    /// copy-on-write (here its copy, alive meanwhile) leave them shared:
-    /// the target's own private memory does not grow by what was read.
-    #[test]
-    fn reading_a_process_that_forked_does_not_duplicate_its_pages() {
+    /// The target with one thread and 32 MiB of patterned memory, and a
+    /// copy of it made as a `--snapshot` capture makes one (the copy alive
+    /// until the [`Copied`] is dropped, the target thawed); with the facts
+    /// read before the freeze and the threads read during it.
+    fn target_and_its_copy() -> (
+        coroner_test_support::Target,
+        Process,
+        Facts,
+        Copied,
+        Vec<ThreadState>,
+    ) {
         let target = coroner_test_support::Target::spawn(&[
             "--threads",
             "1",
@@ -433,21 +439,20 @@ mod tests {
         let mut prepared = Prepared::new(&process, CowMode::Require).unwrap();
         let frozen = process.freeze().unwrap();
         let copied = prepared.copy(&frozen).unwrap().expect("a copy");
+        let threads = live::thread_states(&frozen);
         frozen.thaw().unwrap();
+        (target, process, facts, copied, threads)
+    }
+
+    /// A plain capture's reads of a process whose pages a child shares
+    /// copy-on-write (here its copy, alive meanwhile) leave them shared:
+    /// the target's own private memory does not grow by what was read.
+    #[test]
+    fn reading_a_process_that_forked_does_not_duplicate_its_pages() {
+        let (target, process, facts, copied, _) = target_and_its_copy();
         // The capture proper, the copy still alive.
-        let mut memory = LiveMemory::open(&process).unwrap();
-        let frozen = process.freeze().unwrap();
-        let mappings = process.mappings().unwrap();
-        memory.set_mappings(&mappings);
-        let snap = live::snapshot(
-            &facts,
-            &frozen,
-            mappings,
-            None,
-            &mut memory,
-            &Selection::default(),
-        )
-        .unwrap();
+        let (frozen, snap, mut memory) =
+            crate::test_snapshot::freeze_and_snapshot(&process, &facts);
         let before = private_bytes(target.pid());
         let read = read_dump(&snap, &mut memory);
         let after = private_bytes(target.pid());
@@ -486,21 +491,7 @@ mod tests {
     /// pin of `process_vm_readv` makes the kernel do).
     #[test]
     fn reading_the_copy_does_not_duplicate_its_pages() {
-        let target = coroner_test_support::Target::spawn(&[
-            "--threads",
-            "1",
-            "--pattern-mib",
-            "32",
-            "--reserve-gib",
-            "0",
-        ]);
-        let process = Process::open(target.pid()).unwrap();
-        let facts = live::read_facts(&process, false).unwrap();
-        let mut prepared = Prepared::new(&process, CowMode::Require).unwrap();
-        let frozen = process.freeze().unwrap();
-        let copied = prepared.copy(&frozen).unwrap().expect("a copy");
-        let threads = live::thread_states(&frozen);
-        frozen.thaw().unwrap();
+        let (_target, _process, facts, copied, threads) = target_and_its_copy();
         let (snap, mut memory, fork) =
             snapshot(&facts, threads, copied, false, &Selection::default()).unwrap();
         let before = private_bytes(fork.pid());

@@ -129,7 +129,8 @@ fn one_snapshot_gives_both_formats_the_same_signal() {
 fn a_frozen_process_gives_both_formats_the_same_signal() {
     use std::time::{Duration, Instant};
 
-    use crate::live::{self, LiveMemory};
+    use crate::live;
+    use crate::test_snapshot::freeze_and_snapshot;
     use coroner_proc_reader::Process;
 
     let target = coroner_test_support::Target::spawn(&[
@@ -148,19 +149,7 @@ fn a_frozen_process_gives_both_formats_the_same_signal() {
     let mut rounds = 0;
     loop {
         rounds += 1;
-        let mut memory = LiveMemory::open(&process).unwrap();
-        let frozen = process.freeze().unwrap();
-        let mappings = process.mappings().unwrap();
-        memory.set_mappings(&mappings);
-        let snap = live::snapshot(
-            &facts,
-            &frozen,
-            mappings,
-            None,
-            &mut memory,
-            &crate::select::Selection::default(),
-        )
-        .unwrap();
+        let (frozen, snap, mut memory) = freeze_and_snapshot(&process, &facts);
         let (elf, minidump) = both(&snap, &mut memory);
         drop(frozen);
         assert_eq!(elf, minidump, "round {rounds}");

@@ -75,6 +75,10 @@ mod select;
 mod sink;
 mod snapshot;
 mod staging;
+// Only the tests that capture the C target of the unpublished
+// coroner-test-support use it.
+#[cfg(all(test, target_os = "linux", coroner_repo_tests))]
+mod test_snapshot;
 mod truncated;
 mod write_behind;
 

@@ -28,13 +28,15 @@ struct Watch {
 }
 
 impl Watch {
-    fn start(dir: &Path, args: &[&str]) -> Watch {
+    /// `coroner watch --json --dir DIR` and `args`, written as on a command
+    /// line: split at white space (no argument here holds any).
+    fn start(dir: &Path, args: &str) -> Watch {
         let mut child = coroner()
             .arg("watch")
             .arg("--json")
             .arg("--dir")
             .arg(dir)
-            .args(args)
+            .args(args.split_whitespace())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -109,6 +111,13 @@ impl Watch {
         }
     }
 
+    /// Wait for the watch to end by itself with exit code 0; its stderr
+    /// in the failure otherwise.
+    fn finish_ok(&mut self, limit: Duration) {
+        let code = self.finish(limit);
+        assert_eq!(code, 0, "{}", self.stderr.lock().unwrap());
+    }
+
     /// SIGTERM, then wait for the end.
     fn stop(&mut self) -> i32 {
         let _ = std::process::Command::new("kill")
@@ -172,21 +181,17 @@ fn live_threads(pid: u32) -> usize {
 /// the dump opens in gdb with every thread it recorded.
 fn one_dump(
     behave_args: &[&str],
-    watch_args: &[&str],
+    watch_args: &str,
     trigger: &str,
 ) -> (Behave, tempfile::TempDir, PathBuf, Value) {
     let b = Behave::spawn(behave_args);
     let dir = tempfile::tempdir().unwrap();
-    let pid = b.pid().to_string();
-    let mut args = vec!["--pid", &pid, "-n", "1", "--poll", "100ms"];
-    args.extend_from_slice(watch_args);
-    let mut w = Watch::start(dir.path(), &args);
-    assert_eq!(
-        w.finish(Duration::from_secs(30)),
-        0,
-        "{}",
-        w.stderr.lock().unwrap()
+    let pid = b.pid();
+    let mut w = Watch::start(
+        dir.path(),
+        &format!("--pid {pid} -n 1 --poll 100ms {watch_args}"),
     );
+    w.finish_ok(Duration::from_secs(30));
     let dumps = w.events_of("dump");
     assert_eq!(dumps.len(), 1, "{:?}", w.events());
     let dump = dumps[0].clone();
@@ -216,8 +221,7 @@ fn dump_thread_count(core: &Path) -> usize {
 
 #[test]
 fn a_cpu_burner_is_dumped_on_its_interval_cpu() {
-    let (mut b, _dir, core, dump) =
-        one_dump(&["--burn", "--idle-threads", "3"], &["--cpu", "5"], "cpu");
+    let (mut b, _dir, core, dump) = one_dump(&["--burn", "--idle-threads", "3"], "--cpu 5", "cpu");
     assert!(dump["measured"].as_f64().unwrap() >= 5.0, "{dump}");
     assert_eq!(dump_thread_count(&core), live_threads(b.pid()));
     assert_eq!(dump_thread_count(&core), 5);
@@ -226,11 +230,7 @@ fn a_cpu_burner_is_dumped_on_its_interval_cpu() {
 
 #[test]
 fn an_idle_process_is_dumped_by_cpu_below() {
-    let (_b, _dir, _core, dump) = one_dump(
-        &["--idle-threads", "2"],
-        &["--cpu-below", "50"],
-        "cpu-below",
-    );
+    let (_b, _dir, _core, dump) = one_dump(&["--idle-threads", "2"], "--cpu-below 50", "cpu-below");
     assert!(dump["measured"].as_f64().unwrap() < 50.0, "{dump}");
 }
 
@@ -238,7 +238,7 @@ fn an_idle_process_is_dumped_by_cpu_below() {
 fn a_memory_grower_is_dumped_by_memory_and_by_growth() {
     let (_b, _dir, _core, dump) = one_dump(
         &["--grow", "2048", "--tick", "50"],
-        &["--memory", "24M"],
+        "--memory 24M",
         "memory",
     );
     assert!(
@@ -247,7 +247,7 @@ fn a_memory_grower_is_dumped_by_memory_and_by_growth() {
     );
     let (_b, _dir, _core, dump) = one_dump(
         &["--grow", "2048", "--tick", "50"],
-        &["--growth", "8M/1s"],
+        "--growth 8M/1s",
         "growth",
     );
     assert!(
@@ -260,7 +260,7 @@ fn a_memory_grower_is_dumped_by_memory_and_by_growth() {
     let pid = b.pid().to_string();
     let mut w = Watch::start(
         dir.path(),
-        &["--pid", &pid, "--growth", "1M/1s", "--poll", "100ms"],
+        &format!("--pid {pid} --growth 1M/1s --poll 100ms"),
     );
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(w.stop(), 143);
@@ -271,7 +271,7 @@ fn a_memory_grower_is_dumped_by_memory_and_by_growth() {
 fn a_thread_spawner_is_dumped_with_all_its_threads() {
     let (b, _dir, core, dump) = one_dump(
         &["--spawn", "12", "--tick", "50"],
-        &["--threads", "10"],
+        "--threads 10",
         "threads",
     );
     let measured = dump["measured"].as_f64().unwrap() as u64;
@@ -283,8 +283,7 @@ fn a_thread_spawner_is_dumped_with_all_its_threads() {
 
 #[test]
 fn an_fd_opener_is_dumped_by_fds() {
-    let (_b, _dir, _core, dump) =
-        one_dump(&["--open", "64", "--tick", "10"], &["--fds", "40"], "fds");
+    let (_b, _dir, _core, dump) = one_dump(&["--open", "64", "--tick", "10"], "--fds 40", "fds");
     assert!(dump["measured"].as_f64().unwrap() as u64 >= 40, "{dump}");
 }
 
@@ -295,18 +294,9 @@ fn a_timer_dumps_exactly_n_times() {
     let pid = b.pid().to_string();
     let mut w = Watch::start(
         dir.path(),
-        &[
-            "--pid",
-            &pid,
-            "--interval",
-            "200ms",
-            "--poll",
-            "100ms",
-            "-n",
-            "3",
-        ],
+        &format!("--pid {pid} --interval 200ms --poll 100ms -n 3"),
     );
-    assert_eq!(w.finish(Duration::from_secs(30)), 0);
+    w.finish_ok(Duration::from_secs(30));
     let files = w.dump_files();
     assert_eq!(files.len(), 3, "{:?}", w.events());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
@@ -327,16 +317,7 @@ fn cooldown_spaces_the_dumps_of_a_process() {
     let started = Instant::now();
     let mut w = Watch::start(
         dir.path(),
-        &[
-            "--pid",
-            &pid,
-            "--interval",
-            "100ms",
-            "--poll",
-            "100ms",
-            "--cooldown",
-            "1s",
-        ],
+        &format!("--pid {pid} --interval 100ms --poll 100ms --cooldown 1s"),
     );
     assert!(w.wait_for("dump", 3, Duration::from_secs(20)));
     let elapsed = started.elapsed();
@@ -369,18 +350,7 @@ fn cooldown_gives_an_exact_count_while_a_trigger_holds() {
     let pid = b.pid().to_string();
     let mut w = Watch::start(
         dir.path(),
-        &[
-            "--pid",
-            &pid,
-            "--threads",
-            "2",
-            "--poll",
-            "100ms",
-            "--cooldown",
-            "3s",
-            "-n",
-            "100",
-        ],
+        &format!("--pid {pid} --threads 2 --poll 100ms --cooldown 3s -n 100"),
     );
     assert!(
         w.wait_for("dump", 1, Duration::from_secs(30)),
@@ -390,7 +360,7 @@ fn cooldown_gives_an_exact_count_while_a_trigger_holds() {
     let first = Instant::now();
     std::thread::sleep(Duration::from_millis(7500).saturating_sub(first.elapsed()));
     b.kill();
-    assert_eq!(w.finish(Duration::from_secs(20)), 0);
+    w.finish_ok(Duration::from_secs(20));
     let dumps = w.events_of("dump");
     assert_eq!(dumps.len(), 3, "{:?}", w.events());
     assert!(dumps.iter().all(|d| d["trigger"] == "threads"));
@@ -415,24 +385,9 @@ fn snapshot_applies_to_every_dump() {
     let pid = b.pid().to_string();
     let mut w = Watch::start(
         dir.path(),
-        &[
-            "--pid",
-            &pid,
-            "--interval",
-            "200ms",
-            "--poll",
-            "100ms",
-            "-n",
-            "2",
-            "--snapshot=require",
-        ],
+        &format!("--pid {pid} --interval 200ms --poll 100ms -n 2 --snapshot=require"),
     );
-    assert_eq!(
-        w.finish(Duration::from_secs(30)),
-        0,
-        "{}",
-        w.stderr.lock().unwrap()
-    );
+    w.finish_ok(Duration::from_secs(30));
     let dumps = w.events_of("dump");
     assert_eq!(dumps.len(), 2, "{:?}", w.events());
     for d in &dumps {
@@ -450,18 +405,9 @@ fn snapshot_applies_to_every_dump() {
     // Without --snapshot the same watch freezes.
     let mut w = Watch::start(
         dir.path(),
-        &[
-            "--pid",
-            &pid,
-            "--interval",
-            "200ms",
-            "--poll",
-            "100ms",
-            "-n",
-            "1",
-        ],
+        &format!("--pid {pid} --interval 200ms --poll 100ms -n 1"),
     );
-    assert_eq!(w.finish(Duration::from_secs(30)), 0);
+    w.finish_ok(Duration::from_secs(30));
     assert_eq!(w.events_of("dump")[0]["mode"], "freeze");
     let o = coroner()
         .args(["watch", "--pid", &pid, "--signal", "USR1", "--snapshot"])
@@ -497,9 +443,7 @@ fn for_suppresses_a_short_spike_but_not_a_sustained_load() {
     let pid = spike.pid().to_string();
     let mut w = Watch::start(
         dir.path(),
-        &[
-            "--pid", &pid, "--cpu", "5", "--for", "1500ms", "--poll", "100ms",
-        ],
+        &format!("--pid {pid} --cpu 5 --for 1500ms --poll 100ms"),
     );
     std::thread::sleep(Duration::from_millis(2500));
     w.stop();
@@ -509,20 +453,18 @@ fn for_suppresses_a_short_spike_but_not_a_sustained_load() {
     let pid = spike.pid().to_string();
     let mut w = Watch::start(
         dir.path(),
-        &["--pid", &pid, "--cpu", "5", "--poll", "100ms", "-n", "1"],
+        &format!("--pid {pid} --cpu 5 --poll 100ms -n 1"),
     );
-    assert_eq!(w.finish(Duration::from_secs(10)), 0);
+    w.finish_ok(Duration::from_secs(10));
     assert_eq!(w.events_of("dump").len(), 1);
     // A sustained load holds and is dumped, with the hold reported.
     let burner = Behave::spawn(&["--burn"]);
     let pid = burner.pid().to_string();
     let mut w = Watch::start(
         dir.path(),
-        &[
-            "--pid", &pid, "--cpu", "5@1500ms", "--poll", "100ms", "-n", "1",
-        ],
+        &format!("--pid {pid} --cpu 5@1500ms --poll 100ms -n 1"),
     );
-    assert_eq!(w.finish(Duration::from_secs(20)), 0);
+    w.finish_ok(Duration::from_secs(20));
     let dump = &w.events_of("dump")[0];
     assert!(dump["held_seconds"].as_f64().unwrap() >= 1.5, "{dump}");
 }
@@ -532,15 +474,10 @@ fn sigusr1_is_dumped_before_its_handler_which_then_runs_exactly_once() {
     let b = Behave::spawn(&["--usr1", "--idle-threads", "3"]);
     let dir = tempfile::tempdir().unwrap();
     let pid = b.pid().to_string();
-    let mut w = Watch::start(dir.path(), &["--pid", &pid, "--signal", "USR1", "-n", "1"]);
+    let mut w = Watch::start(dir.path(), &format!("--pid {pid} --signal USR1 -n 1"));
     assert!(w.wait_for("watching", 1, Duration::from_secs(10)));
     send(b.pid(), "USR1");
-    assert_eq!(
-        w.finish(Duration::from_secs(20)),
-        0,
-        "{}",
-        w.stderr.lock().unwrap()
-    );
+    w.finish_ok(Duration::from_secs(20));
     let dump = &w.events_of("dump")[0];
     assert_eq!(dump["trigger"], "signal");
     assert_eq!(dump["measured"], 10.0);
@@ -585,13 +522,10 @@ fn the_watch_ends_with_a_message_when_its_pid_exits() {
     let mut b = Behave::spawn(&[]);
     let dir = tempfile::tempdir().unwrap();
     let pid = b.pid().to_string();
-    let mut w = Watch::start(
-        dir.path(),
-        &["--pid", &pid, "--cpu", "1000", "--poll", "100ms"],
-    );
+    let mut w = Watch::start(dir.path(), &format!("--pid {pid} --cpu 1000 --poll 100ms"));
     assert!(w.wait_for("watching", 1, Duration::from_secs(10)));
     b.kill();
-    assert_eq!(w.finish(Duration::from_secs(10)), 0);
+    w.finish_ok(Duration::from_secs(10));
     assert_eq!(w.events_of("exited")[0]["pid"], b.pid());
     assert_eq!(w.events_of("end")[0]["reason"], "exited");
     // Without --json, the message says so in words.
@@ -615,18 +549,7 @@ fn name_waits_for_a_later_start_and_follows_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = Watch::start(
         dir.path(),
-        &[
-            "--name",
-            "wlate-*",
-            "--interval",
-            "200ms",
-            "--poll",
-            "100ms",
-            "--cooldown",
-            "60s",
-            "-n",
-            "2",
-        ],
+        "--name wlate-* --interval 200ms --poll 100ms --cooldown 60s -n 2",
     );
     assert!(w.wait_for("waiting", 1, Duration::from_secs(10)));
     std::thread::sleep(Duration::from_millis(300));
@@ -641,7 +564,7 @@ fn name_waits_for_a_later_start_and_follows_a_restart() {
     assert!(w.wait_for("exited", 1, Duration::from_secs(10)));
     // The restart is a new process (its own cooldown), dumped too.
     let second = Behave::spawn_with(&mut std::process::Command::new(&exe));
-    assert_eq!(w.finish(Duration::from_secs(20)), 0);
+    w.finish_ok(Duration::from_secs(20));
     let pids: Vec<u64> = w
         .events_of("dump")
         .iter()
@@ -710,36 +633,18 @@ fn cgroup_watches_the_processes_of_a_cgroup() {
     let path = cg.dir.to_str().unwrap().to_owned();
     let mut w = Watch::start(
         dir.path(),
-        &[
-            "--cgroup",
-            &path,
-            "--interval",
-            "200ms",
-            "--poll",
-            "100ms",
-            "-n",
-            "1",
-        ],
+        &format!("--cgroup {path} --interval 200ms --poll 100ms -n 1"),
     );
-    assert_eq!(w.finish(Duration::from_secs(20)), 0);
+    w.finish_ok(Duration::from_secs(20));
     assert_eq!(w.events_of("dump")[0]["pid"], inside.pid());
     gdb_threads(behave_path(), &w.dump_files()[0], 3, &[]);
     // Relative to the hierarchy works too.
     let rel = format!("/{}", cg.dir.file_name().unwrap().to_str().unwrap());
     let mut w = Watch::start(
         dir.path(),
-        &[
-            "--cgroup",
-            &rel,
-            "--interval",
-            "200ms",
-            "--poll",
-            "100ms",
-            "-n",
-            "1",
-        ],
+        &format!("--cgroup {rel} --interval 200ms --poll 100ms -n 1"),
     );
-    assert_eq!(w.finish(Duration::from_secs(20)), 0);
+    w.finish_ok(Duration::from_secs(20));
     assert_eq!(w.events_of("dump")[0]["pid"], inside.pid());
 }
 
@@ -760,23 +665,9 @@ fn oom_risk_dumps_before_the_oom_killer_strikes() {
     let pid = b.pid().to_string();
     let mut w = Watch::start(
         dir.path(),
-        &[
-            "--pid",
-            &pid,
-            "--oom-risk",
-            "30",
-            "--poll",
-            "50ms",
-            "-n",
-            "1",
-        ],
+        &format!("--pid {pid} --oom-risk 30 --poll 50ms -n 1"),
     );
-    assert_eq!(
-        w.finish(Duration::from_secs(30)),
-        0,
-        "{}",
-        w.stderr.lock().unwrap()
-    );
+    w.finish_ok(Duration::from_secs(30));
     let dump = &w.events_of("dump")[0];
     assert_eq!(dump["trigger"], "oom-risk");
     gdb_threads(behave_path(), &w.dump_files()[0], 2, &[]);
@@ -795,25 +686,9 @@ fn max_total_holds_over_30_dumps() {
     let pid = b.pid().to_string();
     let mut w = Watch::start(
         dir.path(),
-        &[
-            "--pid",
-            &pid,
-            "--interval",
-            "10ms",
-            "--poll",
-            "10ms",
-            "-n",
-            "30",
-            "--max-total",
-            "1M",
-        ],
+        &format!("--pid {pid} --interval 10ms --poll 10ms -n 30 --max-total 1M"),
     );
-    assert_eq!(
-        w.finish(Duration::from_secs(120)),
-        0,
-        "{}",
-        w.stderr.lock().unwrap()
-    );
+    w.finish_ok(Duration::from_secs(120));
     let dumps = w.dump_files();
     assert_eq!(dumps.len(), 30);
     let on_disk: Vec<PathBuf> = std::fs::read_dir(dir.path())
@@ -869,25 +744,9 @@ fn keep_free_holds_over_30_dumps() {
     let pid = b.pid().to_string();
     let mut w = Watch::start(
         fs.dir.path(),
-        &[
-            "--pid",
-            &pid,
-            "--interval",
-            "10ms",
-            "--poll",
-            "10ms",
-            "-n",
-            "30",
-            "--keep-free",
-            "3M",
-        ],
+        &format!("--pid {pid} --interval 10ms --poll 10ms -n 30 --keep-free 3M"),
     );
-    assert_eq!(
-        w.finish(Duration::from_secs(120)),
-        0,
-        "{}",
-        w.stderr.lock().unwrap()
-    );
+    w.finish_ok(Duration::from_secs(120));
     assert_eq!(w.dump_files().len(), 30);
     let st = rustix_free(fs.dir.path());
     assert!(st >= 3 << 20, "{st} bytes free");
@@ -896,20 +755,9 @@ fn keep_free_holds_over_30_dumps() {
     // Half the file system free: a percentage works the same way.
     let mut w = Watch::start(
         fs.dir.path(),
-        &[
-            "--pid",
-            &pid,
-            "--interval",
-            "10ms",
-            "--poll",
-            "10ms",
-            "-n",
-            "5",
-            "--keep-free",
-            "50%",
-        ],
+        &format!("--pid {pid} --interval 10ms --poll 10ms -n 5 --keep-free 50%"),
     );
-    assert_eq!(w.finish(Duration::from_secs(60)), 0);
+    w.finish_ok(Duration::from_secs(60));
     assert!(rustix_free(fs.dir.path()) >= 2 << 20);
 }
 
@@ -934,7 +782,7 @@ fn sigterm_ends_a_signal_watch_and_releases_the_process() {
     let b = Behave::spawn(&["--usr1", "--idle-threads", "2"]);
     let dir = tempfile::tempdir().unwrap();
     let pid = b.pid().to_string();
-    let mut w = Watch::start(dir.path(), &["--pid", &pid, "--signal", "USR1,USR2"]);
+    let mut w = Watch::start(dir.path(), &format!("--pid {pid} --signal USR1,USR2"));
     assert!(w.wait_for("watching", 1, Duration::from_secs(10)));
     let status = std::fs::read_to_string(format!("/proc/{}/status", b.pid())).unwrap();
     assert!(
