@@ -4,13 +4,12 @@
 //! formats must hold the mappings, modules, stacks and arguments.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use coroner_capture::Sink;
 use coroner_capture::{capture_elf, CaptureOptions};
 use coroner_capture::{capture_minidump, MemoryMode};
-use coroner_test_support::{oracle, proc_state, target_path, Target};
+use coroner_test_support::{minidump_stackwalk, proc_state, target_path, Target};
 use minidump::{
     Minidump, MinidumpLinuxMaps, MinidumpMemoryInfoList, MinidumpModuleList, MinidumpSystemInfo,
     MinidumpThreadList, Module,
@@ -99,20 +98,9 @@ fn a_minidump_of_a_process_whose_main_thread_exited_has_mappings_modules_stacks_
 /// minidump-stackwalk, which we did not write, unwinds each worker into
 /// its park function.
 fn stackwalk_finds_the_parked_workers(dump: &Path) {
-    let Some(tool) = oracle("minidump-stackwalk") else {
+    let Some(json) = minidump_stackwalk(dump) else {
         return;
     };
-    let out = Command::new(tool)
-        .args(["--json", "--use-local-debuginfo"])
-        .arg(dump)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let threads = json["threads"].as_array().unwrap();
     assert_eq!(threads.len(), 3);
     for t in threads {

@@ -4,8 +4,6 @@
 //! `minidump-writer` crate compared with minidump-stackwalk's view.
 
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::process::Command;
 
 use coroner_capture::inspect::Summary;
 use coroner_capture::CaptureOptions;
@@ -13,7 +11,7 @@ use coroner_capture::Sink;
 use coroner_capture::{capture_minidump, MemoryMode};
 use coroner_capture::{Exclude, Selection};
 use coroner_minidump_format::raw::MINIDUMP_STREAM_TYPE as ST;
-use coroner_test_support::{oracle, pattern_word, target_path, Target};
+use coroner_test_support::{minidump_stackwalk, pattern_word, target_path, Target};
 use minidump::{
     Minidump, MinidumpException, MinidumpLinuxCpuInfo, MinidumpLinuxEnviron,
     MinidumpLinuxLsbRelease, MinidumpLinuxMaps, MinidumpLinuxProcStatus, MinidumpMemory64List,
@@ -399,21 +397,6 @@ fn heap_dumps_add_writable_anonymous_memory_only() {
     assert_eq!(word_at(&bytes, exe.base_address()), None);
 }
 
-fn stackwalk_json(dump: &Path) -> Option<serde_json::Value> {
-    let tool = oracle("minidump-stackwalk")?;
-    let out = Command::new(tool)
-        .args(["--json", "--use-local-debuginfo"])
-        .arg(dump)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(serde_json::from_slice(&out.stdout).unwrap())
-}
-
 #[test]
 fn inspect_of_a_minidump_writer_dump_lists_what_minidump_stackwalk_lists() {
     let target = Target::spawn(&["--threads", "8", "--pattern-mib", "1", "--reserve-gib", "0"]);
@@ -445,7 +428,7 @@ fn inspect_of_a_minidump_writer_dump_lists_what_minidump_stackwalk_lists() {
         .collect();
     assert!(our_modules.iter().any(|m| m.0.starts_with("libc.so")));
 
-    let Some(sw) = stackwalk_json(&path) else {
+    let Some(sw) = minidump_stackwalk(&path) else {
         return;
     };
     let theirs: BTreeSet<u64> = sw["threads"]

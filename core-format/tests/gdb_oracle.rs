@@ -8,31 +8,24 @@ use std::process::Command;
 
 use coroner_core_format::parse;
 use coroner_core_format::write::SeekSink;
-use coroner_test_support::{kernel_core, oracle, target_path, PARK_FUNCTIONS};
+use coroner_test_support::{kernel_core, oracle, stdout_of, target_path, PARK_FUNCTIONS};
 
 /// `thread apply all bt` of `core`: the thread headers and frame lines.
 fn backtraces(gdb: &Path, core: &Path) -> Vec<String> {
-    let out = Command::new(gdb)
-        .args([
-            "-batch",
-            "-nx",
-            "-ex",
-            "set pagination off",
-            "-ex",
-            "set print thread-events off",
-            "-ex",
-            "thread apply all bt",
-        ])
-        .arg(target_path())
-        .arg(core)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "gdb failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
+    let mut cmd = Command::new(gdb);
+    cmd.args([
+        "-batch",
+        "-nx",
+        "-ex",
+        "set pagination off",
+        "-ex",
+        "set print thread-events off",
+        "-ex",
+        "thread apply all bt",
+    ])
+    .arg(target_path())
+    .arg(core);
+    String::from_utf8_lossy(&stdout_of(cmd))
         .lines()
         .filter(|l| l.starts_with('#') || l.starts_with("Thread "))
         .map(str::to_owned)

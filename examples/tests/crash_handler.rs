@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use coroner_store::{CrashMetadata, Store};
-use coroner_test_support::{crasher_path, oracle, MachineSettings};
+use coroner_test_support::{crasher_path, minidump_stackwalk, oracle, stdout_of, MachineSettings};
 use serde_json::Value;
 
 const CORE_PATTERN: &str = "/proc/sys/kernel/core_pattern";
@@ -39,19 +39,14 @@ impl Installed {
             store: dir.join("store"),
             _lock: lock,
         };
-        let out = Command::new(env!("CARGO_BIN_EXE_coroner"))
+        let mut install = Command::new(env!("CARGO_BIN_EXE_coroner"));
+        install
             .args(["crash-handler", "install", "--config"])
             .arg(&guard.config)
             .arg("--dir")
             .arg(&guard.store)
-            .args(options)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "install: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .args(options);
+        stdout_of(install);
         let now = std::fs::read_to_string(CORE_PATTERN).unwrap();
         assert!(
             now.starts_with('|') && now.contains(" crash-handler run -c "),
@@ -194,20 +189,9 @@ fn check_gdb(installed: &Installed, id: &str, c: &Crash, signal: &str, in_worker
 /// minidump-stackwalk walks the minidump: the crashing thread's frames
 /// reach the crashing function, and the crash reason names the signal.
 fn check_stackwalk(minidump: &Path, signal: &str) {
-    let Some(tool) = oracle("minidump-stackwalk") else {
+    let Some(sw) = minidump_stackwalk(minidump) else {
         return;
     };
-    let out = Command::new(tool)
-        .args(["--json", "--use-local-debuginfo"])
-        .arg(minidump)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let sw: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(sw["status"], "OK", "{sw:#}");
     let crashing = &sw["crashing_thread"];
     let frames: Vec<&str> = crashing["frames"]
@@ -412,16 +396,9 @@ fn real_crashes_are_stored_and_open_in_gdb_and_minidump_stackwalk() {
 }
 
 fn coroner(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_coroner"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "coroner {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coroner"));
+    cmd.args(args);
+    String::from_utf8(stdout_of(cmd)).unwrap()
 }
 
 #[test]

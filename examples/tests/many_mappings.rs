@@ -12,7 +12,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use coroner_test_support::{kernel_core, oracle, MachineSettings, Target};
+use coroner_test_support::{kernel_core, oracle, stdout_of, MachineSettings, Target};
 use serde_json::Value;
 
 const MAPPINGS: u32 = 70_000;
@@ -60,16 +60,9 @@ impl Drop for MaxMapCount {
 }
 
 fn coroner(args: &[&std::ffi::OsStr]) -> Vec<u8> {
-    let out = Command::new(env!("CARGO_BIN_EXE_coroner"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "coroner {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coroner"));
+    cmd.args(args);
+    stdout_of(cmd)
 }
 
 fn inspect_mappings(core: &Path) -> u64 {

@@ -10,8 +10,10 @@ use std::process::Command;
 
 mod common;
 
-use common::{assert_gdb_read_libc, coroner, inspect_json, run_ok};
-use coroner_test_support::{kernel_core, oracle, target_path, Target, PARK_FUNCTIONS};
+use common::{assert_gdb_read_libc, coroner, inspect_json, lldb_listed_threads, run_ok};
+use coroner_test_support::{
+    kernel_core, minidump_stackwalk, oracle, target_path, Target, PARK_FUNCTIONS,
+};
 use serde_json::Value;
 
 const TARGET_ARGS: [&str; 6] = ["--threads", "8", "--pattern-mib", "4", "--reserve-gib", "1"];
@@ -63,14 +65,6 @@ fn readelf_build_id(file: &Path) -> String {
         .unwrap_or_else(|| panic!("no Build ID in:\n{text}"))
         .trim()
         .to_lowercase()
-}
-
-fn stackwalk(dump: &Path) -> Option<Value> {
-    let tool = oracle("minidump-stackwalk")?;
-    let mut cmd = Command::new(tool);
-    cmd.args(["--json", "--use-local-debuginfo"]).arg(dump);
-    let out = run_ok(cmd);
-    Some(serde_json::from_str(&out).expect("stackwalk JSON"))
 }
 
 fn frames(t: &Value) -> Vec<String> {
@@ -166,7 +160,9 @@ fn live_minidump_passes_minidump_stackwalk_and_inspect() {
         readelf_build_id(target_path())
     );
 
-    let Some(sw) = stackwalk(&dump) else { return };
+    let Some(sw) = minidump_stackwalk(&dump) else {
+        return;
+    };
     assert_stackwalk_ok(&sw);
     assert_eq!(sw["crash_info"]["type"], "DUMP_REQUESTED");
 }
@@ -188,12 +184,7 @@ fn lldb_loads_the_live_minidump_with_every_thread_and_backtrace() {
     let (_, out, err) = run(cmd);
     let text = format!("{out}{err}");
     assert!(text.contains("was loaded"), "{text}");
-    let threads = text
-        .lines()
-        .filter(|l| {
-            l.trim_start_matches([' ', '*']).starts_with("thread #") && l.contains("tid = ")
-        })
-        .count();
+    let threads = lldb_listed_threads(&text);
     assert_eq!(threads, 9, "lldb thread list:\n{text}");
     for f in PARK_FUNCTIONS {
         assert!(
@@ -219,7 +210,9 @@ fn elf_core_converted_to_minidump_passes_minidump_stackwalk() {
     assert_eq!(&std::fs::read(&dump).unwrap()[..4], b"MDMP");
     let v = inspect_json(&dump);
     assert_eq!(v["threads"].as_array().unwrap().len(), 9);
-    let Some(sw) = stackwalk(&dump) else { return };
+    let Some(sw) = minidump_stackwalk(&dump) else {
+        return;
+    };
     assert_stackwalk_ok(&sw);
 }
 
@@ -285,7 +278,7 @@ fn kernel_crash_core_keeps_its_signal_through_both_conversions() {
     assert_eq!(v["process"]["fault_address"], 0);
     assert_eq!(v["threads"][0]["crashed"], true);
     assert_eq!(v["threads"][0]["tid"], k.ready.pid());
-    if let Some(sw) = stackwalk(&dump) {
+    if let Some(sw) = minidump_stackwalk(&dump) {
         assert_eq!(
             sw["crash_info"]["type"], "SIGSEGV / SEGV_MAPERR",
             "{:#}",

@@ -8,7 +8,10 @@ use std::process::Command;
 
 mod common;
 
-use common::{assert_gdb_read_libc, coroner, inspect_json, run_ok, run_tool};
+use common::{
+    assert_gdb_read_libc, coroner, gdb_backtrace_threads, gdb_batch, inspect_json, lldb_batch,
+    lldb_listed_threads, run_ok, run_tool,
+};
 use coroner_test_support::{
     gcore, kernel_core, oracle, pattern_word, target_path, Target, PARK_FUNCTIONS,
 };
@@ -129,24 +132,13 @@ fn capture_holds_the_pattern_not_the_dontdump_bytes_costs_no_blocks_for_the_rese
 fn gdb_shows_all_threads_reaching_their_park_functions_and_finds_libc() {
     let Some(gdb) = oracle("gdb") else { return };
     let c = capture_target();
-    let mut cmd = Command::new(gdb);
-    cmd.args([
-        "-batch",
-        "-nx",
-        "-ex",
-        "info threads",
-        "-ex",
-        "thread apply all bt",
-        "-ex",
-        "info sharedlibrary",
-    ])
-    .arg(target_path())
-    .arg(&c.core);
-    let text = run_tool(cmd);
-    let threads = text
-        .lines()
-        .filter(|l| l.starts_with("Thread ") && l.contains("(LWP "))
-        .count();
+    let text = gdb_batch(
+        &gdb,
+        target_path(),
+        &c.core,
+        &["info threads", "thread apply all bt", "info sharedlibrary"],
+    );
+    let threads = gdb_backtrace_threads(&text);
     assert_eq!(threads, 9, "gdb thread count:\n{text}");
     // gdb reads the vDSO image from the core: complete, it raises no warning.
     assert!(!text.contains("system-supplied DSO"), "{text}");
@@ -162,19 +154,13 @@ fn gdb_shows_all_threads_reaching_their_park_functions_and_finds_libc() {
 fn lldb_shows_all_threads_reaching_their_park_functions() {
     let Some(lldb) = oracle("lldb") else { return };
     let c = capture_target();
-    let mut cmd = Command::new(lldb);
-    cmd.arg("--batch")
-        .arg("-c")
-        .arg(&c.core)
-        .arg(target_path())
-        .args(["-o", "thread list", "-o", "thread backtrace all"]);
-    let text = run_tool(cmd);
-    let threads = text
-        .lines()
-        .filter(|l| {
-            l.trim_start_matches([' ', '*']).starts_with("thread #") && l.contains("tid = ")
-        })
-        .count();
+    let text = lldb_batch(
+        &lldb,
+        target_path(),
+        &c.core,
+        &["thread list", "thread backtrace all"],
+    );
+    let threads = lldb_listed_threads(&text);
     assert_eq!(threads, 9, "lldb thread list:\n{text}");
     assert_park_frames("lldb", &text);
 }

@@ -4,17 +4,12 @@
 
 use std::process::Command;
 
+use coroner_test_support::stdout_of;
+
 fn coroner(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_coroner"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "coroner {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coroner"));
+    cmd.args(args);
+    String::from_utf8(stdout_of(cmd)).unwrap()
 }
 
 /// The names in the `Commands:` section of `coroner --help`, without clap's

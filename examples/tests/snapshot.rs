@@ -10,8 +10,13 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{assert_gdb_read_libc, coroner, run_ok, run_tool};
-use coroner_test_support::{oracle, target_path, SnapshotTarget, Target, PARK_FUNCTIONS};
+use common::{
+    assert_gdb_read_libc, coroner, gdb_backtrace_threads, gdb_batch, lldb_batch,
+    lldb_listed_threads, run_ok, run_tool,
+};
+use coroner_test_support::{
+    minidump_stackwalk, oracle, target_path, SnapshotTarget, Target, PARK_FUNCTIONS,
+};
 use serde_json::Value;
 
 const TARGET_ARGS: [&str; 4] = ["--threads", "8", "--shared-kib", "256"];
@@ -52,24 +57,13 @@ fn snapshot_core_passes_gdb_lldb_and_eu_stack() {
     assert!(children(target.pid()).is_empty());
 
     if let Some(gdb) = oracle("gdb") {
-        let mut cmd = Command::new(gdb);
-        cmd.args([
-            "-batch",
-            "-nx",
-            "-ex",
-            "info threads",
-            "-ex",
-            "thread apply all bt",
-            "-ex",
-            "info sharedlibrary",
-        ])
-        .arg(target_path())
-        .arg(&core);
-        let text = run_tool(cmd);
-        let threads = text
-            .lines()
-            .filter(|l| l.starts_with("Thread ") && l.contains("(LWP "))
-            .count();
+        let text = gdb_batch(
+            &gdb,
+            target_path(),
+            &core,
+            &["info threads", "thread apply all bt", "info sharedlibrary"],
+        );
+        let threads = gdb_backtrace_threads(&text);
         assert_eq!(threads, 9, "gdb thread count:\n{text}");
         for f in PARK_FUNCTIONS {
             assert!(text.contains(f), "gdb: no frame in {f}:\n{text}");
@@ -78,19 +72,13 @@ fn snapshot_core_passes_gdb_lldb_and_eu_stack() {
         assert_gdb_read_libc(&text);
     }
     if let Some(lldb) = oracle("lldb") {
-        let mut cmd = Command::new(lldb);
-        cmd.arg("--batch")
-            .arg("-c")
-            .arg(&core)
-            .arg(target_path())
-            .args(["-o", "thread list", "-o", "thread backtrace all"]);
-        let text = run_tool(cmd);
-        let threads = text
-            .lines()
-            .filter(|l| {
-                l.trim_start_matches([' ', '*']).starts_with("thread #") && l.contains("tid = ")
-            })
-            .count();
+        let text = lldb_batch(
+            &lldb,
+            target_path(),
+            &core,
+            &["thread list", "thread backtrace all"],
+        );
+        let threads = lldb_listed_threads(&text);
         assert_eq!(threads, 9, "lldb thread list:\n{text}");
         for f in PARK_FUNCTIONS {
             assert!(text.contains(f), "lldb: no frame in {f}:\n{text}");
@@ -130,18 +118,7 @@ fn snapshot_minidump_passes_minidump_stackwalk_and_lldb() {
     assert!(!has(b"DONTDUMPDONTDUMP"), "MADV_DONTDUMP bytes in the dump");
     let word = coroner_test_support::pattern_word(12345).to_ne_bytes();
     assert!(has(&word), "the pattern is missing");
-    if let Some(sw) = oracle("minidump-stackwalk") {
-        let out = Command::new(sw)
-            .args(["--json", "--use-local-debuginfo"])
-            .arg(&dump)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    if let Some(v) = minidump_stackwalk(&dump) {
         assert_eq!(v["status"], "OK", "{v}");
         assert_eq!(v["crash_info"]["type"], "DUMP_REQUESTED");
         assert_eq!(v["thread_count"], 9);

@@ -12,7 +12,9 @@ use std::process::{Child, Command, Stdio};
 mod common;
 
 use common::{coroner, run_ok, run_tool};
-use coroner_test_support::{kernel_cores_unavailable, oracle, stack_target_path};
+use coroner_test_support::{
+    kernel_cores_unavailable, minidump_stackwalk, oracle, stack_target_path,
+};
 use serde_json::Value;
 
 /// The stack helper, killed on drop.
@@ -407,10 +409,7 @@ fn hex_field(v: &Value) -> u64 {
 
 /// minidump-stackwalk's frames of each thread, by tid.
 fn stackwalk_frames(dump: &Path) -> Option<BTreeMap<u64, Vec<Walked>>> {
-    let tool = oracle("minidump-stackwalk")?;
-    let mut cmd = Command::new(tool);
-    cmd.args(["--json", "--use-local-debuginfo"]).arg(dump);
-    let json: Value = serde_json::from_str(&run_ok(cmd)).unwrap();
+    let json = minidump_stackwalk(dump)?;
     Some(
         json["threads"]
             .as_array()

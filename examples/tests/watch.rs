@@ -16,7 +16,7 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{coroner, run_tool};
+use common::{coroner, gdb_backtrace_threads, gdb_batch};
 use coroner_test_support::{behave_path, oracle, Behave};
 use serde_json::Value;
 
@@ -156,17 +156,10 @@ fn send(pid: u32, signal: &str) {
 /// `thread apply all bt` and of `extra` commands is returned.
 fn gdb_threads(exe: &Path, core: &Path, threads: usize, extra: &[&str]) -> Option<String> {
     let gdb = oracle("gdb")?;
-    let mut cmd = std::process::Command::new(gdb);
-    cmd.args(["-batch", "-nx", "-ex", "thread apply all bt"]);
-    for e in extra {
-        cmd.args(["-ex", e]);
-    }
-    cmd.arg(exe).arg(core);
-    let text = run_tool(cmd);
-    let seen = text
-        .lines()
-        .filter(|l| l.starts_with("Thread ") && l.contains("(LWP "))
-        .count();
+    let mut commands = vec!["thread apply all bt"];
+    commands.extend_from_slice(extra);
+    let text = gdb_batch(&gdb, exe, core, &commands);
+    let seen = gdb_backtrace_threads(&text);
     assert_eq!(seen, threads, "gdb threads of {}:\n{text}", core.display());
     Some(text)
 }

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use coroner_stack::{stacks_of_file, FrameSource, Options};
-use coroner_test_support::{oracle, stack_target_path};
+use coroner_test_support::{minidump_stackwalk, stack_target_path};
 
 /// (module, offset of the pc in it, how it was found, names innermost
 /// first) of each physical frame (tail-call frames are not on the stack); names only for the helper's own frames
@@ -99,20 +99,9 @@ fn a_minidump_writer_dump_unwinds_like_minidump_stackwalk_does() {
         .count();
     assert_eq!(parked, 4);
 
-    let Some(tool) = oracle("minidump-stackwalk") else {
+    let Some(json) = minidump_stackwalk(&path) else {
         return;
     };
-    let out = Command::new(tool)
-        .args(["--json", "--use-local-debuginfo"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut theirs: BTreeMap<u64, Vec<Walked>> = BTreeMap::new();
     for t in json["threads"].as_array().unwrap() {
         let mut frames = Vec::new();

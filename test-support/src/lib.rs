@@ -9,6 +9,8 @@
 //!   `core_pattern`, `vm.max_map_count` and the like.
 //! - [`Behave`]: a process that burns CPU, grows memory, spawns threads,
 //!   opens files or handles SIGUSR1 on request (for `coroner watch`).
+//! - [`minidump_stackwalk`]: minidump-stackwalk's JSON report of a minidump.
+//! - [`stdout_of`]: run a program that must succeed.
 
 mod behave;
 pub use behave::{behave_path, Behave};
@@ -21,6 +23,12 @@ use std::time::{Duration, Instant};
 
 mod machine_lock;
 pub use machine_lock::{MachineSettings, LOCK_PATH as MACHINE_SETTINGS_LOCK};
+
+mod run;
+pub use run::stdout_of;
+
+mod stackwalk;
+pub use stackwalk::minidump_stackwalk;
 
 /// Path of the compiled target program.
 pub fn target_path() -> &'static Path {

@@ -59,3 +59,45 @@ pub fn assert_gdb_read_libc(text: &str) {
         .unwrap_or_else(|| panic!("no libc in:\n{text}"));
     assert!(libc.contains("Yes"), "libc symbols not read: {libc}");
 }
+
+/// gdb's answers (stdout and stderr) to `commands` on `core` of the
+/// executable `exe`: in batch mode, without init files, required to
+/// succeed.
+pub fn gdb_batch(gdb: &Path, exe: &Path, core: &Path, commands: &[&str]) -> String {
+    let mut cmd = Command::new(gdb);
+    cmd.args(["-batch", "-nx"]);
+    for c in commands {
+        cmd.args(["-ex", c]);
+    }
+    cmd.arg(exe).arg(core);
+    run_tool(cmd)
+}
+
+/// How many threads gdb's `thread apply all bt` shows: its
+/// `Thread N (… (LWP tid)) …` headers.
+pub fn gdb_backtrace_threads(text: &str) -> usize {
+    text.lines()
+        .filter(|l| l.starts_with("Thread ") && l.contains("(LWP "))
+        .count()
+}
+
+/// lldb's answers (stdout and stderr) to `commands` on `core` of the
+/// executable `exe`: in batch mode, required to succeed.
+pub fn lldb_batch(lldb: &Path, exe: &Path, core: &Path, commands: &[&str]) -> String {
+    let mut cmd = Command::new(lldb);
+    cmd.arg("--batch").arg("-c").arg(core).arg(exe);
+    for c in commands {
+        cmd.args(["-o", c]);
+    }
+    run_tool(cmd)
+}
+
+/// How many threads lldb's `thread list` shows: its
+/// `thread #N: tid = …` rows (`*` marks the selected one).
+pub fn lldb_listed_threads(text: &str) -> usize {
+    text.lines()
+        .filter(|l| {
+            l.trim_start_matches([' ', '*']).starts_with("thread #") && l.contains("tid = ")
+        })
+        .count()
+}
