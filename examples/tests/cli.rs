@@ -4,6 +4,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+mod common;
+
+use common::small_tmpfs::SmallTmpfs;
 use coroner_test_support::{pattern_word, Target};
 
 /// A small target: 2 workers, 1 MiB pattern, 64 KiB DONTDUMP, no reservation.
@@ -37,6 +40,14 @@ fn capture_to(target: &Target, path: &Path, extra: &[&str]) -> Output {
     let mut c = coroner(&["capture", &pid, "-o"]);
     c.arg(path).args(extra);
     run(c)
+}
+
+/// Each PT_LOAD of `core` as (vaddr, memsz, filesz, offset): where the
+/// memory is and how the file lays it out.
+fn segment_layout(core: &coroner_core_format::Core<'_>) -> Vec<(u64, u64, u64, u64)> {
+    core.segments()
+        .map(|s| (s.vaddr(), s.memsz(), s.filesz(), s.offset()))
+        .collect()
 }
 
 fn filesz_at(core: &[u8], addr: u64) -> u64 {
@@ -429,20 +440,11 @@ fn page_cache_output_holds_the_same_core_as_direct_io() {
     assert!(capture_to(&target, &direct, &["--direct"]).status.success());
     let o = capture_to(&target, &cached, &["--page-cache"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let (a, b) = (
-        std::fs::read(&direct).unwrap(),
-        std::fs::read(&cached).unwrap(),
-    );
-    let (pa, pb) = (
-        coroner_core_format::parse(&a).unwrap(),
-        coroner_core_format::parse(&b).unwrap(),
-    );
-    let segs = |c: &coroner_core_format::Core<'_>| {
-        c.segments()
-            .map(|s| (s.vaddr(), s.memsz(), s.filesz(), s.offset()))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(segs(&pa), segs(&pb));
+    let bytes = [&direct, &cached].map(|p| std::fs::read(p).unwrap());
+    let [pa, pb] = bytes
+        .each_ref()
+        .map(|b| coroner_core_format::parse(b).unwrap());
+    assert_eq!(segment_layout(&pa), segment_layout(&pb));
     let pattern = target.ready.u64("pattern");
     for core in [&pa, &pb] {
         let mut word = [0u8; 8];
@@ -475,20 +477,11 @@ fn write_behind_holds_the_same_core_as_direct_io() {
     let ring = json["write_behind_bytes"].as_u64().unwrap();
     assert!(ring >= 40 << 20, "write-behind for a 40 MiB target: {json}");
     assert!(capture_to(&target, &direct, &["--direct"]).status.success());
-    let (a, b) = (
-        std::fs::read(&direct).unwrap(),
-        std::fs::read(&behind).unwrap(),
-    );
-    let (pa, pb) = (
-        coroner_core_format::parse(&a).unwrap(),
-        coroner_core_format::parse(&b).unwrap(),
-    );
-    let segs = |c: &coroner_core_format::Core<'_>| {
-        c.segments()
-            .map(|s| (s.vaddr(), s.memsz(), s.filesz(), s.offset()))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(segs(&pa), segs(&pb));
+    let bytes = [&direct, &behind].map(|p| std::fs::read(p).unwrap());
+    let [pa, pb] = bytes
+        .each_ref()
+        .map(|b| coroner_core_format::parse(b).unwrap());
+    assert_eq!(segment_layout(&pa), segment_layout(&pb));
     let pattern = target.ready.u64("pattern");
     let zero = target.ready.u64("zero");
     let read = |core: &coroner_core_format::Core<'_>, addr: u64, len: usize| {
@@ -523,38 +516,9 @@ fn write_behind_holds_the_same_core_as_direct_io() {
     assert!(blocks(&behind) * 512 < 48 << 20, "zero pages were written");
 }
 
-/// A small tmpfs mounted for a test, unmounted on drop.
-struct SmallFs {
-    dir: tempfile::TempDir,
-}
-
-impl SmallFs {
-    /// Mount a `size` tmpfs, or say why not (needs root).
-    fn mount(size: &str) -> Result<SmallFs, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .map_err(|e| format!("running mount: {e}"))?;
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
-        }
-        Ok(SmallFs { dir })
-    }
-}
-
-impl Drop for SmallFs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
-    }
-}
-
-/// A full disk: the error names the cause and the fix, nothing partial is
-/// left in the directory, and the target runs on; for both formats.
 #[test]
 fn a_full_disk_is_named_with_its_fix_and_leaves_nothing_behind() {
-    let fs = match SmallFs::mount("256k") {
+    let fs = match SmallTmpfs::mount("256k") {
         Ok(fs) => fs,
         Err(why) => {
             eprintln!("SKIP: cannot mount a small tmpfs to fill ({why}); needs root");
@@ -563,12 +527,12 @@ fn a_full_disk_is_named_with_its_fix_and_leaves_nothing_behind() {
     };
     let mut target = Target::spawn(&["--threads", "2", "--pattern-mib", "2", "--reserve-gib", "0"]);
     for extra in [&[][..], &["--format", "minidump", "--memory", "full"][..]] {
-        let o = capture_to(&target, &fs.dir.path().join("out"), extra);
+        let o = capture_to(&target, &fs.path().join("out"), extra);
         assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", stderr(&o));
         let err = stderr(&o);
         assert!(err.contains("No space left on device"), "{err}");
         assert!(err.contains("write elsewhere with -o"), "{err}");
-        let left: Vec<_> = std::fs::read_dir(fs.dir.path()).unwrap().collect();
+        let left: Vec<_> = std::fs::read_dir(fs.path()).unwrap().collect();
         assert!(left.is_empty(), "{extra:?} left {left:?}");
         assert!(target.is_running());
         assert!(!matches!(target.state(), 't' | 'T'), "{}", target.state());

@@ -10,7 +10,9 @@ use std::process::Command;
 
 mod common;
 
-use common::{assert_gdb_read_libc, coroner, inspect_json, lldb_listed_threads, run_ok};
+use common::{
+    assert_gdb_read_libc, capture_ok, coroner, inspect_json, lldb_listed_threads, run_ok,
+};
 use coroner_test_support::{
     kernel_core, minidump_stackwalk, oracle, target_path, Target, PARK_FUNCTIONS,
 };
@@ -29,18 +31,8 @@ fn run(mut cmd: Command) -> (bool, String, String) {
 
 /// `coroner capture PID --format minidump -o PATH --json [extra]`.
 fn capture(pid: u32, out: &Path, extra: &[&str]) -> Value {
-    let mut cmd = coroner();
-    cmd.args([
-        "capture",
-        &pid.to_string(),
-        "--format",
-        "minidump",
-        "--json",
-        "-o",
-    ])
-    .arg(out)
-    .args(extra);
-    let json: Value = serde_json::from_str(&run_ok(cmd)).expect("one JSON object");
+    let args = [&["--format", "minidump", "--json"], extra].concat();
+    let json: Value = serde_json::from_str(&capture_ok(pid, out, &args)).expect("one JSON object");
     assert_eq!(json["format"], "minidump");
     json
 }

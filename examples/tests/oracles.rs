@@ -9,8 +9,8 @@ use std::process::Command;
 mod common;
 
 use common::{
-    assert_gdb_read_libc, coroner, gdb_backtrace_threads, gdb_batch, inspect_json, lldb_batch,
-    lldb_listed_threads, run_ok, run_tool,
+    assert_gdb_read_libc, capture_ok, gdb_backtrace_threads, gdb_batch, inspect_json, lldb_batch,
+    lldb_listed_threads, run_tool,
 };
 use coroner_test_support::{
     gcore, kernel_core, oracle, pattern_word, target_path, Target, PARK_FUNCTIONS,
@@ -33,13 +33,8 @@ fn capture_target() -> Captured {
     let target = Target::spawn(&TARGET_ARGS);
     let dir = tempfile::tempdir().unwrap();
     let core = dir.path().join(format!("core.{}", target.pid()));
-    let mut cmd = coroner();
-    cmd.arg("capture")
-        .arg(target.pid().to_string())
-        .arg("-o")
-        .arg(&core)
-        .arg("--json");
-    let json: Value = serde_json::from_str(&run_ok(cmd)).expect("one JSON object on stdout");
+    let json: Value = serde_json::from_str(&capture_ok(target.pid(), &core, &["--json"]))
+        .expect("one JSON object on stdout");
     Captured {
         target,
         _dir: dir,
@@ -397,12 +392,7 @@ fn our_core_holds_the_same_registers_and_bytes_as_gcore_of_the_same_process() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     let ours = dir.path().join("ours.core");
-    let mut cmd = coroner();
-    cmd.arg("capture")
-        .arg(target.pid().to_string())
-        .args(["--filter", "0x3f", "-o"])
-        .arg(&ours);
-    run_ok(cmd);
+    capture_ok(target.pid(), &ours, &["--filter", "0x3f"]);
     let Some(theirs) = gcore(target.pid(), dir.path()) else {
         return;
     };

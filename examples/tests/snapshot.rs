@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::{
-    assert_gdb_read_libc, coroner, gdb_backtrace_threads, gdb_batch, lldb_batch,
-    lldb_listed_threads, run_ok, run_tool,
+    assert_gdb_read_libc, capture_ok, coroner, gdb_backtrace_threads, gdb_batch, lldb_batch,
+    lldb_listed_threads, run_tool,
 };
 use coroner_test_support::{
     minidump_stackwalk, oracle, target_path, SnapshotTarget, Target, PARK_FUNCTIONS,
@@ -23,11 +23,8 @@ const TARGET_ARGS: [&str; 4] = ["--threads", "8", "--shared-kib", "256"];
 
 /// `coroner capture PID -o OUT --json [extra]`, required to succeed.
 fn capture(pid: u32, out: &Path, extra: &[&str]) -> Value {
-    let mut cmd = coroner();
-    cmd.args(["capture", &pid.to_string(), "--json", "-o"])
-        .arg(out)
-        .args(extra);
-    serde_json::from_str(&run_ok(cmd)).expect("one JSON object on stdout")
+    let args = [&["--json"], extra].concat();
+    serde_json::from_str(&capture_ok(pid, out, &args)).expect("one JSON object on stdout")
 }
 
 fn children(pid: u32) -> Vec<u32> {

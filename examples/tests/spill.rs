@@ -8,6 +8,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::small_tmpfs::SmallTmpfs;
 use coroner_test_support::Target;
 
 fn capture_to_pipe(pid: u32, extra: &[&str], tmpdir: Option<&Path>) -> Child {
@@ -109,35 +112,9 @@ fn a_spilled_capture_resumes_the_target_before_a_slow_reader_has_the_dump() {
     );
 }
 
-/// A small tmpfs mounted for a test, unmounted on drop.
-struct SmallFs {
-    dir: tempfile::TempDir,
-}
-
-impl SmallFs {
-    fn mount(size: &str) -> Result<SmallFs, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .map_err(|e| format!("running mount: {e}"))?;
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
-        }
-        Ok(SmallFs { dir })
-    }
-}
-
-impl Drop for SmallFs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
-    }
-}
-
 #[test]
 fn without_room_to_spill_the_dump_is_streamed_with_a_warning_or_refused_if_asked() {
-    let fs = match SmallFs::mount("1m") {
+    let fs = match SmallTmpfs::mount("1m") {
         Ok(fs) => fs,
         Err(why) => {
             eprintln!("SKIP: cannot mount a small tmpfs ({why}); needs root");
@@ -154,7 +131,7 @@ fn without_room_to_spill_the_dump_is_streamed_with_a_warning_or_refused_if_asked
     ]);
 
     // The default directory ($TMPDIR) is too small: warn, stream directly.
-    let child = capture_to_pipe(target.pid(), &[], Some(fs.dir.path()));
+    let child = capture_to_pipe(target.pid(), &[], Some(fs.path()));
     let (ok, json, total, _, stderr) = read_slowly(child, 1e12);
     assert!(ok, "{stderr}");
     assert!(json["spilled_to"].is_null(), "{stderr}");
@@ -164,12 +141,12 @@ fn without_room_to_spill_the_dump_is_streamed_with_a_warning_or_refused_if_asked
     // An explicit --spill DIR that is too small is an error naming the way out.
     let child = capture_to_pipe(
         target.pid(),
-        &["--spill", fs.dir.path().to_str().unwrap()],
+        &["--spill", fs.path().to_str().unwrap()],
         None,
     );
     let (ok, _, total, _, stderr) = read_slowly(child, 1e12);
     assert!(!ok);
     assert_eq!(total, 0, "nothing reaches stdout");
     assert!(stderr.contains("--no-spill"), "{stderr}");
-    assert_eq!(std::fs::read_dir(fs.dir.path()).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(fs.path()).unwrap().count(), 0);
 }

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 
 mod common;
 
-use common::{coroner, run_ok, run_tool};
+use common::{capture_ok, coroner, run_ok, run_tool};
 use coroner_test_support::{
     kernel_cores_unavailable, minidump_stackwalk, oracle, stack_target_path,
 };
@@ -239,12 +239,7 @@ fn stack_of_our_core_equals_gdbs_backtraces() {
     let helper = Helper::spawn(stack_target_path(), &["--threads", "4"]);
     let dir = tempfile::tempdir().unwrap();
     let core = dir.path().join("core");
-    let mut cmd = coroner();
-    cmd.arg("capture")
-        .arg(helper.pid().to_string())
-        .arg("-o")
-        .arg(&core);
-    run_ok(cmd);
+    capture_ok(helper.pid(), &core, &[]);
     assert_same_as_gdb(stack_target_path(), &core, 5);
 
     // --thread keeps one thread; a thread the core does not have is an
@@ -350,12 +345,7 @@ fn a_chain_of_tail_calls_across_compilation_units_equals_gdbs() {
     run_ok(build);
     let helper = Helper::spawn(&exe, &[]);
     let core = dir.path().join("core");
-    let mut cmd = coroner();
-    cmd.arg("capture")
-        .arg(helper.pid().to_string())
-        .arg("-o")
-        .arg(&core);
-    run_ok(cmd);
+    capture_ok(helper.pid(), &core, &[]);
     let json = stack_json(&[core.as_os_str()]);
     let frames: Vec<(&str, &str)> = json["threads"][0]["frames"]
         .as_array()
@@ -539,12 +529,7 @@ fn stack_of_our_minidump_equals_minidump_stackwalks_frames() {
     let helper = Helper::spawn(stack_target_path(), &["--threads", "4"]);
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join("x.dmp");
-    let mut cmd = coroner();
-    cmd.arg("capture")
-        .arg(helper.pid().to_string())
-        .args(["--format", "minidump", "-o"])
-        .arg(&dump);
-    run_ok(cmd);
+    capture_ok(helper.pid(), &dump, &["--format", "minidump"]);
     let json = stack_json(&[dump.as_os_str()]);
     assert_eq!(json["pid"], helper.pid(), "MiscInfo's process id");
     let ours = our_walked(&json);
@@ -653,12 +638,7 @@ fn a_rust_programs_frames_are_demangled_with_file_and_line() {
     assert!(line.starts_with("READY"), "{line:?}");
     let dir = tempfile::tempdir().unwrap();
     let core = dir.path().join("core");
-    let mut cmd = coroner();
-    cmd.arg("capture")
-        .arg(sample.id().to_string())
-        .arg("-o")
-        .arg(&core);
-    run_ok(cmd);
+    capture_ok(sample.id(), &core, &[]);
     drop(sample.stdin.take());
     let _ = sample.kill();
     let _ = sample.wait();
@@ -742,12 +722,7 @@ fn a_stripped_binary_is_symbolized_through_debug_dir() {
     };
     let helper = Helper::spawn(&exe, &["--threads", "2"]);
     let core = dir.path().join("core");
-    let mut cmd = coroner();
-    cmd.arg("capture")
-        .arg(helper.pid().to_string())
-        .arg("-o")
-        .arg(&core);
-    run_ok(cmd);
+    capture_ok(helper.pid(), &core, &[]);
 
     // Without the debug info the helper's own (static, unexported)
     // functions have no names.
@@ -802,12 +777,7 @@ fn a_module_rebuilt_since_the_dump_is_a_build_id_mismatch_not_wrong_names() {
     std::fs::copy(stack_target_path(), &exe).unwrap();
     let helper = Helper::spawn(&exe, &["--threads", "2"]);
     let core = dir.path().join("core");
-    let mut cmd = coroner();
-    cmd.arg("capture")
-        .arg(helper.pid().to_string())
-        .arg("-o")
-        .arg(&core);
-    run_ok(cmd);
+    capture_ok(helper.pid(), &core, &[]);
     drop(helper);
 
     // Another build at the same path: same code, another build-id.

@@ -16,6 +16,7 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::small_tmpfs::SmallTmpfs;
 use common::{coroner, gdb_backtrace_threads, gdb_batch};
 use coroner_test_support::{behave_path, oracle, Behave};
 use serde_json::Value;
@@ -701,57 +702,34 @@ fn max_total_holds_over_30_dumps() {
     assert_eq!(w.events_of("removed").len(), 30 - kept.len());
 }
 
-/// A tmpfs of `size` mounted on a temporary directory, unmounted on drop.
-struct SmallFs {
-    dir: tempfile::TempDir,
-}
-
-impl SmallFs {
-    fn new(size: &str) -> Option<SmallFs> {
-        let dir = tempfile::tempdir().unwrap();
-        let ok = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            eprintln!("SKIP: cannot mount a tmpfs here");
-            return None;
-        }
-        Some(SmallFs { dir })
-    }
-}
-
-impl Drop for SmallFs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg(self.dir.path())
-            .status();
-    }
-}
-
 #[test]
 fn keep_free_holds_over_30_dumps() {
-    let Some(fs) = SmallFs::new("4m") else { return };
+    let fs = match SmallTmpfs::mount("4m") {
+        Ok(fs) => fs,
+        Err(why) => {
+            eprintln!("SKIP: cannot mount a tmpfs here ({why})");
+            return;
+        }
+    };
     let b = Behave::spawn(&[]);
     let pid = b.pid().to_string();
     let mut w = Watch::start(
-        fs.dir.path(),
+        fs.path(),
         &format!("--pid {pid} --interval 10ms --poll 10ms -n 30 --keep-free 3M"),
     );
     w.finish_ok(Duration::from_secs(120));
     assert_eq!(w.dump_files().len(), 30);
-    let st = rustix_free(fs.dir.path());
+    let st = rustix_free(fs.path());
     assert!(st >= 3 << 20, "{st} bytes free");
-    let left = std::fs::read_dir(fs.dir.path()).unwrap().count();
+    let left = std::fs::read_dir(fs.path()).unwrap().count();
     assert!((1..30).contains(&left), "{left} dumps left");
     // Half the file system free: a percentage works the same way.
     let mut w = Watch::start(
-        fs.dir.path(),
+        fs.path(),
         &format!("--pid {pid} --interval 10ms --poll 10ms -n 5 --keep-free 50%"),
     );
     w.finish_ok(Duration::from_secs(60));
-    assert!(rustix_free(fs.dir.path()) >= 2 << 20);
+    assert!(rustix_free(fs.path()) >= 2 << 20);
 }
 
 /// Free bytes of the file system holding `dir`, from `df`.

@@ -7,6 +7,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+pub mod small_tmpfs;
+
 /// The `coroner` binary under test: the one cargo built, or another build
 /// named by `CORONER_TEST_BIN` (.ci/musl.sh runs the oracle tests against
 /// the static musl binary that way).
@@ -40,6 +42,17 @@ pub fn run_tool(mut cmd: Command) -> String {
     );
     assert!(out.status.success(), "{cmd:?} failed:\n{text}");
     text
+}
+
+/// `coroner capture PID ARGS -o OUT`, required to succeed; its stdout.
+pub fn capture_ok(pid: u32, out: &Path, args: &[&str]) -> String {
+    let mut cmd = coroner();
+    cmd.arg("capture")
+        .arg(pid.to_string())
+        .args(args)
+        .arg("-o")
+        .arg(out);
+    run_ok(cmd)
 }
 
 /// `coroner inspect FILE --json`, checked to be of the documented schema.
