@@ -133,16 +133,7 @@ fn a_frozen_process_gives_both_formats_the_same_signal() {
     use crate::test_snapshot::freeze_and_snapshot;
     use coroner_proc_reader::Process;
 
-    let target = coroner_test_support::Target::spawn(&[
-        "--threads",
-        "1",
-        "--sigstorm",
-        "2",
-        "--pattern-mib",
-        "1",
-        "--reserve-gib",
-        "0",
-    ]);
+    let target = coroner_test_support::Target::spawn(&coroner_test_support::SIGNAL_STORM);
     let process = Process::open(target.pid()).unwrap();
     let facts = live::read_facts(&process, true).unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -19,6 +19,19 @@ use minidump::{
     MinidumpSystemInfo, MinidumpThreadList, MinidumpThreadNames, Module,
 };
 
+/// The target of the `--memory full` tests: 8 workers, a 4 MiB pattern,
+/// a 1 GiB reservation that stays untouched, 256 KiB of shared memory.
+const FULL_DUMP_TARGET: [&str; 8] = [
+    "--threads",
+    "8",
+    "--pattern-mib",
+    "4",
+    "--reserve-gib",
+    "1",
+    "--shared-kib",
+    "256",
+];
+
 fn dump(target: &Target, mode: MemoryMode, selection: Selection) -> (tempfile::TempDir, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.dmp");
@@ -316,16 +329,7 @@ fn stacks_dumps_with_all_match_the_default_where_no_stack_is_dontdump() {
 
 #[test]
 fn full_dumps_hold_the_pattern_in_a_memory64_list_but_never_dontdump_bytes() {
-    let target = Target::spawn(&[
-        "--threads",
-        "8",
-        "--pattern-mib",
-        "4",
-        "--reserve-gib",
-        "1",
-        "--shared-kib",
-        "256",
-    ]);
+    let target = Target::spawn(&FULL_DUMP_TARGET);
     let pattern = target.ready.u64("pattern");
     let words = target.ready.u64("pattern_len") / 8;
     let (_dir, bytes) = dump(&target, MemoryMode::Full, Selection::default());
@@ -526,16 +530,7 @@ fn mutated_dumps_never_panic_inspect_or_convert() {
 /// twin test in examples/tests/oracles.rs.
 #[test]
 fn full_minidump_registers_and_memory_match_gcore_of_the_same_process() {
-    let target = Target::spawn(&[
-        "--threads",
-        "8",
-        "--pattern-mib",
-        "4",
-        "--reserve-gib",
-        "1",
-        "--shared-kib",
-        "256",
-    ]);
+    let target = Target::spawn(&FULL_DUMP_TARGET);
     let (dir, bytes) = dump(&target, MemoryMode::Full, Selection::default());
     let Some(core) = coroner_test_support::gcore(target.pid(), dir.path()) else {
         return;

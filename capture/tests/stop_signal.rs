@@ -13,7 +13,7 @@ use coroner_capture::Sink;
 use coroner_capture::{capture_elf, CaptureOptions};
 use coroner_capture::{capture_minidump, MemoryMode};
 use coroner_minidump_format::raw::DUMP_REQUESTED;
-use coroner_test_support::Target;
+use coroner_test_support::{Target, SIGNAL_STORM};
 
 const SIGURG: i32 = 23;
 const SI_TKILL: i32 = -6;
@@ -66,16 +66,7 @@ fn minidump_signal(pid: u32, dir: &std::path::Path) -> (i32, i32, u32) {
 
 #[test]
 fn both_formats_record_the_signal_a_thread_was_stopped_for() {
-    let target = Target::spawn(&[
-        "--threads",
-        "1",
-        "--sigstorm",
-        "2",
-        "--pattern-mib",
-        "1",
-        "--reserve-gib",
-        "0",
-    ]);
+    let target = Target::spawn(&SIGNAL_STORM);
     let pid = target.pid();
     let dir = tempfile::tempdir().unwrap();
     let storm: Vec<u32> = std::fs::read_dir(format!("/proc/{pid}/task"))

@@ -8,23 +8,14 @@
 use std::time::{Duration, Instant};
 
 use coroner_proc_reader::{Process, StopKind};
-use coroner_test_support::{proc_state, Target};
+use coroner_test_support::{proc_state, Target, SIGNAL_STORM};
 
 #[test]
 fn signal_caught_mid_freeze_is_reported_and_redelivered() {
     // Threads that send themselves SIGURG in a tight loop: once seized, each
     // SIGURG stops them for delivery (a tracer sees even ignored signals),
     // so some freezes catch them there rather than at our interrupt.
-    let mut target = Target::spawn(&[
-        "--threads",
-        "1",
-        "--sigstorm",
-        "2",
-        "--pattern-mib",
-        "1",
-        "--reserve-gib",
-        "0",
-    ]);
+    let mut target = Target::spawn(&SIGNAL_STORM);
     let pid = target.pid();
     let process = Process::open(pid).unwrap();
     let (mut caught, mut freezes) = (0, 0);

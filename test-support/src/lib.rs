@@ -72,6 +72,21 @@ pub const PARK_FUNCTIONS: [&str; 8] = [
     "park_in_7",
 ];
 
+/// The target's arguments for the tests of a thread stopped on its way
+/// into a signal: one parked worker and two `sigstorm` threads that send
+/// themselves SIGURG in a tight loop (ignored by default, but a tracer sees
+/// each one, so some freezes catch a thread there); small, no reservation.
+pub const SIGNAL_STORM: [&str; 8] = [
+    "--threads",
+    "1",
+    "--sigstorm",
+    "2",
+    "--pattern-mib",
+    "1",
+    "--reserve-gib",
+    "0",
+];
+
 /// The key=value pairs of the target's `READY` line.
 #[derive(Debug, Clone)]
 pub struct Ready {
@@ -322,18 +337,9 @@ pub fn kernel_cores_unavailable() -> Option<String> {
 /// (as `gcore.<pid>`); `None` (printed, or a failure under
 /// `COR_REQUIRE_ORACLES=1`) when gcore is not installed.
 pub fn gcore(pid: u32, dir: &Path) -> Option<PathBuf> {
-    let gcore = oracle("gcore")?;
-    let out = Command::new(gcore)
-        .arg("-o")
-        .arg(dir.join("gcore"))
-        .arg(pid.to_string())
-        .output()
-        .expect("run gcore");
-    assert!(
-        out.status.success(),
-        "gcore failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut cmd = Command::new(oracle("gcore")?);
+    cmd.arg("-o").arg(dir.join("gcore")).arg(pid.to_string());
+    stdout_of(cmd);
     Some(dir.join(format!("gcore.{pid}")))
 }
 
