@@ -21,15 +21,12 @@ use minidump::{
 
 /// The target of the `--memory full` tests: 8 workers, a 4 MiB pattern,
 /// a 1 GiB reservation that stays untouched, 256 KiB of shared memory.
+#[rustfmt::skip]
 const FULL_DUMP_TARGET: [&str; 8] = [
-    "--threads",
-    "8",
-    "--pattern-mib",
-    "4",
-    "--reserve-gib",
-    "1",
-    "--shared-kib",
-    "256",
+    "--threads", "8",
+    "--pattern-mib", "4",
+    "--reserve-gib", "1",
+    "--shared-kib", "256",
 ];
 
 fn dump(target: &Target, mode: MemoryMode, selection: Selection) -> (tempfile::TempDir, Vec<u8>) {

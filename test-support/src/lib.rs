@@ -76,15 +76,12 @@ pub const PARK_FUNCTIONS: [&str; 8] = [
 /// into a signal: one parked worker and two `sigstorm` threads that send
 /// themselves SIGURG in a tight loop (ignored by default, but a tracer sees
 /// each one, so some freezes catch a thread there); small, no reservation.
+#[rustfmt::skip]
 pub const SIGNAL_STORM: [&str; 8] = [
-    "--threads",
-    "1",
-    "--sigstorm",
-    "2",
-    "--pattern-mib",
-    "1",
-    "--reserve-gib",
-    "0",
+    "--threads", "1",
+    "--sigstorm", "2",
+    "--pattern-mib", "1",
+    "--reserve-gib", "0",
 ];
 
 /// The key=value pairs of the target's `READY` line.
