@@ -470,19 +470,26 @@ fn a_stop_during_the_staged_write_leaves_nothing() {
     let mut s = Sink::create(&dest, false).unwrap();
     s.stage_in_memory(0).unwrap();
     s.write_all(&vec![3u8; 9 << 20]).unwrap();
+    complete_with_a_stop_leaves_nothing(s, 15, scratch.path());
+}
+
+/// Complete the file of `s` while a stop (with `code`) is asked: the
+/// completion ends with `Stopped { code }`, and once `s` is dropped `dir`
+/// holds nothing.
+fn complete_with_a_stop_leaves_nothing(mut s: Sink, code: usize, dir: &Path) {
     let total = s.position();
     let Out::File(fo) = &mut s.out else {
         unreachable!()
     };
     let stopped = fo.temp.complete(total, true, &|| {
-        Err(io::Error::other(SinkError::Stopped { code: 15 }))
+        Err(io::Error::other(SinkError::Stopped { code }))
     });
     assert!(
-        matches!(stopped, Err(SinkError::Stopped { code: 15 })),
+        matches!(stopped, Err(SinkError::Stopped { code: c }) if c == code),
         "{stopped:?}"
     );
     drop(s);
-    assert!(std::fs::read_dir(scratch.path()).unwrap().next().is_none());
+    assert!(std::fs::read_dir(dir).unwrap().next().is_none());
 }
 
 /// A write-behind ring holds what the disk has not written yet, so
@@ -500,19 +507,7 @@ fn a_stop_while_write_behind_drains_leaves_nothing() {
     }
     assert_eq!(s.write_behind(64 << 20).unwrap(), 64 << 20);
     s.write_all(&vec![7u8; 60 << 20]).unwrap();
-    let total = s.position();
-    let Out::File(fo) = &mut s.out else {
-        unreachable!()
-    };
-    let stopped = fo.temp.complete(total, true, &|| {
-        Err(io::Error::other(SinkError::Stopped { code: 2 }))
-    });
-    assert!(
-        matches!(stopped, Err(SinkError::Stopped { code: 2 })),
-        "{stopped:?}"
-    );
-    drop(s);
-    assert!(std::fs::read_dir(scratch.path()).unwrap().next().is_none());
+    complete_with_a_stop_leaves_nothing(s, 2, scratch.path());
 
     let mut s = Sink::create(&dest, false).unwrap();
     s.write_behind(64 << 20).unwrap();
