@@ -271,25 +271,15 @@ fn kernel_thread_is_refused_with_its_reason() {
         eprintln!("pid 2 is not a kernel thread here (container?); nothing to check");
         return;
     }
-    let err = p.freeze().unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::PermissionDenied {
-                reason: PermissionReason::KernelThread,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert!(err.to_string().contains("kernel thread"));
-    assert!(
-        err.to_string().starts_with("pid 2 is a kernel thread"),
-        "a kernel thread is not a permission problem: {err}"
-    );
+    assert_kernel_thread_refusal(&p.freeze().unwrap_err());
     // Reading its auxv (ESRCH from the kernel) says the same. (Its maps is
     // just empty.)
-    let err = p.auxv().unwrap_err();
+    assert_kernel_thread_refusal(&p.auxv().unwrap_err());
+}
+
+/// `err` refuses pid 2 for being a kernel thread, and says so: not as a
+/// permission problem.
+fn assert_kernel_thread_refusal(err: &Error) {
     assert!(
         matches!(
             err,
@@ -303,6 +293,6 @@ fn kernel_thread_is_refused_with_its_reason() {
     let text = err.to_string();
     assert!(
         text.starts_with("pid 2 is a kernel thread") && !text.contains("permission denied"),
-        "{text}"
+        "a kernel thread is not a permission problem: {text}"
     );
 }
