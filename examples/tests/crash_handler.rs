@@ -371,16 +371,11 @@ fn real_crashes_are_stored_and_open_in_gdb_and_minidump_stackwalk() {
         );
 
         // uninstall puts the previous settings back.
-        let out = Command::new(env!("CARGO_BIN_EXE_coroner"))
+        let mut uninstall = Command::new(env!("CARGO_BIN_EXE_coroner"));
+        uninstall
             .args(["crash-handler", "uninstall", "-c"])
-            .arg(&installed.config)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .arg(&installed.config);
+        stdout_of(uninstall);
         assert_eq!(
             std::fs::read_to_string(CORE_PATTERN).unwrap(),
             installed.pattern

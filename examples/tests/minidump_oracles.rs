@@ -11,7 +11,8 @@ use std::process::Command;
 mod common;
 
 use common::{
-    assert_gdb_read_libc, capture_ok, coroner, inspect_json, lldb_listed_threads, run_ok,
+    assert_gdb_read_libc, capture_ok, coroner, inspect_json, lldb_listed_threads,
+    lldb_minidump_backtraces, run_ok,
 };
 use coroner_test_support::{
     kernel_core, minidump_stackwalk, oracle, target_path, Target, PARK_FUNCTIONS,
@@ -166,15 +167,7 @@ fn lldb_loads_the_live_minidump_with_every_thread_and_backtrace() {
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join("t.dmp");
     capture(target.pid(), &dump, &[]);
-    let mut cmd = Command::new(lldb);
-    cmd.arg("--batch").arg("-c").arg(&dump).args([
-        "-o",
-        "thread list",
-        "-o",
-        "thread backtrace all",
-    ]);
-    let (_, out, err) = run(cmd);
-    let text = format!("{out}{err}");
+    let text = lldb_minidump_backtraces(&lldb, &dump);
     assert!(text.contains("was loaded"), "{text}");
     let threads = lldb_listed_threads(&text);
     assert_eq!(threads, 9, "lldb thread list:\n{text}");

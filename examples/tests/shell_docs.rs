@@ -50,22 +50,15 @@ fn completions_for_bash_zsh_and_fish_name_every_subcommand() {
 fn bash_accepts_the_completion_script() {
     let script = coroner(&["completions", "bash"]);
     // Sourcing it defines the completion function and registers it.
-    let out = Command::new("bash")
-        .args([
-            "--norc",
-            "-c",
-            "eval \"$1\" && complete -p coroner",
-            "bash",
-            &script,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("coroner"));
+    let mut bash = Command::new("bash");
+    bash.args([
+        "--norc",
+        "-c",
+        "eval \"$1\" && complete -p coroner",
+        "bash",
+        &script,
+    ]);
+    assert!(String::from_utf8_lossy(&stdout_of(bash)).contains("coroner"));
 }
 
 #[test]

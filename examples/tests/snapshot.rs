@@ -12,7 +12,7 @@ mod common;
 
 use common::{
     assert_gdb_read_libc, capture_ok, coroner, gdb_backtrace_threads, gdb_batch, lldb_batch,
-    lldb_listed_threads, run_tool,
+    lldb_listed_threads, lldb_minidump_backtraces, run_tool,
 };
 use coroner_test_support::{
     minidump_stackwalk, oracle, target_path, SnapshotTarget, Target, PARK_FUNCTIONS,
@@ -132,19 +132,7 @@ fn snapshot_minidump_passes_minidump_stackwalk_and_lldb() {
         assert_eq!(parked, PARK_FUNCTIONS, "park frames over all threads: {v}");
     }
     if let Some(lldb) = oracle("lldb") {
-        let mut cmd = Command::new(lldb);
-        cmd.arg("--batch").arg("-c").arg(&dump).args([
-            "-o",
-            "thread list",
-            "-o",
-            "thread backtrace all",
-        ]);
-        let out = cmd.output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = lldb_minidump_backtraces(&lldb, &dump);
         for f in PARK_FUNCTIONS {
             assert!(
                 text.contains(&format!("`{f}")),

@@ -105,6 +105,24 @@ pub fn lldb_batch(lldb: &Path, exe: &Path, core: &Path, commands: &[&str]) -> St
     run_tool(cmd)
 }
 
+/// lldb's answer (stdout and stderr) to `thread list` and `thread
+/// backtrace all` on the minidump `dump`, whatever its exit status: the
+/// caller checks the text.
+pub fn lldb_minidump_backtraces(lldb: &Path, dump: &Path) -> String {
+    let out = Command::new(lldb)
+        .arg("--batch")
+        .arg("-c")
+        .arg(dump)
+        .args(["-o", "thread list", "-o", "thread backtrace all"])
+        .output()
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// How many threads lldb's `thread list` shows: its
 /// `thread #N: tid = …` rows (`*` marks the selected one).
 pub fn lldb_listed_threads(text: &str) -> usize {
