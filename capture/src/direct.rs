@@ -142,11 +142,12 @@ impl DirectWriter {
 
     /// Let up to `bytes` of the stream wait in memory for the disk (rounded
     /// down to whole buffers; at most the default ring's 2 MiB is kept when
-    /// `bytes` is smaller than two buffers, and 0 returned). The memory is made by a
-    /// thread that starts now, ahead of what the capture uses (see
-    /// `write_behind.rs`). Only before the first write. Returns the bytes
-    /// the ring may hold.
-    pub(crate) fn write_behind(&mut self, bytes: u64) -> io::Result<u64> {
+    /// `bytes` is smaller than two buffers, and 0 returned). `ahead` bytes
+    /// of that memory (rounded up to whole buffers, at least two, at most
+    /// the ring) are made before this returns, the rest by a thread that
+    /// starts now, ahead of what the capture uses (see `write_behind.rs`).
+    /// Only before the first write. Returns the bytes the ring may hold.
+    pub(crate) fn write_behind(&mut self, bytes: u64, ahead: u64) -> io::Result<u64> {
         if self.pos > 0 || self.allocated > 0 || self.behind {
             return Err(io::Error::other(
                 "write-behind is set before the first write",
@@ -161,7 +162,8 @@ impl DirectWriter {
             .freed_tx
             .clone()
             .ok_or_else(|| io::Error::other("write-behind is set before the first write"))?;
-        let toucher = Toucher::start(count, Arc::clone(&self.backlog), freed)?;
+        let ahead = usize::try_from(ahead.div_ceil(stage as u64)).unwrap_or(usize::MAX);
+        let toucher = Toucher::start(count, ahead, Arc::clone(&self.backlog), freed)?;
         self.toucher = Some(toucher);
         self.stage_size = stage;
         self.ring = count;

@@ -64,6 +64,8 @@ mod format_agreement;
 pub mod inspect;
 #[cfg(target_os = "linux")]
 mod live;
+#[cfg(target_os = "linux")]
+mod made_ahead;
 mod minidump;
 mod options;
 mod os;
@@ -90,6 +92,8 @@ pub use convert::{
 pub use cow_copy::{CowMode, CowReport};
 #[cfg(target_os = "linux")]
 pub use elf::capture_elf;
+#[cfg(target_os = "linux")]
+pub use made_ahead::{sample_data, size_made_ahead, DataSample, MadeAhead};
 #[cfg(target_os = "linux")]
 pub use minidump::capture_minidump;
 pub use minidump::host_file::Sysroot;

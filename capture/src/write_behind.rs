@@ -10,18 +10,29 @@
 //! the writer thread finishes writing after the thaw (before the file is
 //! fsynced and named, as always).
 //!
-//! The memory is made by a thread of its own (the toucher), which keeps
-//! 32 MiB more than the disk's backlog ready; when none is ready and the
-//! ring may still grow, the capture makes a buffer itself rather than wait.
-//! Each buffer is an anonymous mapping (page-aligned, as `O_DIRECT` needs)
-//! with huge pages asked for where the kernel has them (fewer page
-//! faults), written once by the toucher so that its page faults — and, on
-//! a VM whose host reclaims free guest memory, the host's first touch,
-//! about 0.8 s per GiB on the benchmark machine — are mostly not the
-//! capture's. Only two buffers are made before the freeze: making a
-//! quarter of the ring ahead (256 MiB) cost more wall time under load than
-//! it saved of the pause (BENCHMARKS.md). When the disk keeps up, the ring
-//! stays small; it never holds more than the size it was given.
+//! The buffers are fresh anonymous memory (page-aligned, as `O_DIRECT`
+//! needs), and on a VM whose host takes free guest memory back (free page
+//! reporting, as on the benchmark machine) the first touch of fresh memory
+//! is what costs: about 1 s per GiB there, not shared out by a second
+//! thread (two threads touching 1 GiB took longer than one), against
+//! 0.15 s per GiB to copy into memory already touched. So some buffers are
+//! made *before* the freeze, as many as the caller asks for
+//! ([`Toucher::start`]'s `ahead`: `made_ahead.rs` sizes it to what the
+//! freeze is expected to need beyond what the disk and the toucher supply
+//! while it lasts), and the others by a thread of its own (the toucher),
+//! which keeps 32 MiB more than the disk's backlog ready; when none is
+//! ready and the ring may still grow, the capture makes a buffer itself
+//! rather than wait. Each buffer is written once by whoever makes it, so
+//! that its page faults are not the capture's.
+//!
+//! Huge pages are asked for (fewer page faults). A micro-benchmark
+//! (touching one 512 MiB mapping) found them 4–9× slower to touch than
+//! 4 KiB pages on the benchmark machine while most memory was page cache,
+//! but an A/B of whole captures of the gcore benchmark's workload (four
+//! rounds each, load ~5) had the ring in 4 KiB pages slower (wall
+//! 1.8–3.0 s against 1.5–2.5 s), so the advice stays. When the disk keeps
+//! up, the ring stays small; it never holds more than the size it was
+//! given.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -125,18 +136,21 @@ fn reserve(made: &AtomicUsize, count: usize) -> bool {
 
 impl Toucher {
     /// Make up to `count` buffers, sending each to `freed` when it is
-    /// touched: two now (so the ring always has two, whatever happens
-    /// later; their errors are this call's), the others on a thread, which
-    /// keeps `AHEAD` ready beyond the disk's `backlog`. Fewer are made if
-    /// memory runs out.
+    /// touched: `ahead` of them now, before this returns (at least two, so
+    /// the ring always has two whatever happens later; their errors are
+    /// this call's), the others on a thread, which keeps `AHEAD` ready
+    /// beyond the disk's `backlog`. Fewer are made if memory runs out.
     pub(crate) fn start(
         count: usize,
+        ahead: usize,
         backlog: Arc<Backlog>,
         freed: Sender<Freed>,
     ) -> io::Result<Toucher> {
         let made = Arc::new(AtomicUsize::new(0));
-        while reserve(&made, count.min(2)) {
-            let mut buf = Buffer::new(BUFFER, true)?;
+        while reserve(&made, count.min(ahead.max(2))) {
+            // 4 KiB pages: made while the capture waits for them, where
+            // huge pages were the slower to touch (see the module docs).
+            let mut buf = Buffer::new(BUFFER, false)?;
             buf.touch();
             freed
                 .send(Freed::Fresh(buf))
@@ -246,7 +260,7 @@ mod tests {
     fn the_ring_grows_with_the_backlog_up_to_its_size() {
         let backlog = Arc::new(Backlog::default());
         let (tx, rx) = channel();
-        let toucher = Toucher::start(16, Arc::clone(&backlog), tx).unwrap();
+        let toucher = Toucher::start(16, 0, Arc::clone(&backlog), tx).unwrap();
         let expect = |n: usize| {
             for i in 0..n {
                 match rx.recv_timeout(Duration::from_secs(20)) {
@@ -278,6 +292,30 @@ mod tests {
         expect(3);
         assert!(toucher.grow().is_none(), "the ring is full");
         toucher.stop();
+    }
+
+    /// The buffers asked for ahead are made before `start` returns (at
+    /// least two, at most the ring); the thread adds none while they cover
+    /// `AHEAD`.
+    #[test]
+    fn buffers_asked_for_ahead_are_ready_when_start_returns() {
+        for (count, ahead, ready) in [(16, 12, 12), (16, 0, 2), (16, 40, 16), (1, 5, 1)] {
+            let (tx, rx) = channel();
+            let toucher = Toucher::start(count, ahead, Arc::new(Backlog::default()), tx).unwrap();
+            for i in 0..ready {
+                assert!(
+                    matches!(rx.try_recv(), Ok(Freed::Fresh(_))),
+                    "buffer {i} of {ready} ({count}, {ahead}) not ready"
+                );
+            }
+            if ready >= AHEAD {
+                assert!(
+                    rx.recv_timeout(Duration::from_millis(300)).is_err(),
+                    "more than {ready} buffers ({count}, {ahead})"
+                );
+            }
+            toucher.stop();
+        }
     }
 
     #[test]

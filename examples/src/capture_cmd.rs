@@ -192,10 +192,27 @@ fn file_sink(
         };
         sink.stage_in_memory(reserve).map_err(describe)?;
     } else if !args.direct {
-        // Its memory is made from here on, by a thread, ahead of the freeze.
-        write_behind = sink.write_behind(choice.write_behind).map_err(describe)?;
+        // Its memory is made from here on: what the freeze is expected to
+        // need now (sized from a sample of the target's memory), the rest
+        // by a thread as the disk falls behind.
+        let ahead = (choice.write_behind > 0 && choice.estimate != u64::MAX).then(|| {
+            coroner_capture::size_made_ahead(
+                choice.write_behind,
+                choice.estimate,
+                coroner_capture::sample_data(args.pid),
+            )
+        });
+        let ahead_bytes = ahead.as_ref().map_or(0, |a| a.bytes);
+        write_behind = sink
+            .write_behind_made_ahead(choice.write_behind, ahead_bytes)
+            .map_err(describe)?;
         reason = if write_behind > 0 || choice.write_behind == 0 {
-            format!("the default: {}", choice.write_behind_reason)
+            match &ahead {
+                Some(a) if write_behind > 0 => {
+                    format!("the default: {}; {}", choice.write_behind_reason, a.reason)
+                }
+                _ => format!("the default: {}", choice.write_behind_reason),
+            }
         } else {
             format!(
                 "the default, with no write-behind: {}, less than two 4 MiB buffers (or no direct \

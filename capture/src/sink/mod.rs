@@ -228,7 +228,19 @@ impl Sink {
     /// rounded down to whole 4 MiB buffers, or 0 when it does not apply
     /// (less than two buffers, no direct I/O on this file system, a
     /// stream, or [`Sink::stage_in_memory`]). Only before the first write.
+    /// Two buffers are made before this returns; see
+    /// [`Sink::write_behind_made_ahead`] to make more.
     pub fn write_behind(&mut self, bytes: u64) -> Result<u64, SinkError> {
+        self.write_behind_made_ahead(bytes, 0)
+    }
+
+    /// [`Sink::write_behind`], with `ahead` bytes of the write-behind
+    /// memory (whole 4 MiB buffers, at least two, at most `bytes`) made
+    /// before this returns, so before the capture freezes the target: on a
+    /// machine where the first touch of fresh memory is slow, memory made
+    /// during the freeze lengthens it (see `write_behind.rs`).
+    /// [`crate::output_path`]'s `OutputChoice::made_ahead` says how much.
+    pub fn write_behind_made_ahead(&mut self, bytes: u64, ahead: u64) -> Result<u64, SinkError> {
         let (temp, path) = match &mut self.out {
             Out::File(fo) => (&mut fo.temp, fo.dest.clone()),
             Out::Spill { temp, dir, .. } => (temp, dir.clone()),
@@ -244,11 +256,12 @@ impl Sink {
                 source: io::Error::other("the output has already been written to"),
             });
         }
-        temp.write_behind(bytes).map_err(|source| SinkError::Io {
-            what: "allocate write-behind memory for",
-            path,
-            source,
-        })
+        temp.write_behind(bytes, ahead)
+            .map_err(|source| SinkError::Io {
+                what: "allocate write-behind memory for",
+                path,
+                source,
+            })
     }
 
     /// Bytes allocated ahead by [`Sink::stage_in_memory`], `None` when the

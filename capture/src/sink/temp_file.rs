@@ -114,11 +114,11 @@ impl TempFile {
     }
 
     /// Let up to `bytes` of the dump wait in memory for the disk (see
-    /// `write_behind.rs`); the bytes the ring may hold, 0 without direct
-    /// I/O.
-    pub(super) fn write_behind(&mut self, bytes: u64) -> io::Result<u64> {
+    /// `write_behind.rs`), `ahead` of them made now; the bytes the ring
+    /// may hold, 0 without direct I/O.
+    pub(super) fn write_behind(&mut self, bytes: u64, ahead: u64) -> io::Result<u64> {
         match &mut self.direct {
-            Some(d) => d.write_behind(bytes),
+            Some(d) => d.write_behind(bytes, ahead),
             None => Ok(0),
         }
     }

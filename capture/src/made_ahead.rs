@@ -1,0 +1,250 @@
+//! How much of the write-behind memory to make before the freeze.
+//!
+//! Why: on the benchmark machine (a VM whose host takes free guest memory
+//! back) the first touch of fresh memory costs about 1 s per GiB and does
+//! not go faster on two threads, while the capture reads a frozen target at
+//! about 2.5 GiB/s. Memory made inside the freeze (by the toucher thread or,
+//! when none is ready, by the capture itself) lengthens the pause; memory
+//! made before it lengthens the wall time by the same touch, with the disk
+//! idle. So only what the freeze is expected to need is made ahead: the
+//! dump's data, less what the disk writes and the toucher makes while the
+//! target's memory is read — taken as half of the bytes read (measured:
+//! reading ~2.5 GiB/s, the disk 0.6–0.9 GiB/s with direct I/O, the toucher
+//! ~1 GiB/s). A dense target (a redis holding 1 GiB of keys) gets about
+//! half its size made ahead; a target whose resident memory is half zeros
+//! (the gcore benchmark's) gets none, as before.
+//!
+//! The dump's data is estimated before the freeze by sampling: pages at
+//! evenly spaced addresses of the target's private anonymous mappings are
+//! looked up in its pagemap, and the resident ones read (the target runs;
+//! reading does not change it) to count those that are not all zeros,
+//! which the dump leaves out as holes. A few thousand pages: milliseconds.
+
+use coroner_proc_reader::{MemoryReader, Process, ReadRequest};
+
+use crate::backing::{classify, Backing};
+use crate::write_behind::BUFFER;
+
+/// Addresses looked up in the pagemap, at most.
+const SAMPLES: u64 = 4096;
+/// Pages read per `process_vm_readv` batch.
+const BATCH: usize = 256;
+const MIB: u64 = 1 << 20;
+
+/// What a sample of the target's resident anonymous pages held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DataSample {
+    /// Resident pages read.
+    pub read: u64,
+    /// Those that were not all zeros.
+    pub with_data: u64,
+}
+
+/// Bytes of write-behind memory to make before the freeze, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MadeAhead {
+    /// Bytes (at most the write-behind allowed).
+    pub bytes: u64,
+    /// Why, in a sentence (figures in MiB).
+    pub reason: String,
+}
+
+/// Sample the data of `pid`'s resident anonymous memory (see the module
+/// docs); `None` when it cannot be read.
+pub fn sample_data(pid: u32) -> Option<DataSample> {
+    let process = Process::open(pid).ok()?;
+    let memory = process.memory().ok()?;
+    let ranges: Vec<(u64, u64)> = classify(&process.mappings().ok()?)
+        .into_iter()
+        .filter(|m| m.backing == Backing::Anonymous)
+        .map(|m| (m.range.start, m.range.end))
+        .collect();
+    sample_ranges(&memory, &ranges)
+}
+
+/// Page addresses spread evenly over `ranges` (sorted, disjoint `(start,
+/// end)` pairs of page-aligned addresses): at most `samples`, each the
+/// middle page of its share of the total.
+fn spread(ranges: &[(u64, u64)], page: u64, samples: u64) -> Vec<u64> {
+    let pages: u64 = ranges
+        .iter()
+        .map(|&(s, e)| e.saturating_sub(s) / page)
+        .sum();
+    if pages == 0 || samples == 0 {
+        return Vec::new();
+    }
+    let stride = pages.div_ceil(samples);
+    let mut out = Vec::new();
+    // Page index (over all ranges) of the next sample.
+    let mut next = stride / 2;
+    let mut before = 0u64;
+    for &(start, end) in ranges {
+        let here = end.saturating_sub(start) / page;
+        while next < before + here {
+            out.push(start + (next - before) * page);
+            next += stride;
+        }
+        before += here;
+    }
+    out
+}
+
+fn sample_ranges(memory: &MemoryReader, ranges: &[(u64, u64)]) -> Option<DataSample> {
+    let page = memory.page_size();
+    let mut resident = Vec::new();
+    for addr in spread(ranges, page, SAMPLES) {
+        let mut present = false;
+        memory
+            .scan_pagemap(addr, addr + page, |_, e| present = e.present())
+            .ok()?;
+        if present {
+            resident.push(addr);
+        }
+    }
+    let page_len = usize::try_from(page).ok()?;
+    let mut sample = DataSample::default();
+    let mut buf = vec![0u8; page_len * BATCH];
+    for addrs in resident.chunks(BATCH) {
+        let mut requests: Vec<ReadRequest<'_>> = buf
+            .chunks_mut(page_len)
+            .zip(addrs)
+            .map(|(b, &a)| ReadRequest::new(a, b))
+            .collect();
+        memory.read_batch(&mut requests).ok()?;
+        for r in requests.iter().filter(|r| r.got == page_len) {
+            sample.read += 1;
+            if r.buf.iter().any(|&b| b != 0) {
+                sample.with_data += 1;
+            }
+        }
+    }
+    Some(sample)
+}
+
+/// How much of a `write_behind`-byte ring to make before the freeze of a
+/// target with `resident` bytes of anonymous and shared memory (what the
+/// capture will read), `sample` telling how much of it is data (see the
+/// module docs): whole 4 MiB buffers, at least the two always made, at
+/// most the ring. Without a sample the target counts as all data.
+pub fn size_made_ahead(write_behind: u64, resident: u64, sample: Option<DataSample>) -> MadeAhead {
+    let (data, from) = match sample {
+        Some(s) if s.read > 0 => (
+            u64::try_from(u128::from(resident) * u128::from(s.with_data) / u128::from(s.read))
+                .unwrap_or(u64::MAX),
+            format!(
+                "{} of {} sampled resident pages hold data",
+                s.with_data, s.read
+            ),
+        ),
+        Some(_) => (
+            0,
+            "no resident anonymous page was found to sample".to_owned(),
+        ),
+        None => (
+            resident,
+            "the target's memory could not be sampled, so all of it counts".to_owned(),
+        ),
+    };
+    // Whole buffers, at least the two always made, at most the ring.
+    let buffer = BUFFER as u64;
+    let bytes = data
+        .saturating_sub(resident / 2)
+        .div_ceil(buffer)
+        .saturating_mul(buffer)
+        .max(2 * buffer)
+        .min(write_behind / buffer * buffer);
+    MadeAhead {
+        bytes,
+        reason: format!(
+            "{} MiB of it made before the freeze: the dump's data, estimated at {} MiB ({from}), \
+             less half of the {} MiB to be read, which the disk and the toucher are expected to \
+             take while it is read",
+            bytes / MIB,
+            data / MIB,
+            resident / MIB
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: u64 = 4096;
+
+    #[test]
+    fn samples_are_spread_evenly_over_the_ranges() {
+        // 8 + 4 pages, 3 samples: stride 4, pages 2, 6 and 10.
+        let ranges = [(0x10000, 0x10000 + 8 * PAGE), (0x40000, 0x40000 + 4 * PAGE)];
+        assert_eq!(
+            spread(&ranges, PAGE, 3),
+            vec![0x10000 + 2 * PAGE, 0x10000 + 6 * PAGE, 0x40000 + 2 * PAGE]
+        );
+        // More samples than pages: every page once.
+        assert_eq!(spread(&ranges, PAGE, 100).len(), 12);
+        assert!(spread(&[], PAGE, 10).is_empty());
+        // A large space: never more than asked for, all inside the ranges.
+        let big = [(0, 1 << 40)];
+        let s = spread(&big, PAGE, SAMPLES);
+        assert!(s.len() as u64 <= SAMPLES && s.len() as u64 > SAMPLES - 2);
+        assert!(s.iter().all(|&a| a < 1 << 40 && a % PAGE == 0));
+    }
+
+    #[test]
+    fn a_dense_target_gets_half_its_data_ahead_a_half_zero_one_none() {
+        const GIB: u64 = 1 << 30;
+        let dense = Some(DataSample {
+            read: 1000,
+            with_data: 1000,
+        });
+        let half = Some(DataSample {
+            read: 1000,
+            with_data: 500,
+        });
+        // A redis of 980 MiB, all data.
+        let m = size_made_ahead(980 * MIB, 980 * MIB, dense);
+        assert_eq!(m.bytes, 492 * MIB, "490 MiB in whole buffers");
+        assert!(m.reason.starts_with("492 MiB of it"), "{}", m.reason);
+        assert!(m.reason.contains("1000 of 1000 sampled"), "{}", m.reason);
+        // The gcore benchmark: 2 GiB resident, half of it zeros: only the
+        // two buffers always made.
+        assert_eq!(size_made_ahead(GIB, 2 * GIB, half).bytes, 8 * MIB);
+        // Never more than the ring.
+        assert_eq!(size_made_ahead(GIB, 8 * GIB, dense).bytes, GIB);
+        // No sample: all data; nothing resident to sample: none.
+        let m = size_made_ahead(GIB, GIB, None);
+        assert_eq!(m.bytes, GIB / 2);
+        assert!(m.reason.contains("could not be sampled"), "{}", m.reason);
+        let empty = Some(DataSample::default());
+        assert_eq!(size_made_ahead(GIB, GIB, empty).bytes, 8 * MIB);
+        // A ring of less than whole buffers: its whole buffers.
+        assert_eq!(size_made_ahead(10 * MIB, GIB, dense).bytes, 8 * MIB);
+    }
+
+    /// The sample tells data from zeros in a live process's memory: our own,
+    /// with a mapping of one third data pages.
+    #[test]
+    fn sampling_a_live_process_counts_the_pages_that_hold_data() {
+        let pages = 3 * 1024;
+        let mut map = memmap2::MmapMut::map_anon(pages * PAGE as usize).unwrap();
+        for (i, p) in map.chunks_mut(PAGE as usize).enumerate() {
+            // Every page resident; one in three with a byte of data.
+            p[100] = u8::from(i % 3 == 0);
+        }
+        let start = map.as_ptr() as u64;
+        let process = Process::open(std::process::id()).unwrap();
+        let memory = process.memory().unwrap();
+        let s = sample_ranges(&memory, &[(start, start + pages as u64 * PAGE)]).unwrap();
+        assert_eq!(s.read, pages as u64, "{s:?}");
+        assert_eq!(s.with_data, pages as u64 / 3, "{s:?}");
+        // Untouched pages are not resident: not read.
+        let untouched = memmap2::MmapMut::map_anon(64 * PAGE as usize).unwrap();
+        let u = untouched.as_ptr() as u64;
+        let s = sample_ranges(&memory, &[(u, u + 64 * PAGE)]).unwrap();
+        assert_eq!(s, DataSample::default());
+        // The whole process: some data.
+        let s = sample_data(std::process::id()).unwrap();
+        assert!(s.read > 0 && s.with_data > 0, "{s:?}");
+    }
+}
