@@ -476,6 +476,13 @@ fn write_behind_holds_the_same_core_as_direct_io() {
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let ring = json["write_behind_bytes"].as_u64().unwrap();
     assert!(ring >= 40 << 20, "write-behind for a 40 MiB target: {json}");
+    // Part of it made before the freeze, sized on a sample of the target.
+    let reason = json["output_path_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("MiB of it made before the freeze")
+            && reason.contains("sampled resident pages hold data"),
+        "{reason}"
+    );
     assert!(capture_to(&target, &direct, &["--direct"]).status.success());
     let bytes = [&direct, &behind].map(|p| std::fs::read(p).unwrap());
     let [pa, pb] = bytes
