@@ -339,7 +339,11 @@ impl MemoryReader {
             .saturating_add(page.saturating_sub(1))
             .checked_div(page)
             .unwrap_or(0);
-        let mut buf = vec![0u8; PAGEMAP_CHUNK];
+        // No larger than the scan: small scans (a page, as capture's
+        // sampling before the freeze does thousands of times) would
+        // otherwise each map and zero 128 KiB.
+        let entries_wanted = usize::try_from(last.saturating_sub(first)).unwrap_or(usize::MAX);
+        let mut buf = vec![0u8; entries_wanted.saturating_mul(ENTRY_SIZE).min(PAGEMAP_CHUNK)];
         let mut index = first;
         while index < last {
             let want = usize::try_from(last.saturating_sub(index))
