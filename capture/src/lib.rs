@@ -199,10 +199,13 @@ impl CaptureError {
         use coroner_minidump_format::WriteError as MinidumpWrite;
         match self {
             CaptureError::Sink(_) => true,
-            CaptureError::Write(w) => !matches!(w, CoreWrite::Memory { .. }),
+            CaptureError::Write(w) => !matches!(
+                w,
+                CoreWrite::Memory { .. } | CoreWrite::SourceOverread { .. }
+            ),
             CaptureError::MinidumpWrite(w) => !matches!(
                 w,
-                MinidumpWrite::Source { .. } | MinidumpWrite::SourceOverread { .. }
+                MinidumpWrite::Memory { .. } | MinidumpWrite::SourceOverread { .. }
             ),
             _ => false,
         }

@@ -130,4 +130,42 @@ pub enum WriteError {
         /// What overflowed.
         what: &'static str,
     },
+    /// The memory source claimed to have read more bytes than asked for
+    /// (a bug in the source).
+    #[error("memory source returned {returned} bytes for a {requested}-byte read at {addr:#x}")]
+    SourceOverread {
+        /// Address being read.
+        addr: u64,
+        /// Bytes requested.
+        requested: usize,
+        /// Bytes it claimed.
+        returned: usize,
+    },
+}
+
+impl From<coroner_dump_source::OutputError> for WriteError {
+    fn from(e: coroner_dump_source::OutputError) -> WriteError {
+        use coroner_dump_source::OutputError as O;
+        match e {
+            O::Sink { offset, source } => WriteError::Io { offset, source },
+            O::Memory { addr, len, source } => WriteError::Memory { addr, len, source },
+            O::Overread {
+                addr,
+                requested,
+                returned,
+            } => WriteError::SourceOverread {
+                addr,
+                requested,
+                returned,
+            },
+            O::Backwards { .. } => WriteError::Overflow {
+                what: "layout went backwards (internal error)",
+            },
+            // A new kind of failure in the shared writer: keep its message.
+            other => WriteError::Io {
+                offset: 0,
+                source: std::io::Error::other(other.to_string()),
+            },
+        }
+    }
 }

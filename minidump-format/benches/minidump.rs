@@ -6,7 +6,7 @@ use std::io;
 
 use coroner_minidump_format::model::{MemoryRange, MinidumpModel, SystemInfo};
 use coroner_minidump_format::parse;
-use coroner_minidump_format::write::{Layout, MemorySource, NoMemory, SliceSource};
+use coroner_minidump_format::write::{Layout, MemorySource, NoMemory, SliceSource, StreamSink};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 const RANGES: u64 = 10_000;
@@ -100,9 +100,9 @@ impl MemorySource for Copying {
 
 /// `io::sink()` behind `black_box`, so the compiler cannot drop the bytes
 /// (and with them the copies into the writer's buffer) as dead stores.
-struct Sink(io::Sink);
+struct Discard(io::Sink);
 
-impl io::Write for Sink {
+impl io::Write for Discard {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.0.write(black_box(buf))
     }
@@ -133,7 +133,7 @@ fn write_1gib(c: &mut Criterion) {
         b.iter(|| {
             Layout::plan(&model)
                 .unwrap()
-                .write(&mut src, Sink(io::sink()))
+                .write(&mut src, &mut StreamSink::new(Discard(io::sink())))
                 .unwrap()
         })
     });
@@ -141,7 +141,7 @@ fn write_1gib(c: &mut Criterion) {
         b.iter(|| {
             Layout::plan(&model)
                 .unwrap()
-                .write(&mut NoMemory, Sink(io::sink()))
+                .write(&mut NoMemory, &mut StreamSink::new(Discard(io::sink())))
                 .unwrap()
         })
     });

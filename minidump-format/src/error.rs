@@ -89,11 +89,13 @@ pub enum WriteError {
         source: io::Error,
     },
     /// The [`MemorySource`](crate::write::MemorySource) failed (not a short read:
-    /// those are written as zeros).
-    #[error("cannot read memory at {addr:#x} for the dump")]
-    Source {
-        /// Address being read.
+    /// those are holes).
+    #[error("reading memory at {addr:#x} ({len} bytes) for the dump failed")]
+    Memory {
+        /// Address of the failed request.
         addr: u64,
+        /// Length of the failed request.
+        len: u64,
         /// The source's error.
         #[source]
         source: io::Error,
@@ -137,4 +139,29 @@ pub enum WriteError {
         #[source]
         source: scroll::Error,
     },
+}
+
+impl From<coroner_dump_source::OutputError> for WriteError {
+    fn from(e: coroner_dump_source::OutputError) -> WriteError {
+        use coroner_dump_source::OutputError as O;
+        match e {
+            O::Sink { offset, source } => WriteError::Io { offset, source },
+            O::Memory { addr, len, source } => WriteError::Memory { addr, len, source },
+            O::Overread {
+                addr,
+                requested,
+                returned,
+            } => WriteError::SourceOverread {
+                addr,
+                requested,
+                returned,
+            },
+            // A layout that went backwards (a bug here), or a new kind of
+            // failure in the shared writer: keep its message.
+            other => WriteError::Io {
+                offset: 0,
+                source: io::Error::other(other.to_string()),
+            },
+        }
+    }
 }

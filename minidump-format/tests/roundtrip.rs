@@ -5,7 +5,7 @@ mod common;
 
 use common::{cross_check, model, Synthetic, PAGE};
 use coroner_minidump_format::model::{MemoryRange, MinidumpModel, SystemInfo, Thread};
-use coroner_minidump_format::write::Layout;
+use coroner_minidump_format::write::{Layout, SeekSink, StreamSink};
 use coroner_minidump_format::{parse, WriteError};
 use proptest::prelude::*;
 
@@ -16,7 +16,7 @@ proptest! {
     fn round_trip_arbitrary_models(model in model(), hole_every in 0u64..6) {
         let mut src = Synthetic { hole_every };
         let mut file = Vec::new();
-        let written = model.write(&mut src, &mut file).unwrap();
+        let written = model.write(&mut src, &mut file).unwrap().file_size;
         prop_assert_eq!(written, file.len() as u64);
         prop_assert_eq!(Layout::plan(&model).unwrap().file_size(), written);
         let dump = parse(&file).unwrap();
@@ -26,26 +26,28 @@ proptest! {
     }
 }
 
-/// An `io::Write` that keeps the file in a zero-initialised (lazily mapped)
-/// buffer and skips writing all-zero chunks, so a dump over 4 GiB of mostly
-/// unreadable memory costs only its non-zero pages of RAM.
+/// A sink that keeps the file in a zero-initialised (lazily mapped)
+/// buffer and skips holes, so a dump over 4 GiB of mostly unreadable memory
+/// costs only its non-zero pages of RAM.
 struct SparseSink {
     buf: Vec<u8>,
     pos: usize,
 }
 
-impl std::io::Write for SparseSink {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+impl coroner_minidump_format::write::Sink for SparseSink {
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
         let end = self.pos + data.len();
         assert!(end <= self.buf.len(), "wrote past the planned size");
-        let zero = data.chunks(8).all(|c| c.iter().all(|b| *b == 0));
-        if !zero {
-            self.buf[self.pos..end].copy_from_slice(data);
-        }
+        self.buf[self.pos..end].copy_from_slice(data);
         self.pos = end;
-        Ok(data.len())
+        Ok(())
     }
-    fn flush(&mut self) -> std::io::Result<()> {
+    fn write_hole(&mut self, len: u64) -> std::io::Result<()> {
+        self.pos += len as usize;
+        assert!(self.pos <= self.buf.len(), "wrote past the planned size");
+        Ok(())
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
         Ok(())
     }
 }
@@ -123,7 +125,7 @@ fn memory64_list_past_4_gib() {
     let written = layout
         .write(&mut Windows(windows.clone()), &mut sink)
         .unwrap();
-    assert_eq!(written, total);
+    assert_eq!(written.file_size, total);
     assert_eq!(sink.pos as u64, total);
 
     let dump = parse(&sink.buf).unwrap();
@@ -292,11 +294,11 @@ fn source_errors_abort_and_overreads_are_rejected() {
         ..MinidumpModel::default()
     };
     assert!(matches!(
-        model.write(&mut Failing, std::io::sink()),
-        Err(WriteError::Source { addr: 0x1000, .. })
+        model.write(&mut Failing, &mut StreamSink::new(std::io::sink())),
+        Err(WriteError::Memory { addr: 0x1000, .. })
     ));
     assert!(matches!(
-        model.write(&mut Liar, std::io::sink()),
+        model.write(&mut Liar, &mut StreamSink::new(std::io::sink())),
         Err(WriteError::SourceOverread { .. })
     ));
 }
@@ -337,12 +339,12 @@ fn sparse_writer_seeks_over_zeros_and_matches_the_plain_writer() {
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sparse.mdmp");
-    let mut file = std::fs::File::create(&path).unwrap();
-    let n = layout
-        .write_sparse(&mut FirstPages(Synthetic { hole_every: 3 }), &mut file)
+    let mut file = SeekSink::new(std::fs::File::create(&path).unwrap());
+    let stats = layout
+        .write(&mut FirstPages(Synthetic { hole_every: 3 }), &mut file)
         .unwrap();
     drop(file);
-    assert_eq!(n, layout.file_size());
+    assert_eq!(stats.file_size, layout.file_size());
     let meta = std::fs::metadata(&path).unwrap();
     assert_eq!(meta.len(), layout.file_size());
     assert!(

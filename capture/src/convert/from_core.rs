@@ -10,7 +10,7 @@ use coroner_proc_reader::parse::status::Status;
 use super::ConvertError;
 use crate::minidump::build::minidump_model;
 use crate::minidump::host_file::Sysroot;
-use crate::minidump::{MemoryMode, ZeroHoles};
+use crate::minidump::MemoryMode;
 use crate::sink::Sink;
 use crate::snapshot::{self, Arch, ProcTexts, ProcessInfo, Snapshot, ThreadState};
 use crate::CaptureError;
@@ -176,13 +176,7 @@ pub(super) fn elf_to_minidump<R: coroner_core_format::read::ReadAt>(
     let mut memory = core.memory();
     let model = minidump_model(&snap, &mut memory, mode)?;
     let layout = Layout::plan(&model)?;
-    let mut out = ZeroHoles::new(sink);
-    layout.write(&mut memory, &mut out)?;
-    out.finish()
-        .map_err(|source| coroner_minidump_format::WriteError::Io {
-            offset: layout.file_size(),
-            source,
-        })?;
+    layout.write(&mut memory, sink)?;
     Ok((
         model.threads.len(),
         model.memory_list.len() + model.memory64_list.len(),

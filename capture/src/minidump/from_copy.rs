@@ -3,7 +3,6 @@
 //! its registers and the copy; the copy's `maps` and `smaps` (so
 //! MADV_DONTDUMP is honoured at no frozen cost) and memory make the dump.
 
-use std::io::BufWriter;
 use std::time::Instant;
 
 use coroner_minidump_format::write::Layout;
@@ -11,7 +10,7 @@ use coroner_proc_reader::{FreezeOptions, Process};
 
 use super::build::minidump_model;
 use super::live::Counting;
-use super::{MemoryMode, ZeroHoles};
+use super::MemoryMode;
 use crate::cow_copy::{self, Prepared};
 use crate::live;
 use crate::progress::{self, Phase, Reporter};
@@ -65,18 +64,9 @@ pub(crate) fn capture(
             total,
         ),
     };
-    let buffer = usize::try_from(layout.file_size().min(1 << 20)).unwrap_or(1 << 20);
-    let mut out = BufWriter::with_capacity(buffer.max(4096), ZeroHoles::new(&mut sink));
-    layout.write(&mut source, &mut out)?;
+    layout.write(&mut source, &mut sink)?;
     source.progress.flush();
     let read = source.progress.done();
-    out.into_inner()
-        .map_err(|e| e.into_error())
-        .and_then(ZeroHoles::finish)
-        .map_err(|source| coroner_minidump_format::WriteError::Io {
-            offset: layout.file_size(),
-            source,
-        })?;
     warnings.extend(memory.take_warnings());
     // Every byte is read: the kernel tears the copy down while the dump is
     // fsynced, instead of before or after it.

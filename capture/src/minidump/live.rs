@@ -2,7 +2,7 @@
 //! sequence as the ELF capture, with the model built from the snapshot by
 //! [`super::build::minidump_model`].
 
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -12,7 +12,8 @@ use coroner_proc_reader::parse::maps::{join_maps_smaps, parse_maps, Mapping};
 use coroner_proc_reader::{FreezeOptions, Frozen, Process};
 
 use super::build::minidump_model;
-use super::{MemoryMode, ZeroHoles};
+use super::recorded::Recorded;
+use super::MemoryMode;
 use crate::live::{self, LiveMemory};
 use crate::progress::{self, Phase, ProgressFn, Reporter};
 use crate::sink::Sink;
@@ -96,21 +97,21 @@ fn memory_total(model: &MinidumpModel) -> u64 {
 }
 
 /// The whole minidump of `model` serialised in memory, with its memory read
-/// from the (frozen) target: the bytes and how many bytes of memory were
-/// read. Used while `smaps` is still being read, so that only one `write`
+/// from the (frozen) target: the bytes (and holes) and how many bytes of
+/// memory were read. Used while `smaps` is still being read, so that only one `write`
 /// is left once it confirms the plan; the bytes go nowhere else unless it
 /// does (they may hold MADV_DONTDUMP memory otherwise, and are dropped).
 fn serialize(
     model: &MinidumpModel,
     memory: &mut LiveMemory,
     progress: Option<&ProgressFn>,
-) -> Result<(Vec<u8>, u64), CaptureError> {
+) -> Result<(Recorded, u64), CaptureError> {
     let layout = Layout::plan(model)?;
     let mut source = Counting {
         inner: memory,
         progress: Reporter::start(progress, Phase::Copying, memory_total(model)),
     };
-    let mut bytes = Vec::with_capacity(usize::try_from(layout.file_size()).unwrap_or(0));
+    let mut bytes = Recorded::with_capacity(usize::try_from(layout.file_size()).unwrap_or(0));
     layout.write(&mut source, &mut bytes)?;
     source.progress.flush();
     Ok((bytes, source.progress.done()))
@@ -293,18 +294,9 @@ pub fn capture_minidump(
                 memory_total(&model),
             ),
         };
-        // A buffer no larger than the dump (a stacks-only one is often
-        // ~100 KiB): a 1 MiB buffer is a fresh mapping to fault in and unmap.
-        let buffer = usize::try_from(layout.file_size().min(1 << 20)).unwrap_or(1 << 20);
-        let mut out = BufWriter::with_capacity(buffer.max(4096), ZeroHoles::new(&mut sink));
-        layout.write(&mut source, &mut out)?;
-        out.into_inner()
-            .map_err(|e| e.into_error())
-            .and_then(ZeroHoles::finish)
-            .map_err(|source| coroner_minidump_format::WriteError::Io {
-                offset: layout.file_size(),
-                source,
-            })?;
+        // The writer's buffer is no larger than the largest range (a
+        // stacks-only dump's is often ~100 KiB).
+        layout.write(&mut source, &mut sink)?;
         source.progress.flush();
         Ok::<_, CaptureError>((real, model, source.progress.done(), None))
     })();
@@ -316,11 +308,10 @@ pub fn capture_minidump(
     let thawed = frozen.thaw();
     let (snap, model, read, serialized) = written.map_err(|e| e.blame_exit(&process))?;
     if let Some(bytes) = serialized {
-        let mut out = ZeroHoles::new(&mut sink);
-        out.write_all(&bytes)
-            .and_then(|()| out.finish())
+        bytes
+            .replay(&mut sink)
             .map_err(|source| coroner_minidump_format::WriteError::Io {
-                offset: bytes.len() as u64,
+                offset: bytes.len(),
                 source,
             })?;
     }

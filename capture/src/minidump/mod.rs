@@ -33,13 +33,12 @@ pub mod inspect;
 #[cfg(target_os = "linux")]
 mod live;
 mod modules;
-mod sparse;
+mod recorded;
 mod system_info;
 pub(crate) mod without_memory;
 
 #[cfg(target_os = "linux")]
 pub use live::capture_minidump;
-pub use sparse::ZeroHoles;
 
 use std::fmt;
 use std::str::FromStr;
@@ -97,5 +96,53 @@ mod tests {
             assert_eq!(m.to_string().parse::<MemoryMode>().unwrap(), m);
         }
         assert!("all".parse::<MemoryMode>().is_err());
+    }
+
+    /// The minidump writer streams into capture's file sink directly (no
+    /// adapter): zero pages become holes, the bytes are those of the plain
+    /// writer, and a dump ending in zeros still gets its full length.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_minidump_goes_to_the_file_sink_sparse_and_whole() {
+        use coroner_minidump_format::model::{MemoryRange, MinidumpModel};
+        use coroner_minidump_format::write::{BytesAt, Layout};
+        use std::os::unix::fs::MetadataExt;
+
+        let mut memory = vec![0u8; 100];
+        memory.extend(std::iter::repeat(7u8).take(5000));
+        memory.extend(std::iter::repeat(0u8).take(4 << 20));
+        let model = MinidumpModel {
+            memory64_list: vec![MemoryRange {
+                start: 0x10_0000,
+                size: memory.len() as u64,
+            }],
+            ..MinidumpModel::default()
+        };
+        let layout = Layout::plan(&model).unwrap();
+        let mut plain = Vec::new();
+        layout
+            .write(&mut BytesAt::new(0x10_0000, &memory[..]), &mut plain)
+            .unwrap();
+
+        let scratch = tempfile::tempdir().unwrap();
+        let path = scratch.path().join("x.dmp");
+        for direct_io in [true, false] {
+            let _ = std::fs::remove_file(&path);
+            let mut sink = if direct_io {
+                crate::Sink::create(&path, false)
+            } else {
+                crate::Sink::create_buffered(&path, false)
+            }
+            .unwrap();
+            let stats = layout
+                .write(&mut BytesAt::new(0x10_0000, &memory[..]), &mut sink)
+                .unwrap();
+            assert!(stats.zero_page_bytes >= (4 << 20) - 8192, "{stats:?}");
+            let report = sink.finish().unwrap();
+            assert_eq!(report.bytes_written, plain.len() as u64);
+            assert_eq!(std::fs::read(&path).unwrap(), plain, "direct: {direct_io}");
+            let md = std::fs::metadata(&path).unwrap();
+            assert!(md.blocks() * 512 < 256 << 10, "{} blocks", md.blocks());
+        }
     }
 }

@@ -471,8 +471,9 @@ impl Write for Sink {
     }
 }
 
-/// core-format's writer streams into a [`Sink`] directly: its holes become
-/// seeks (file) or zeros (stream).
+/// Both format crates' writers stream into a [`Sink`] directly (the one
+/// sink contract, coroner-dump-source's, which they re-export): their holes
+/// become seeks (file) or zeros (stream).
 impl coroner_core_format::write::Sink for Sink {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         Write::write_all(self, buf)

@@ -11,6 +11,10 @@
 //!    all-zero pages become holes: [`SeekSink`] skips them (a sparse file),
 //!    [`StreamSink`] writes zeros (a pipe).
 //!
+//! The memory source, the sink, the options and the statistics are
+//! coroner-dump-source's, shared with the minidump crate's writer, which
+//! decides holes the same way (its `Output`).
+//!
 //! # Example: a sparse core file with custom options
 //!
 //! ```
@@ -43,11 +47,14 @@ mod sink;
 mod source;
 mod writer;
 
+/// Re-exported from coroner-dump-source: the same options and statistics
+/// as the minidump crate's writer.
+pub use coroner_dump_source::{WriteOptions, WriteStats};
 pub use layout::{Layout, PAGE_SIZE};
 pub use notes::{encode_notes, note_size};
 pub use sink::{SeekSink, Sink, StreamSink};
 pub use source::{BytesAt, MemorySource, NoMemory, SliceSource};
-pub use writer::{CoreWriter, WriteOptions, WriteStats};
+pub use writer::CoreWriter;
 
 use crate::{CoreModel, WriteError};
 

@@ -5,21 +5,28 @@
 //! 4 GiB (an impossible layout is a [`WriteError`], never a wrapped offset),
 //! and memory goes last — MemoryList bytes, then the Memory64List bytes, which
 //! may run far past 4 GiB because that list uses a 64-bit base. Then
-//! [`Layout::write`] streams the file once over any [`io::Write`], pulling
+//! [`Layout::write`] streams the file once to a [`Sink`], pulling
 //! memory through a [`MemorySource`] into one fixed buffer; nothing ever
-//! holds a memory range whole.
+//! holds a memory range whole. Absent, unreadable and all-zero pages become
+//! holes: [`SeekSink`] skips them (a sparse file), [`StreamSink`] writes
+//! zeros (a pipe).
+//!
+//! The memory source, the sink, the options and the statistics are
+//! coroner-dump-source's, shared with the ELF core crate's writer, which
+//! decides holes the same way (its `Output`).
 //!
 //! ```
 //! use coroner_minidump_format::model::{MinidumpModel, MemoryRange, Exception, SystemInfo};
-//! use coroner_minidump_format::write::{Layout, SliceSource};
+//! use coroner_minidump_format::write::{Layout, SliceSource, StreamSink};
 //! let memory = vec![0xaau8; 8192];
 //! let mut model = MinidumpModel::default();
 //! model.system_info = Some(SystemInfo::linux_amd64(2, "Linux"));
 //! model.exception = Some(Exception::dump_requested(1));
 //! model.memory64_list.push(MemoryRange { start: 0x10000, size: 8192 });
 //! let layout = Layout::plan(&model).unwrap();
-//! let written = layout.write(&mut SliceSource::new(0x10000, &memory), std::io::sink()).unwrap();
-//! assert_eq!(written, layout.file_size());
+//! let mut sink = StreamSink::new(std::io::sink());
+//! let stats = layout.write(&mut SliceSource::new(0x10000, &memory), &mut sink).unwrap();
+//! assert_eq!(stats.file_size, layout.file_size());
 //! ```
 
 mod encode;
@@ -31,35 +38,40 @@ mod memory_info;
 mod misc_info;
 mod module;
 mod output;
+mod sink;
 mod source;
 mod system_info;
 mod thread;
 mod thread_names;
 
+/// Re-exported from coroner-dump-source: the same options and statistics
+/// as the ELF core crate's writer.
+pub use coroner_dump_source::{WriteOptions, WriteStats};
 pub use layout::Layout;
+pub use sink::{SeekSink, Sink, StreamSink};
 pub use source::{BytesAt, MemorySource, NoMemory, SliceSource};
-
-use std::io;
 
 use crate::error::WriteError;
 use crate::model::MinidumpModel;
 
 impl MinidumpModel {
-    /// Plan the layout and stream the dump to `out`, pulling memory bytes
-    /// from `source`. Returns the number of bytes written.
+    /// Plan the layout and stream the dump to `sink` with default
+    /// [`WriteOptions`], pulling memory from `memory` (the same as
+    /// [`Layout::plan`] then [`Layout::write`]).
     ///
     /// ```
-    /// use coroner_minidump_format::{model::MinidumpModel, write::NoMemory};
-    /// let mut out = Vec::new();
-    /// let n = MinidumpModel::default().write(&mut NoMemory, &mut out).unwrap();
-    /// assert_eq!(n, out.len() as u64);
+    /// use coroner_minidump_format::{model::MinidumpModel, write::{NoMemory, StreamSink}};
+    /// let mut sink = StreamSink::new(Vec::new());
+    /// let stats = MinidumpModel::default().write(&mut NoMemory, &mut sink).unwrap();
+    /// let out = sink.into_inner();
+    /// assert_eq!(stats.file_size, out.len() as u64);
     /// assert_eq!(&out[..4], b"MDMP");
     /// ```
-    pub fn write<S, W>(&self, source: &mut S, out: W) -> Result<u64, WriteError>
+    pub fn write<M, S>(&self, memory: &mut M, sink: &mut S) -> Result<WriteStats, WriteError>
     where
-        S: MemorySource + ?Sized,
-        W: io::Write,
+        M: MemorySource + ?Sized,
+        S: Sink + ?Sized,
     {
-        Layout::plan(self)?.write(source, out)
+        Layout::plan(self)?.write(memory, sink)
     }
 }
