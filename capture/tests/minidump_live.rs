@@ -612,7 +612,7 @@ fn full_minidump_registers_and_memory_match_gcore_of_the_same_process() {
         let region = region.unwrap();
         for (i, page) in region.bytes.chunks(4096).enumerate() {
             let addr = region.start + 4096 * i as u64;
-            let coroner_core_format::Memory::Present(theirs) = core.memory_at(addr) else {
+            let coroner_core_format::MemoryAt::Present(theirs) = core.memory_at(addr) else {
                 continue;
             };
             let Some(theirs) = theirs.get(..page.len()) else {

@@ -13,7 +13,7 @@ use std::io;
 
 use coroner_core_format::write::{BytesAt, CoreWriter, MemorySource, StreamSink, WriteOptions};
 use coroner_core_format::{
-    parse, CoreModel, Machine, Memory, Note, PrStatus, Registers, SegmentModel, ThreadModel,
+    parse, CoreModel, Machine, MemoryAt, Note, PrStatus, Registers, SegmentModel, ThreadModel,
     X86_64Regs,
 };
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -73,7 +73,7 @@ fn parse_walk(c: &mut Criterion) {
             }
             let map = core.memory_map().unwrap();
             for s in map.segments() {
-                if let Memory::Present(b) = map.memory_at(s.vaddr() + 8) {
+                if let MemoryAt::Present(b) = map.memory_at(s.vaddr() + 8) {
                     acc = acc.wrapping_add(b.len() as u64);
                 }
             }

@@ -21,7 +21,7 @@
 //! use std::io;
 //! use coroner_core_format::write::{MemorySource, StreamSink};
 //! use coroner_core_format::{
-//!     parse, AuxvEntry, CoreModel, Machine, Memory, Note, PrStatus, Registers, SegmentModel,
+//!     parse, AuxvEntry, CoreModel, Machine, MemoryAt, Note, PrStatus, Registers, SegmentModel,
 //!     ThreadModel, X86_64Regs,
 //! };
 //!
@@ -62,7 +62,7 @@
 //! assert_eq!(thread.tid(), 42);
 //! assert_eq!(thread.registers().unwrap().pc(), 0x401000);
 //! match core.memory_at(0x11000) {
-//!     Memory::Present(bytes) => assert_eq!(&bytes[..8], b"coroner!"),
+//!     MemoryAt::Present(bytes) => assert_eq!(&bytes[..8], b"coroner!"),
 //!     other => panic!("{other:?}"),
 //! }
 //! assert_eq!(core.to_model().unwrap(), model);
@@ -88,7 +88,7 @@ pub mod write;
 
 pub use error::{ReadError, WriteError};
 pub use model::*;
-pub use read::{parse, Core, Memory};
+pub use read::{parse, Core, MemoryAt};
 
 /// The README's examples, compiled and run as doc tests so they stay true.
 #[doc = include_str!("../README.md")]

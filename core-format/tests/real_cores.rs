@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use coroner_core_format::{parse, raw, Core, Machine, Memory};
+use coroner_core_format::{parse, raw, Core, Machine, MemoryAt};
 use coroner_test_support::{kernel_core, oracle, pattern_word, target_path, Ready, Target};
 
 fn canonical_target() -> Vec<u8> {
@@ -40,7 +40,7 @@ fn check_common(core: &Core<'_>, ready: &Ready, threads: usize) {
         }
         // The stack pointer points into dumped memory.
         assert!(
-            matches!(core.memory_at(regs.sp()), Memory::Present(_)),
+            matches!(core.memory_at(regs.sp()), MemoryAt::Present(_)),
             "stack of {}",
             t.tid()
         );
@@ -57,7 +57,7 @@ fn check_common(core: &Core<'_>, ready: &Ready, threads: usize) {
     assert_eq!(get(raw::AT_PAGESZ), Some(4096));
     let phdr = get(raw::AT_PHDR).expect("AT_PHDR");
     assert!(
-        matches!(core.memory_at(phdr), Memory::Present(_)),
+        matches!(core.memory_at(phdr), MemoryAt::Present(_)),
         "AT_PHDR memory is dumped"
     );
     assert!(get(raw::AT_ENTRY).is_some() && get(raw::AT_RANDOM).is_some());
@@ -102,8 +102,8 @@ fn check_common(core: &Core<'_>, ready: &Ready, threads: usize) {
         .all(|(i, w)| u64::from_le_bytes(w.try_into().unwrap()) == pattern_word(i as u64)));
 
     // Nothing is mapped at address 16.
-    assert_eq!(core.memory_at(16), Memory::NotMapped);
-    assert_eq!(map.memory_at(16), Memory::NotMapped);
+    assert_eq!(core.memory_at(16), MemoryAt::NotMapped);
+    assert_eq!(map.memory_at(16), MemoryAt::NotMapped);
     assert!(matches!(
         core.read_memory(16, &mut [0u8; 4]),
         Err(coroner_core_format::ReadError::NotMapped { addr: 16 })
@@ -157,10 +157,13 @@ fn kernel_core_has_threads_signal_auxv_files_and_pattern() {
     assert_eq!(core.file_note().unwrap().unwrap().page_size(), 4096);
 
     // MADV_DONTDUMP memory and the untouched reservation are mapped but not in the file.
-    assert_eq!(core.memory_at(kc.ready.u64("dontdump")), Memory::NotInFile);
+    assert_eq!(
+        core.memory_at(kc.ready.u64("dontdump")),
+        MemoryAt::NotInFile
+    );
     assert_eq!(
         core.memory_at(kc.ready.u64("reserve") + (1 << 29)),
-        Memory::NotInFile
+        MemoryAt::NotInFile
     );
     assert!(matches!(
         core.read_memory(kc.ready.u64("dontdump"), &mut [0u8; 8]),

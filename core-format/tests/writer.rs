@@ -12,7 +12,7 @@ use coroner_core_format::write::{
     BytesAt, CoreWriter, Layout, MemorySource, NoMemory, SeekSink, StreamSink, WriteOptions,
 };
 use coroner_core_format::{
-    parse, raw, AuxvEntry, CoreModel, FileMapping, FileNote, Machine, Memory, Note, PrPsInfo,
+    parse, raw, AuxvEntry, CoreModel, FileMapping, FileNote, Machine, MemoryAt, Note, PrPsInfo,
     PrStatus, ReadError, Registers, SegmentModel, SigInfo, ThreadModel, WriteError, X86_64Regs,
 };
 
@@ -141,15 +141,15 @@ fn more_than_65534_segments_use_pn_xnum() {
     let map = core.memory_map().unwrap();
     assert_eq!(
         map.memory_at(0x10_0000 + 50_000 * 0x2000),
-        Memory::Present(&[0xab; 4096][..])
+        MemoryAt::Present(&[0xab; 4096][..])
     );
     assert_eq!(
         map.memory_at(0x10_0000 + 50_001 * 0x2000),
-        Memory::NotInFile
+        MemoryAt::NotInFile
     );
     assert_eq!(
         map.memory_at(0x10_0000 + 50_001 * 0x2000 + 4096),
-        Memory::NotMapped
+        MemoryAt::NotMapped
     );
     assert_eq!(core.to_model().unwrap(), model);
     // eu-readelf follows section header 0 to the real count.
@@ -444,12 +444,12 @@ fn reader_tells_not_mapped_from_not_in_file_from_present() {
     assert_eq!(buf.to_vec(), mem.bytes[0xff0..0x1010].to_vec());
     assert_eq!(
         core.memory_at(0x20fff),
-        Memory::Present(&mem.bytes[0x10fff..0x11000])
+        MemoryAt::Present(&mem.bytes[0x10fff..0x11000])
     );
-    assert_eq!(core.memory_at(0x21000), Memory::NotInFile);
-    assert_eq!(core.memory_at(0x30000), Memory::NotInFile);
-    assert_eq!(core.memory_at(0x12000), Memory::NotMapped);
-    assert_eq!(core.memory_at(0x22000), Memory::NotMapped);
+    assert_eq!(core.memory_at(0x21000), MemoryAt::NotInFile);
+    assert_eq!(core.memory_at(0x30000), MemoryAt::NotInFile);
+    assert_eq!(core.memory_at(0x12000), MemoryAt::NotMapped);
+    assert_eq!(core.memory_at(0x22000), MemoryAt::NotMapped);
     assert_eq!(
         core.read_memory(0x20ff0, &mut buf),
         Err(ReadError::NotInFile { addr: 0x21000 })
@@ -477,8 +477,8 @@ fn reader_tells_not_mapped_from_not_in_file_from_present() {
     let core = parse(cut).unwrap();
     let last = core.segments().find(|s| s.vaddr() == 0x20000).unwrap();
     assert!(last.is_truncated());
-    assert_eq!(core.memory_at(0x20900), Memory::NotInFile);
-    assert!(matches!(core.memory_at(0x207ff), Memory::Present(b) if b.len() == 1));
+    assert_eq!(core.memory_at(0x20900), MemoryAt::NotInFile);
+    assert!(matches!(core.memory_at(0x207ff), MemoryAt::Present(b) if b.len() == 1));
 }
 
 #[test]
@@ -642,13 +642,13 @@ fn overlapping_segments_resolve_to_the_first_in_file_order() {
     let core = parse(&file).unwrap();
     let map = core.memory_map().unwrap();
     assert!(
-        matches!(map.memory_at(0x10900), Memory::Present(b) if b[0] == b'a' && b.len() == 0x700)
+        matches!(map.memory_at(0x10900), MemoryAt::Present(b) if b[0] == b'a' && b.len() == 0x700)
     );
-    assert!(matches!(core.memory_at(0x10900), Memory::Present(b) if b[0] == b'a'));
-    assert!(matches!(map.memory_at(0x11000), Memory::Present(b) if b == &[b'b'; 0x800][..]));
-    assert!(matches!(core.memory_at(0x11000), Memory::Present(b) if b == &[b'b'; 0x800][..]));
-    assert_eq!(map.memory_at(0x11800), Memory::NotInFile);
-    assert_eq!(core.memory_at(0x11800), Memory::NotInFile);
+    assert!(matches!(core.memory_at(0x10900), MemoryAt::Present(b) if b[0] == b'a'));
+    assert!(matches!(map.memory_at(0x11000), MemoryAt::Present(b) if b == &[b'b'; 0x800][..]));
+    assert!(matches!(core.memory_at(0x11000), MemoryAt::Present(b) if b == &[b'b'; 0x800][..]));
+    assert_eq!(map.memory_at(0x11800), MemoryAt::NotInFile);
+    assert_eq!(core.memory_at(0x11800), MemoryAt::NotInFile);
     assert_eq!(map.segment_at(0x11000).unwrap().vaddr(), 0x10800);
     assert_eq!(map.segment_at(0x11900).unwrap().vaddr(), 0x10000);
 

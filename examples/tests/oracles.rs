@@ -461,7 +461,7 @@ fn our_core_holds_the_same_registers_and_bytes_as_gcore_of_the_same_process() {
     for seg in theirs.segments() {
         for (i, page) in seg.data().chunks(4096).enumerate() {
             let addr = seg.vaddr() + 4096 * i as u64;
-            let coroner_core_format::Memory::Present(mine) = ours.memory_at(addr) else {
+            let coroner_core_format::MemoryAt::Present(mine) = ours.memory_at(addr) else {
                 continue;
             };
             let Some(mine) = mine.get(..page.len()) else {

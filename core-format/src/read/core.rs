@@ -1,7 +1,7 @@
 use scroll::Pread;
 
 use super::{
-    process_notes, AuxvIter, FileNoteView, Memory, MemoryMap, NoteIter, SegmentIter, ThreadIter,
+    process_notes, AuxvIter, FileNoteView, MemoryAt, MemoryMap, NoteIter, SegmentIter, ThreadIter,
     Truncation,
 };
 use crate::{raw, Machine, PrPsInfo, ReadError, SigInfo};
@@ -226,19 +226,19 @@ impl<'data> Core<'data> {
     /// What the core holds at `vaddr`: the bytes of the first segment (in
     /// file order) whose file data covers it, else whether any segment maps
     /// it. Linear search: build a [`MemoryMap`] for many lookups.
-    pub fn memory_at(&self, vaddr: u64) -> Memory<'data> {
+    pub fn memory_at(&self, vaddr: u64) -> MemoryAt<'data> {
         let mut mapped = false;
         for seg in self.segments() {
             match seg.memory_at(vaddr) {
-                m @ Memory::Present(_) => return m,
-                Memory::NotInFile => mapped = true,
-                Memory::NotMapped => {}
+                m @ MemoryAt::Present(_) => return m,
+                MemoryAt::NotInFile => mapped = true,
+                MemoryAt::NotMapped => {}
             }
         }
         if mapped {
-            Memory::NotInFile
+            MemoryAt::NotInFile
         } else {
-            Memory::NotMapped
+            MemoryAt::NotMapped
         }
     }
 
@@ -252,9 +252,9 @@ impl<'data> Core<'data> {
                 .checked_add(done as u64)
                 .ok_or(ReadError::NotMapped { addr: u64::MAX })?;
             let bytes = match self.memory_at(addr) {
-                Memory::Present(b) => b,
-                Memory::NotInFile => return Err(ReadError::NotInFile { addr }),
-                Memory::NotMapped => return Err(ReadError::NotMapped { addr }),
+                MemoryAt::Present(b) => b,
+                MemoryAt::NotInFile => return Err(ReadError::NotInFile { addr }),
+                MemoryAt::NotMapped => return Err(ReadError::NotMapped { addr }),
             };
             let dst = buf.get_mut(done..).unwrap_or(&mut []);
             let n = dst.len().min(bytes.len());

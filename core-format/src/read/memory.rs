@@ -7,7 +7,7 @@ use crate::ReadError;
 
 /// What a core holds at an address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Memory<'data> {
+pub enum MemoryAt<'data> {
     /// The bytes from the address to the end of its segment's file data.
     Present(&'data [u8]),
     /// Mapped, but not written to the file (beyond `p_filesz`, or the file
@@ -152,7 +152,7 @@ impl<'data> MemoryMap<'data> {
     /// What the core holds at `vaddr`. `Present` bytes run to the end of
     /// the segment's file data (or to where an overlapping segment that
     /// comes first in the file takes over).
-    pub fn memory_at(&self, vaddr: u64) -> Memory<'data> {
+    pub fn memory_at(&self, vaddr: u64) -> MemoryAt<'data> {
         if let Some(piece) = find(&self.present, vaddr) {
             let bytes = self.segments.get(piece.seg).and_then(|seg| {
                 let from = usize::try_from(vaddr.checked_sub(seg.vaddr())?).ok()?;
@@ -160,13 +160,13 @@ impl<'data> MemoryMap<'data> {
                 seg.data().get(from..to)
             });
             if let Some(bytes) = bytes.filter(|b| !b.is_empty()) {
-                return Memory::Present(bytes);
+                return MemoryAt::Present(bytes);
             }
         }
         if find(&self.mapped, vaddr).is_some() {
-            Memory::NotInFile
+            MemoryAt::NotInFile
         } else {
-            Memory::NotMapped
+            MemoryAt::NotMapped
         }
     }
 
@@ -178,7 +178,7 @@ impl<'data> MemoryMap<'data> {
             let Some(addr) = vaddr.checked_add(done as u64) else {
                 break;
             };
-            let Memory::Present(bytes) = self.memory_at(addr) else {
+            let MemoryAt::Present(bytes) = self.memory_at(addr) else {
                 break;
             };
             let dst = buf.get_mut(done..).unwrap_or(&mut []);

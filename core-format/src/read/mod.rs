@@ -21,7 +21,7 @@
 //! # let mut sink = StreamSink::new(Vec::new());
 //! # model.write(&mut BytesAt { base: 0x400000, bytes: vec![0x90; 0x1000] }, &mut sink).unwrap();
 //! # let bytes = sink.into_inner();
-//! use coroner_core_format::{parse, raw, Memory, ReadError};
+//! use coroner_core_format::{parse, raw, MemoryAt, ReadError};
 //!
 //! let core = parse(&bytes)?; // `bytes` could be an mmap of a core file
 //! for thread in core.threads() {
@@ -46,8 +46,8 @@
 //! assert_eq!(page_size.map(|e| e.value), Some(4096));
 //!
 //! let map = core.memory_map()?; // sorted index for many lookups
-//! assert!(matches!(map.memory_at(0x400010), Memory::Present(b) if b[0] == 0x90));
-//! assert_eq!(map.memory_at(0x500000), Memory::NotMapped);
+//! assert!(matches!(map.memory_at(0x400010), MemoryAt::Present(b) if b[0] == 0x90));
+//! assert_eq!(map.memory_at(0x500000), MemoryAt::NotMapped);
 //! # Ok::<(), ReadError>(())
 //! ```
 
@@ -71,7 +71,7 @@ pub use self::auxv::AuxvIter;
 pub use self::core::{parse, Core, ProgramHeaderIter};
 pub use self::core_file::{CoreFile, FileError, FileMemory, MAX_METADATA};
 pub use self::file::{FileEntry, FileEntryIter, FileNoteView};
-pub use self::memory::{Memory, MemoryMap};
+pub use self::memory::{MemoryAt, MemoryMap};
 pub use self::note::{Note, NoteIter};
 pub use self::owned::OwnedCore;
 pub use self::prefix::{

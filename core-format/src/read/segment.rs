@@ -1,4 +1,4 @@
-use super::{Memory, ProgramHeaderIter};
+use super::{MemoryAt, ProgramHeaderIter};
 use crate::raw;
 
 /// A `PT_LOAD` segment: a mapping of the process.
@@ -65,14 +65,14 @@ impl<'data> Segment<'data> {
     }
 
     /// What this segment holds at `vaddr`.
-    pub fn memory_at(&self, vaddr: u64) -> Memory<'data> {
+    pub fn memory_at(&self, vaddr: u64) -> MemoryAt<'data> {
         if !self.contains(vaddr) {
-            return Memory::NotMapped;
+            return MemoryAt::NotMapped;
         }
         let off = usize::try_from(vaddr.saturating_sub(self.vaddr())).unwrap_or(usize::MAX);
         match self.data.get(off..) {
-            Some(rest) if !rest.is_empty() => Memory::Present(rest),
-            _ => Memory::NotInFile,
+            Some(rest) if !rest.is_empty() => MemoryAt::Present(rest),
+            _ => MemoryAt::NotInFile,
         }
     }
 }

@@ -330,7 +330,7 @@ impl<R: ReadAt> MinidumpFile<R> {
 
     /// The dumped memory, read from the file on demand: a
     /// [`MemorySource`](crate::write::MemorySource) (Memory64List first, as
-    /// [`Memory`](super::Memory) searches); a truncated file's missing
+    /// [`MemoryMap`](super::MemoryMap) searches); a truncated file's missing
     /// bytes read short.
     pub fn memory(&self) -> FileMemory<'_, R> {
         let sorted = |list: &[MemoryLocation]| {

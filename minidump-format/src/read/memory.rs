@@ -240,15 +240,15 @@ impl<'a> Iterator for Memory64Iter<'a> {
 /// assert_eq!(parse(&file2).unwrap().read_memory(0x100, 32).unwrap(), Some(&memory[..]));
 /// ```
 #[derive(Debug, Clone)]
-pub struct Memory<'a> {
+pub struct MemoryMap<'a> {
     list64: Option<Memory64List<'a>>,
     list: Option<MemoryList<'a>>,
     cursor: Option<Memory64Iter<'a>>,
 }
 
-impl<'a> Memory<'a> {
+impl<'a> MemoryMap<'a> {
     pub(crate) fn new(list64: Option<Memory64List<'a>>, list: Option<MemoryList<'a>>) -> Self {
-        Memory {
+        MemoryMap {
             list64,
             list,
             cursor: None,
@@ -329,7 +329,7 @@ fn seek<'a>(
     }
 }
 
-impl MemorySource for Memory<'_> {
+impl MemorySource for MemoryMap<'_> {
     fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
         let mut done = 0usize;
         while let Some(rest) = buf.get_mut(done..) {

@@ -55,7 +55,7 @@ pub use file::{
     FileError, FileMemory, MemoryLocation, MinidumpFile, TruncatedRange, Truncation, MAX_METADATA,
 };
 pub use linux::{Auxv, DsoDebug, LinkMaps};
-pub use memory::{Memory, Memory64Iter, Memory64List, MemoryIter, MemoryList, MemoryRegion};
+pub use memory::{Memory64Iter, Memory64List, MemoryIter, MemoryList, MemoryMap, MemoryRegion};
 pub use memory_info::{MemoryInfoIter, MemoryInfoList};
 pub use misc_info::MiscInfo;
 pub use module::{CodeView, Module, ModuleIter, ModuleList};
@@ -166,8 +166,8 @@ impl<D: Deref<Target = [u8]>> Minidump<D> {
     }
 
     /// Both memory lists, to look memory up by address (Memory64List first).
-    pub fn memory(&self) -> Result<Memory<'_>, ReadError> {
-        Ok(Memory::new(self.memory64_list()?, self.memory_list()?))
+    pub fn memory(&self) -> Result<MemoryMap<'_>, ReadError> {
+        Ok(MemoryMap::new(self.memory64_list()?, self.memory_list()?))
     }
 
     /// `len` bytes at `addr` when one dumped range holds them all.
