@@ -17,6 +17,10 @@ use coroner_test_support::{
 };
 use serde_json::Value;
 
+/// "Text file busy" (Linux's errno; `io::ErrorKind::ExecutableFileBusy`
+/// is newer than the MSRV).
+const ETXTBSY: i32 = 26;
+
 /// The stack helper, killed on drop.
 struct Helper {
     child: Child,
@@ -24,12 +28,25 @@ struct Helper {
 
 impl Helper {
     fn spawn(exe: &Path, args: &[&str]) -> Helper {
-        let mut child = Command::new(exe)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("spawn the stack helper");
+        // A test that copies the helper and runs the copy can meet
+        // ETXTBSY: another test's fork, between the copy's open and its
+        // close, holds the write descriptor until that child execs. It is
+        // gone a moment later, so try again for up to 2 s.
+        let mut tries = 0;
+        let mut child = loop {
+            match Command::new(exe)
+                .args(args)
+                .stdout(Stdio::piped())
+                .stdin(Stdio::null())
+                .spawn()
+            {
+                Err(e) if e.raw_os_error() == Some(ETXTBSY) && tries < 200 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => break other.expect("spawn the stack helper"),
+            }
+        };
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
