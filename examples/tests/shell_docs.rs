@@ -4,12 +4,17 @@
 
 use std::process::Command;
 
-use coroner_test_support::stdout_of;
-
 fn coroner(args: &[&str]) -> String {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coroner"));
-    cmd.args(args);
-    String::from_utf8(stdout_of(cmd)).unwrap()
+    let out = Command::new(env!("CARGO_BIN_EXE_coroner"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "coroner {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The names in the `Commands:` section of `coroner --help`, without clap's
@@ -50,15 +55,22 @@ fn completions_for_bash_zsh_and_fish_name_every_subcommand() {
 fn bash_accepts_the_completion_script() {
     let script = coroner(&["completions", "bash"]);
     // Sourcing it defines the completion function and registers it.
-    let mut bash = Command::new("bash");
-    bash.args([
-        "--norc",
-        "-c",
-        "eval \"$1\" && complete -p coroner",
-        "bash",
-        &script,
-    ]);
-    assert!(String::from_utf8_lossy(&stdout_of(bash)).contains("coroner"));
+    let out = Command::new("bash")
+        .args([
+            "--norc",
+            "-c",
+            "eval \"$1\" && complete -p coroner",
+            "bash",
+            &script,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("coroner"));
 }
 
 #[test]
