@@ -13,13 +13,9 @@ mod common;
 
 use common::{capture_ok, coroner, run_ok, run_tool};
 use coroner_test_support::{
-    kernel_cores_unavailable, minidump_stackwalk, oracle, stack_target_path,
+    kernel_cores_unavailable, minidump_stackwalk, oracle, retry_text_file_busy, stack_target_path,
 };
 use serde_json::Value;
-
-/// "Text file busy" (Linux's errno; `io::ErrorKind::ExecutableFileBusy`
-/// is newer than the MSRV).
-const ETXTBSY: i32 = 26;
 
 /// The stack helper, killed on drop.
 struct Helper {
@@ -29,24 +25,15 @@ struct Helper {
 impl Helper {
     fn spawn(exe: &Path, args: &[&str]) -> Helper {
         // A test that copies the helper and runs the copy can meet
-        // ETXTBSY: another test's fork, between the copy's open and its
-        // close, holds the write descriptor until that child execs. It is
-        // gone a moment later, so try again for up to 2 s.
-        let mut tries = 0;
-        let mut child = loop {
-            match Command::new(exe)
+        // "Text file busy" for a moment (see retry_text_file_busy).
+        let mut child = retry_text_file_busy(|| {
+            Command::new(exe)
                 .args(args)
                 .stdout(Stdio::piped())
                 .stdin(Stdio::null())
                 .spawn()
-            {
-                Err(e) if e.raw_os_error() == Some(ETXTBSY) && tries < 200 => {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                other => break other.expect("spawn the stack helper"),
-            }
-        };
+        })
+        .expect("spawn the stack helper");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use coroner_proc_reader::{Error, PermissionReason, Process};
-use coroner_test_support::{proc_state, Target};
+use coroner_test_support::{proc_state, retry_text_file_busy, Target};
 
 #[test]
 fn missing_pid_is_process_gone() {
@@ -214,7 +214,8 @@ fn unprivileged_user_gets_missing_cap() {
     let exe = dir.path().join("errors-test");
     std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
     std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let out = Command::new(&exe)
+    let mut run_copy = Command::new(&exe);
+    run_copy
         .args([
             "--exact",
             "helper_unprivileged",
@@ -225,8 +226,10 @@ fn unprivileged_user_gets_missing_cap() {
         .env(UNPRIV_ENV, pid.to_string())
         .uid(65534)
         .gid(65534)
-        .stdin(Stdio::null())
-        .output()
+        .stdin(Stdio::null());
+    // The copy just written may be "Text file busy" for a moment: another
+    // test's fork can hold its write descriptor until that child execs.
+    let out = retry_text_file_busy(|| run_copy.output())
         .expect("run a copy of the test binary as uid 65534");
     let text = String::from_utf8_lossy(&out.stdout);
     let line = |op: &str| {

@@ -27,13 +27,12 @@ impl Behave {
     }
 
     /// Start a prepared command running `behave` (another `argv[0]`, a
-    /// `pre_exec` …) and wait for its `READY` line.
+    /// `pre_exec`, a copy this process just wrote …) and wait for its
+    /// `READY` line.
     pub fn spawn_with(cmd: &mut Command) -> Behave {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("spawn behave");
+        cmd.stdout(Stdio::piped()).stdin(Stdio::null());
+        // A copy of behave may still be "Text file busy" for a moment.
+        let mut child = crate::retry_text_file_busy(|| cmd.spawn()).expect("spawn behave");
         let stdout = child.stdout.take().expect("piped stdout");
         let lines = Arc::new(Mutex::new(Vec::new()));
         let sink = lines.clone();

@@ -11,6 +11,8 @@
 //!   opens files or handles SIGUSR1 on request (for `coroner watch`).
 //! - [`minidump_stackwalk`]: minidump-stackwalk's JSON report of a minidump.
 //! - [`stdout_of`]: run a program that must succeed.
+//! - [`retry_text_file_busy`]: run a program this process just copied,
+//!   through the "Text file busy" window other tests' forks open.
 
 mod behave;
 pub use behave::{behave_path, Behave};
@@ -29,6 +31,9 @@ pub use run::stdout_of;
 
 mod stackwalk;
 pub use stackwalk::minidump_stackwalk;
+
+mod text_busy;
+pub use text_busy::retry_text_file_busy;
 
 /// Path of the compiled target program.
 pub fn target_path() -> &'static Path {
