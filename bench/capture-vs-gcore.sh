@@ -25,6 +25,16 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}
 OWN_OUT=
 if [ -n "${2:-}" ]; then OUT=$2; else OUT=$(mktemp -d /var/tmp/coroner-bench.XXXXXX); OWN_OUT=1; fi   # a directory of our own is removed at exit
+TPID=
+# Set before anything can fail, so that OUT goes on every exit path. Runs
+# under `set -e` too, where a failing step would end it early and become
+# the script's exit status: every step is guarded.
+cleanup() {
+    if [ -n "$TPID" ]; then kill "$TPID" 2>/dev/null || true; wait "$TPID" 2>/dev/null || true; fi
+    rm -f "$OUT"/bench.core* "$OUT"/gcore.*
+    if [ -n "$OWN_OUT" ]; then rm -rf "$OUT"; fi
+}
+trap cleanup EXIT
 PATTERN_MIB=1024
 mkdir -p "$OUT"
 
@@ -39,7 +49,6 @@ cc -O0 -g -fno-omit-frame-pointer -pthread -Wl,--build-id test-support/helpers/t
 READY=$OUT/ready
 "$TARGET" --threads 8 --pattern-mib $PATTERN_MIB --zero-mib 1024 --reserve-gib 8 >"$READY" &
 TPID=$!
-trap 'kill $TPID 2>/dev/null || true; rm -f "$OUT"/bench.core* "$OUT"/gcore.*; [ -n "$OWN_OUT" ] && rm -rf "$OUT"' EXIT
 for _ in $(seq 300); do grep -q READY "$READY" 2>/dev/null && break; sleep 0.1; done
 grep -q READY "$READY" || { echo "workload did not start" >&2; exit 1; }
 

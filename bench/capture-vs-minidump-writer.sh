@@ -29,7 +29,14 @@ ROUNDS=${1:-7}
 OWN_OUT=
 if [ -n "${2:-}" ]; then OUT=$2; else OUT=$(mktemp -d /var/tmp/coroner-mdbench.XXXXXX); OWN_OUT=1; fi   # a directory of our own is removed at exit
 TPID=
-trap '[ -n "$TPID" ] && kill $TPID 2>/dev/null; [ -n "$OWN_OUT" ] && rm -rf "$OUT"' EXIT
+# Runs under `set -e` too: a failing command in it (kill of a workload
+# already reaped) would end it early, skip the removal and make it the
+# script's exit status, so every step is guarded.
+cleanup() {
+    if [ -n "$TPID" ]; then kill "$TPID" 2>/dev/null || true; wait "$TPID" 2>/dev/null || true; fi
+    if [ -n "$OWN_OUT" ]; then rm -rf "$OUT"; fi
+}
+trap cleanup EXIT
 PATTERN_MIB=${3:-64}
 mkdir -p "$OUT"
 
@@ -43,7 +50,9 @@ TARGET=$OUT/coroner-bench-target
 cc -O0 -g -fno-omit-frame-pointer -pthread -Wl,--build-id test-support/helpers/target.c -o "$TARGET"
 
 now() { date +%s.%N; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# %.15g: awk's default number format (%.6g) would print the mean of two byte
+# counts as 1.96649e+06, which bc cannot read.
+median() { sort -g | awk '{a[NR]=$1} END {printf "%.15g\n", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 echo "machine: $(nproc) cpus, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $(df -T "$OUT" | awk 'NR==2 {print $2 " on " $1}')"
 echo "command: bench/capture-vs-minidump-writer.sh $ROUNDS (pattern $PATTERN_MIB MiB)"
@@ -99,5 +108,6 @@ for THREADS in 8 200; do
     echo "median in-process: coroner $ci s, coroner --all $li s; minidump-writer $mi s, $ai s (atomic); coroner/mdw-atomic $(ratio "$ci" "$ai"), coroner --all/mdw-atomic $(ratio "$li" "$ai")"
     echo "median size: coroner $cb B, minidump-writer $mb B, coroner/mdw $(ratio "$cb" "$mb") (target <= 1.5)"
     kill $TPID; wait $TPID 2>/dev/null || true
+    TPID=
 done
 rm -f "$OUT"/c.dmp "$OUT"/l.dmp "$OUT"/m.dmp "$OUT"/a.dmp "$OUT"/coroner "$OUT"/mdw_dump

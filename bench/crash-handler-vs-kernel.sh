@@ -19,6 +19,19 @@ cargo build $flag -p coroner --manifest-path "$here/Cargo.toml" >&2
 cargo build $flag -p coroner-test-support --manifest-path "$here/Cargo.toml" >&2
 coroner="$here/target/$profile/coroner"
 crasher=$(ls -t "$here"/target/"$profile"/build/coroner-test-support-*/out/coroner-test-crasher | head -1)
+# Set before the directories are made and the lock is waited for (an
+# interrupt there must not leave them behind); the settings are written back
+# only once saved. The removal comes first: under `set -e` a failed write
+# ends the trap, with its status as the script's.
+work= cfg= saved=
+restore() {
+    rm -rf "$work" "$cfg"
+    if [ -n "$saved" ]; then
+        printf '%s' "$saved_pattern" > /proc/sys/kernel/core_pattern
+        printf '%s' "$saved_limit" > /proc/sys/kernel/core_pipe_limit
+    fi
+}
+trap restore EXIT
 work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/coroner-crash-bench.XXXXXX")
 # core_pattern holds at most 127 bytes: the config goes at a short path.
 cfg=$(mktemp -d /run/cb.XXXXXX)
@@ -27,12 +40,7 @@ exec 9>/run/lock/coroner-machine-settings.lock
 flock -x 9
 saved_pattern=$(cat /proc/sys/kernel/core_pattern)
 saved_limit=$(cat /proc/sys/kernel/core_pipe_limit)
-restore() {
-    printf '%s' "$saved_pattern" > /proc/sys/kernel/core_pattern
-    printf '%s' "$saved_limit" > /proc/sys/kernel/core_pipe_limit
-    rm -rf "$work" "$cfg"
-}
-trap restore EXIT
+saved=1
 
 crash() { # prints the crash-to-exit wall time in seconds
     ( cd "$work" && ulimit -c unlimited &&

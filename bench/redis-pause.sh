@@ -27,6 +27,7 @@ ROUNDS=${1:-3}
 OUT=${2:-}
 AUTO_OUT=""
 if [ -z "$OUT" ]; then OUT=$(mktemp -d /var/tmp/coroner-redis-bench.XXXXXX); AUTO_OUT=$OUT; fi
+trap '[ -z "$AUTO_OUT" ] || rm -rf "$AUTO_OUT"' EXIT   # until the full trap below: a failed build must not leave it
 KEYS=${KEYS:-3400000}
 mkdir -p "$OUT"
 for tool in redis-server redis-cli gcore python3; do
@@ -40,7 +41,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 nice -n 10 redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
     --enable-debug-command yes --dir "$OUT" --logfile "$OUT/redis.log" &
 RPID=$!
-trap 'kill $RPID 2>/dev/null || true; rm -f "$OUT"/core.* "$OUT"/gcore.* "$OUT"/*.json "$OUT"/*.err "$OUT"/pause.txt "$OUT"/table.txt "$OUT"/pinger.py; wait $RPID 2>/dev/null; [ -z "$AUTO_OUT" ] || rm -rf "$AUTO_OUT"' EXIT
+trap 'kill $RPID 2>/dev/null || true; rm -f "$OUT"/core.* "$OUT"/gcore.* "$OUT"/*.json "$OUT"/*.err "$OUT"/pause.txt "$OUT"/table.txt "$OUT"/pinger.py; wait $RPID 2>/dev/null || true; [ -z "$AUTO_OUT" ] || rm -rf "$AUTO_OUT"' EXIT
 for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 redis-cli -p "$PORT" DEBUG POPULATE "$KEYS" key 200 >/dev/null
 

@@ -39,14 +39,22 @@ BASELINE=${BASELINE:-}
 MAIN_MIB=${MAIN_MIB:-1024}   # data (and zeros) of parts 1 and 3; smaller for a smoke run
 mkdir -p "$OUT"
 
+WPID=
+# Set before anything can fail, so that OUT goes on every exit path. Runs
+# under `set -e` too, where a failing step (`[ -n "" ]` as the last command,
+# with an OUTDIR given) would become the script's exit status: every step
+# is guarded.
+cleanup() {
+    if [ -n "$WPID" ]; then kill "$WPID" 2>/dev/null || true; fi
+    rm -f "$OUT"/dump "$OUT"/gcore.* "$OUT"/stall "$OUT"/ready
+    if [ -n "$OWN_OUT" ]; then rm -rf "$OUT"; fi
+}
+trap cleanup EXIT
+
 cargo build --release -q -p coroner
 COR=$PWD/target/release/coroner
 WL=$OUT/snapshot-workload
 cc -O2 -pthread bench/snapshot-workload.c -o "$WL"
-
-WPID=
-cleanup() { [ -n "$WPID" ] && kill "$WPID" 2>/dev/null || true; rm -f "$OUT"/dump "$OUT"/gcore.* "$OUT"/stall "$OUT"/ready; [ -n "$OWN_OUT" ] && rm -rf "$OUT"; }
-trap cleanup EXIT
 
 # start_workload DATA_MIB ZERO_MIB RESERVE_GIB HUGE WRITE_MIB_S
 start_workload() {

@@ -25,6 +25,14 @@ cd "$(dirname "$0")/.."
 
 ROUNDS=${1:-5}
 OUT=$(mktemp -d /var/tmp/coroner-stack-bench.XXXXXX)
+TPID=
+# Set before anything can fail, so that OUT goes on every exit path; every
+# step guarded (a failure would end it early under `set -e`).
+cleanup() {
+    if [ -n "$TPID" ]; then kill "$TPID" 2>/dev/null || true; fi
+    rm -rf "$OUT"
+}
+trap cleanup EXIT
 for tool in gdb eu-stack python3; do
     command -v $tool >/dev/null || { echo "$tool is required" >&2; exit 1; }
 done
@@ -36,7 +44,6 @@ cc -O2 -g -fomit-frame-pointer -pthread -Wl,--build-id test-support/helpers/stac
 
 "$TARGET" --threads 100 --gap-probe >"$OUT/ready" &
 TPID=$!
-trap 'kill $TPID 2>/dev/null || true; rm -rf "$OUT"' EXIT
 for _ in $(seq 300); do grep -q READY "$OUT/ready" 2>/dev/null && break; sleep 0.1; done
 grep -q READY "$OUT/ready" || { echo "workload did not start" >&2; exit 1; }
 GAP=$(sed -n 's/.*gap=\(0x[0-9a-f]*\).*/\1/p' "$OUT/ready")
