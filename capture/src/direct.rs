@@ -16,6 +16,12 @@
 //! `write_behind.rs`): up to that many bytes of the dump wait in coroner's
 //! memory for the disk, and the target is resumed while they do.
 //!
+//! The capture reads the target straight into the open buffer
+//! ([`DirectWriter::lend`]) and then says which parts were data and which
+//! zero pages ([`DirectWriter::commit_lent`]): data after a hole moves down
+//! over it, so holes take no room in the ring, and a run of zero pages
+//! at the end of a read is simply not kept.
+//!
 //! Offsets and lengths of `O_DIRECT` writes must be block-aligned. A buffer
 //! holds one or more extents, each a block-aligned run of the file: data is
 //! staged from a block boundary, a hole that starts inside a block fills
@@ -31,6 +37,8 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+use coroner_core_format::write::Lent;
 
 use crate::os::FileExt;
 use crate::write_behind::{Backlog, Buffer, Toucher};
@@ -180,7 +188,7 @@ impl DirectWriter {
         self.freed_tx = None;
         if !self.behind && self.allocated < self.ring {
             self.allocated += 1;
-            return Buffer::new(self.stage_size, false);
+            return Buffer::new(self.stage_size);
         }
         if self.behind {
             // A buffer ready now, else a new one while the ring may grow:
@@ -265,9 +273,11 @@ impl DirectWriter {
 
     /// Send the open buffer (its extents are closed: whole blocks).
     fn submit(&mut self) -> io::Result<()> {
-        let Some((buf, extents)) = self.stage.take() else {
+        let Some((buf, mut extents)) = self.stage.take() else {
             return Ok(());
         };
+        // Lent memory that held only zeros leaves an empty extent.
+        extents.retain(|e| e.len > 0);
         debug_assert!(extents.iter().all(|e| e.len as u64 % BLOCK == 0));
         self.fill = 0;
         let tx = self
@@ -298,6 +308,77 @@ impl DirectWriter {
             data = &data[n..];
             if self.fill == self.stage_size {
                 self.submit()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Room in the open buffer for the next bytes of the stream, at most
+    /// `max` (see [`coroner_dump_source::Sink::lend`]): the capture reads
+    /// the target straight into the ring. Its first byte is at the buffer
+    /// offset that matches `pos` within a block, as for [`Self::write`].
+    pub(crate) fn lend(&mut self, max: usize) -> io::Result<&mut [u8]> {
+        if !self.extent_open() {
+            self.open_extent()?;
+        }
+        let at = self.fill;
+        let n = (self.stage_size - at).min(max);
+        match &mut self.stage {
+            Some((buf, _)) => Ok(&mut buf.bytes_mut()[at..at + n]),
+            None => Err(io::Error::other("no buffer open to lend")),
+        }
+    }
+
+    /// Take the start of what [`Self::lend`] gave as `parts` of the stream.
+    /// Data stays where it was read, or moves down over a hole before it in
+    /// the same buffer (so holes take no room in the ring); a hole closes
+    /// the extent as [`Self::hole`] does.
+    pub(crate) fn commit_lent(&mut self, parts: &[Lent]) -> io::Result<()> {
+        // Where the next part's bytes lie in the buffer; `fill` (where they
+        // belong) is never past it.
+        let mut src = self.fill;
+        for part in parts {
+            match *part {
+                Lent::Data(n) => {
+                    if !self.extent_open() {
+                        // After a hole: `src` and `pos` agree within a block,
+                        // so the extent's zeros before `pos` end at or
+                        // before `src`.
+                        self.open_extent()?;
+                    }
+                    let at = self.fill;
+                    let Some((buf, _)) = &mut self.stage else {
+                        return Err(io::Error::other("no buffer open for lent data"));
+                    };
+                    if src != at {
+                        buf.bytes_mut().copy_within(src..src + n, at);
+                    }
+                    self.grow_extent(n);
+                    src += n;
+                }
+                Lent::Hole(n) => {
+                    // Zeros to the end of the block, as `hole` writes them:
+                    // the bytes at `fill` may be stale when data moved.
+                    let len = n as u64;
+                    let zeros = if self.extent_open() {
+                        (BLOCK - self.pos % BLOCK) % BLOCK
+                    } else {
+                        0
+                    }
+                    .min(len) as usize;
+                    let at = self.fill;
+                    if let Some((buf, _)) = &mut self.stage {
+                        buf.bytes_mut()[at..at + zeros].fill(0);
+                    }
+                    self.grow_extent(zeros);
+                    self.pos += len - zeros as u64;
+                    src += n;
+                }
+            }
+            if self.fill == self.stage_size {
+                // `src` is at the end too: nothing more lies in this buffer.
+                self.submit()?;
+                src = 0;
             }
         }
         Ok(())

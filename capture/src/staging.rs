@@ -14,9 +14,10 @@
 //!
 //! So the memory is allocated and touched *before* the freeze: chunks of
 //! coroner's own memory, about the target's resident size, written once
-//! with zeros so the kernel (and the host) back every page. While frozen,
-//! the dump's data bytes are appended to them with a plain `memcpy` (no
-//! system call, no page fault); holes are only counted. After the thaw,
+//! so the kernel (and the host) back every page. While frozen, the target
+//! is read straight into them ([`Staging::lend`]: no page fault, no second
+//! copy); data after a zero page moves down over it, holes are only
+//! counted. After the thaw,
 //! [`Staging::replay`] hands the same sequence of writes and holes to the
 //! real output (direct I/O where the file system allows it), which is
 //! fsynced as always.
@@ -34,6 +35,8 @@
 
 use std::io;
 
+use coroner_core_format::write::Lent;
+
 /// Size of one chunk of staging memory. Chunks, not one vector, so that
 /// data beyond the reserve costs a new chunk rather than a copy of all
 /// that came before.
@@ -47,14 +50,26 @@ struct Run {
     data: u64,
 }
 
+/// A chunk of staging memory: `CHUNK` bytes, every page backed, of which
+/// the first `used` hold the stream.
+#[derive(Debug)]
+struct Chunk {
+    bytes: Vec<u8>,
+    used: usize,
+}
+
+/// The shortest room at the end of a chunk worth lending: below it (and
+/// below what is asked), the rest of the chunk is left unused and the
+/// next chunk lent, so that reads of the target stay large.
+const LEND_MIN: usize = 1 << 20;
+
 /// The dump's bytes held in memory until [`Staging::replay`].
 #[derive(Debug)]
 pub(crate) struct Staging {
-    /// Full chunks, then the one being filled (its length is what it holds;
-    /// its capacity, touched ahead, is `CHUNK`).
-    chunks: Vec<Vec<u8>>,
+    /// Chunks in use, the last one being filled.
+    chunks: Vec<Chunk>,
     /// Chunks allocated and touched ahead, not yet in use.
-    spare: Vec<Vec<u8>>,
+    spare: Vec<Chunk>,
     /// Bytes allocated before the freeze.
     reserved: u64,
     runs: Vec<Run>,
@@ -63,16 +78,29 @@ pub(crate) struct Staging {
 }
 
 /// A chunk whose every page has been written (so it is backed by memory
-/// now, not at its first use), empty but with room for `CHUNK` bytes.
-fn touched_chunk() -> Vec<u8> {
+/// now, not at its first use).
+fn touched_chunk() -> Chunk {
     // Not zeros: LLVM turns an allocation followed by zeroing into a
     // zeroed allocation (untouched pages, faulted in during the freeze —
     // measured: 14 % of the capture in page faults). The bytes are
     // overwritten before they are read.
-    let mut chunk = Vec::with_capacity(CHUNK);
-    chunk.resize(CHUNK, 0xa5u8);
-    chunk.clear();
-    chunk
+    Chunk {
+        bytes: vec![0xa5u8; CHUNK],
+        used: 0,
+    }
+}
+
+/// A chunk allocated during the capture, beyond what was made ahead.
+fn new_chunk() -> io::Result<Chunk> {
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(CHUNK).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::OutOfMemory,
+            "no memory left to stage the dump in",
+        )
+    })?;
+    bytes.resize(CHUNK, 0);
+    Ok(Chunk { bytes, used: 0 })
 }
 
 impl Staging {
@@ -100,44 +128,92 @@ impl Staging {
         self.reserved
     }
 
-    /// Append `buf` as data.
-    pub(crate) fn write(&mut self, mut buf: &[u8]) -> io::Result<()> {
-        let n = buf.len() as u64;
+    /// The next chunk into use: one made ahead, else a new one.
+    fn next_chunk(&mut self) -> io::Result<&mut Chunk> {
+        let next = match self.spare.pop() {
+            Some(c) => c,
+            None => new_chunk()?,
+        };
+        self.chunks.push(next);
+        self.chunks
+            .last_mut()
+            .ok_or_else(|| io::Error::other("no chunk"))
+    }
+
+    /// `n` more bytes of data, now in the chunks.
+    fn add_data(&mut self, n: u64) {
         if n == 0 {
-            return Ok(());
-        }
-        while !buf.is_empty() {
-            let chunk = match self.chunks.last_mut() {
-                Some(c) if c.len() < CHUNK => c,
-                _ => {
-                    let next = match self.spare.pop() {
-                        Some(c) => c,
-                        None => {
-                            let mut c = Vec::new();
-                            c.try_reserve_exact(CHUNK).map_err(|_| {
-                                io::Error::new(
-                                    io::ErrorKind::OutOfMemory,
-                                    "no memory left to stage the dump in",
-                                )
-                            })?;
-                            c
-                        }
-                    };
-                    self.chunks.push(next);
-                    self.chunks
-                        .last_mut()
-                        .ok_or_else(|| io::Error::other("no chunk"))?
-                }
-            };
-            let take = (CHUNK - chunk.len()).min(buf.len());
-            let (now, rest) = buf.split_at(take);
-            chunk.extend_from_slice(now);
-            buf = rest;
+            return;
         }
         let hole = std::mem::take(&mut self.pending_hole);
         match self.runs.last_mut() {
             Some(last) if hole == 0 => last.data += n,
             _ => self.runs.push(Run { hole, data: n }),
+        }
+    }
+
+    /// Append `buf` as data.
+    pub(crate) fn write(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        let n = buf.len() as u64;
+        while !buf.is_empty() {
+            let chunk = match self.chunks.last_mut() {
+                Some(c) if c.used < CHUNK => c,
+                _ => self.next_chunk()?,
+            };
+            let take = (CHUNK - chunk.used).min(buf.len());
+            let (now, rest) = buf.split_at(take);
+            chunk.bytes[chunk.used..chunk.used + take].copy_from_slice(now);
+            chunk.used += take;
+            buf = rest;
+        }
+        self.add_data(n);
+        Ok(())
+    }
+
+    /// Room for the next bytes of the stream, at most `max` (see
+    /// [`coroner_core_format::write::Sink::lend`]): the capture reads the
+    /// target straight into the staging memory.
+    pub(crate) fn lend(&mut self, max: usize) -> io::Result<&mut [u8]> {
+        let roomy = self
+            .chunks
+            .last()
+            .is_some_and(|c| CHUNK - c.used >= max.clamp(1, LEND_MIN));
+        if !roomy {
+            self.next_chunk()?;
+        }
+        let chunk = self
+            .chunks
+            .last_mut()
+            .ok_or_else(|| io::Error::other("no chunk"))?;
+        let n = (CHUNK - chunk.used).min(max);
+        Ok(&mut chunk.bytes[chunk.used..chunk.used + n])
+    }
+
+    /// Take the start of what [`Staging::lend`] gave as `parts` of the
+    /// stream: data moves down over the holes before it, holes are counted.
+    pub(crate) fn commit_lent(&mut self, parts: &[Lent]) -> io::Result<()> {
+        let last = self
+            .chunks
+            .len()
+            .checked_sub(1)
+            .ok_or_else(|| io::Error::other("no memory was lent"))?;
+        let mut src = self.chunks[last].used;
+        for part in parts {
+            match *part {
+                Lent::Data(n) => {
+                    let chunk = &mut self.chunks[last];
+                    if src != chunk.used {
+                        chunk.bytes.copy_within(src..src + n, chunk.used);
+                    }
+                    chunk.used += n;
+                    src += n;
+                    self.add_data(n as u64);
+                }
+                Lent::Hole(n) => {
+                    self.hole(n as u64)?;
+                    src += n;
+                }
+            }
         }
         Ok(())
     }
@@ -161,7 +237,11 @@ impl Staging {
         keep_going: &dyn Fn() -> io::Result<()>,
     ) -> io::Result<()> {
         const PIECE: usize = 4 << 20;
-        let mut data = self.chunks.iter().map(Vec::as_slice);
+        let mut data = self
+            .chunks
+            .iter()
+            .map(|c| &c.bytes[..c.used])
+            .filter(|d| !d.is_empty());
         let mut current: &[u8] = &[];
         for run in &self.runs {
             hole(run.hole)?;

@@ -22,17 +22,21 @@
 //! while it lasts), and the others by a thread of its own (the toucher),
 //! which keeps 32 MiB more than the disk's backlog ready; when none is
 //! ready and the ring may still grow, the capture makes a buffer itself
-//! rather than wait. Each buffer is written once by whoever makes it, so
-//! that its page faults are not the capture's.
+//! rather than wait. Each buffer is backed by memory by whoever makes it,
+//! so that its page faults are not taken inside the capture's reads.
 //!
-//! Huge pages are asked for (fewer page faults). A micro-benchmark
-//! (touching one 512 MiB mapping) found them 4–9× slower to touch than
-//! 4 KiB pages on the benchmark machine while most memory was page cache,
-//! but an A/B of whole captures of the gcore benchmark's workload (four
-//! rounds each, load ~5) had the ring in 4 KiB pages slower (wall
-//! 1.8–3.0 s against 1.5–2.5 s), so the advice stays. When the disk keeps
-//! up, the ring stays small; it never holds more than the size it was
-//! given.
+//! The capture reads the target straight into these buffers (the sink
+//! lends them: `Sink::lend` in coroner-dump-source), so a byte of the dump
+//! is copied once while the target is frozen, not twice.
+//!
+//! Buffers are in 4 KiB pages, made with `MADV_POPULATE_WRITE`. On the
+//! benchmark machine (transparent huge pages on `madvise`, with direct
+//! compaction) touching fresh memory advised `MADV_HUGEPAGE` cost 2.9 s per
+//! GiB against 0.53 s per GiB for 4 KiB pages (0.41 s populated in one
+//! call), and an A/B of whole captures of a 1 GiB redis (4 rounds, load ~4)
+//! had the ring in huge pages pause 0.37–0.45 s, in 4 KiB pages 0.29–0.31 s
+//! (BENCHMARKS.md, issue 16). When the disk keeps up, the ring stays
+//! small; it never holds more than the size it was given.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -57,31 +61,38 @@ pub(crate) struct Buffer {
 }
 
 impl Buffer {
-    /// A new buffer of `size` bytes; with `huge`, huge pages are asked for
-    /// (a hint: the kernel may not have them).
-    pub(crate) fn new(size: usize, huge: bool) -> io::Result<Buffer> {
+    /// A new buffer of `size` bytes, in 4 KiB pages (see the module docs
+    /// for why not huge ones), backed by memory at its first use.
+    pub(crate) fn new(size: usize) -> io::Result<Buffer> {
         let map = MmapOptions::new().len(size).map_anon()?;
         #[cfg(target_os = "linux")]
-        if huge {
-            // Only a hint; without transparent huge pages it fails or does nothing.
-            let _ = map.advise(memmap2::Advice::HugePage);
+        {
+            // Transparent huge pages set to "always" would give them anyway.
+            let _ = map.advise(memmap2::Advice::NoHugePage);
         }
-        #[cfg(not(target_os = "linux"))]
-        let _ = huge;
         Ok(Buffer { map })
     }
 
-    /// Write every page once so that it is backed by memory now rather
-    /// than at its first use. Not with zeros, which a later zero check
-    /// could mistake for untouched memory; the bytes are overwritten
-    /// before they are read.
-    fn touch(&mut self) {
-        for page in self.map.chunks_mut(4096) {
-            if let Some(b) = page.first_mut() {
-                *b = 0xa5;
+    /// A new buffer whose every page is backed by memory now rather than
+    /// at its first use: `MADV_POPULATE_WRITE` (one system call; Linux
+    /// 5.14), else a write to each page. Not with zeros, which a later
+    /// zero check could mistake for untouched memory; the bytes are
+    /// overwritten before they are read.
+    pub(crate) fn backed(size: usize) -> io::Result<Buffer> {
+        let mut buf = Buffer::new(size)?;
+        #[cfg(target_os = "linux")]
+        let populated = buf.map.advise(memmap2::Advice::PopulateWrite).is_ok();
+        #[cfg(not(target_os = "linux"))]
+        let populated = false;
+        if !populated {
+            for page in buf.map.chunks_mut(4096) {
+                if let Some(b) = page.first_mut() {
+                    *b = 0xa5;
+                }
             }
+            std::hint::black_box(&mut buf.map[..]);
         }
-        std::hint::black_box(&mut self.map[..]);
+        Ok(buf)
     }
 
     pub(crate) fn bytes(&self) -> &[u8] {
@@ -148,10 +159,7 @@ impl Toucher {
     ) -> io::Result<Toucher> {
         let made = Arc::new(AtomicUsize::new(0));
         while reserve(&made, count.min(ahead.max(2))) {
-            // 4 KiB pages: made while the capture waits for them, where
-            // huge pages were the slower to touch (see the module docs).
-            let mut buf = Buffer::new(BUFFER, false)?;
-            buf.touch();
+            let buf = Buffer::backed(BUFFER)?;
             freed
                 .send(Freed::Fresh(buf))
                 .map_err(|_| io::Error::other("the output writer stopped"))?;
@@ -178,7 +186,7 @@ impl Toucher {
     /// capture's thread rather than waiting for the toucher or the disk.
     /// `None` once the ring has all its buffers.
     pub(crate) fn grow(&self) -> Option<io::Result<Buffer>> {
-        reserve(&self.made, self.count).then(|| Buffer::new(BUFFER, true))
+        reserve(&self.made, self.count).then(|| Buffer::backed(BUFFER))
     }
 
     /// Make no more buffers; returns when the thread has ended.
@@ -237,11 +245,10 @@ fn make_buffers(
         if stop.load(Ordering::Relaxed) || !reserve(made, count) {
             return;
         }
-        let Ok(mut buf) = Buffer::new(BUFFER, true) else {
+        let Ok(buf) = Buffer::backed(BUFFER) else {
             // Out of memory (or address space): the ring stays as it is.
             return;
         };
-        buf.touch();
         if freed.send(Freed::Fresh(buf)).is_err() {
             return;
         }
@@ -319,10 +326,26 @@ mod tests {
     }
 
     #[test]
-    fn touched_buffers_are_page_aligned() {
-        let mut b = Buffer::new(BUFFER, true).unwrap();
-        b.touch();
+    fn backed_buffers_are_page_aligned_and_resident() {
+        use coroner_proc_reader::Process;
+        let resident = |b: &Buffer| {
+            let start = b.bytes().as_ptr() as u64;
+            let process = Process::open(std::process::id()).unwrap();
+            let mut present = 0;
+            process
+                .memory()
+                .unwrap()
+                .scan_pagemap(start, start + b.bytes().len() as u64, |_, e| {
+                    present += usize::from(e.present());
+                })
+                .unwrap();
+            present
+        };
+        let mut b = Buffer::backed(BUFFER).unwrap();
         assert_eq!(b.bytes().as_ptr() as usize % 4096, 0);
-        assert_eq!(b.bytes_mut()[4096], 0xa5);
+        assert_eq!(resident(&b), BUFFER / 4096, "every page backed");
+        b.bytes_mut()[4096] = 1;
+        let fresh = Buffer::new(BUFFER).unwrap();
+        assert_eq!(resident(&fresh), 0, "backed at first use only");
     }
 }

@@ -59,7 +59,7 @@ pub use memory::{BytesAt, MemorySource, NoMemory, SliceSource, PAGE};
 pub use options::WriteOptions;
 pub use output::{Output, OutputError};
 pub use read_at::{read_up_to, ReadAt};
-pub use sink::{SeekSink, Sink, StreamSink};
+pub use sink::{Lent, SeekSink, Sink, StreamSink};
 pub use stats::WriteStats;
 
 /// The README's example, compiled and run as a doc test so it stays true.

@@ -8,7 +8,7 @@ use std::io;
 use std::ops::Range;
 
 use crate::sink::ZEROS;
-use crate::{MemorySource, Sink, WriteOptions, WriteStats, PAGE};
+use crate::{Lent, MemorySource, Sink, WriteOptions, WriteStats, PAGE};
 
 /// Why [`Output`] stopped; each format crate turns it into its own
 /// `WriteError`.
@@ -101,9 +101,17 @@ impl std::error::Error for OutputError {
 ///   sparse file frees whole blocks), split at runs shorter than
 ///   [`WriteOptions::min_hole`];
 /// - consecutive holes reach the sink as one
-///   [`write_hole`](Sink::write_hole), and a file never ends with a hole:
+///   [`write_hole`](Sink::write_hole) (or, around memory the sink lends,
+///   [`Lent::Hole`] parts: see below), and a file never ends with a hole:
 ///   the last page of a trailing hole is written as zeros, so the file has
 ///   its full length on every sink without a truncate.
+///
+/// Memory is read in requests of at most [`WriteOptions::buffer_size`],
+/// each ending on a page of the file when it can: into memory the sink
+/// lends ([`Sink::lend`]: no copy, the sink is told which parts were data
+/// and which zero pages with [`Sink::commit_lent`]), else into the
+/// writer's one buffer, from which data goes to
+/// [`write_all`](Sink::write_all).
 ///
 /// ```
 /// use coroner_dump_source::{BytesAt, Output, WriteOptions};
@@ -128,11 +136,17 @@ pub struct Output<'a, S: ?Sized> {
     /// Hole bytes decided but not yet passed to the sink.
     pending_hole: u64,
     stats: WriteStats,
-    /// The one memory buffer, allocated at the first memory range.
+    /// The one memory buffer, allocated at the first memory range read
+    /// through it (never when the sink lends its memory).
     buf: Vec<u8>,
     buf_len: usize,
     /// `present_ranges` answers, reused.
     ranges: Vec<Range<u64>>,
+    /// What a read held, data and zero pages, reused.
+    parts: Vec<Lent>,
+    /// Whether the sink lends memory ([`Sink::lend`]), once it has been
+    /// asked.
+    sink_lends: Option<bool>,
 }
 
 /// The start of the [`PAGE`] after the one holding `at` (an address or a
@@ -169,6 +183,8 @@ impl<'a, S: Sink + ?Sized> Output<'a, S> {
             buf: Vec::new(),
             buf_len: options.buffer_size.max(page).min(needed),
             ranges: Vec::new(),
+            parts: Vec::new(),
+            sink_lends: None,
         }
     }
 
@@ -241,13 +257,8 @@ impl<'a, S: Sink + ?Sized> Output<'a, S> {
     ) -> Result<(), OutputError> {
         let readable = len.min(u64::MAX.saturating_sub(addr));
         let end = addr.saturating_add(readable);
-        if self.buf.len() < self.buf_len {
-            self.buf = vec![0u8; self.buf_len];
-        }
-        let mut buf = std::mem::take(&mut self.buf);
         let mut ranges = std::mem::take(&mut self.ranges);
-        let copied = self.windows(memory, addr, end, &mut buf, &mut ranges);
-        self.buf = buf;
+        let copied = self.windows(memory, addr, end, &mut ranges);
         self.ranges = ranges;
         copied?;
         self.unreadable(len.saturating_sub(readable));
@@ -261,7 +272,6 @@ impl<'a, S: Sink + ?Sized> Output<'a, S> {
         memory: &mut M,
         start: u64,
         end: u64,
-        buf: &mut [u8],
         ranges: &mut Vec<Range<u64>>,
     ) -> Result<(), OutputError> {
         let window = self.options.hint_window.max(PAGE);
@@ -287,7 +297,7 @@ impl<'a, S: Sink + ?Sized> Output<'a, S> {
                     continue;
                 }
                 self.absent(s.saturating_sub(cur));
-                self.copy(memory, s, e, buf)?;
+                self.copy(memory, s, e)?;
                 cur = e;
             }
             self.absent(win_end.saturating_sub(cur));
@@ -306,33 +316,22 @@ impl<'a, S: Sink + ?Sized> Output<'a, S> {
         self.hole(len);
     }
 
-    /// Read `[start, end)` through `buf`, request by request.
+    /// Read `[start, end)` request by request: straight into memory the
+    /// sink lends ([`Sink::lend`]) when it does, else through the buffer.
     fn copy<M: MemorySource + ?Sized>(
         &mut self,
         memory: &mut M,
         start: u64,
         end: u64,
-        buf: &mut [u8],
     ) -> Result<(), OutputError> {
-        let cap = buf.len() as u64;
+        let cap = self.buf_len as u64;
         let mut addr = start;
         while addr < end {
-            let mut n = cap.min(end.saturating_sub(addr));
-            // End requests on a page boundary of the file when possible, so
-            // zero pages line up with the file's blocks.
-            let over = self.pos.saturating_add(n) % PAGE;
-            if over != 0 && n > over {
-                n = n.saturating_sub(over);
-            }
-            let len = usize::try_from(n).unwrap_or(buf.len()).min(buf.len());
-            let Some(dst) = buf.get_mut(..len) else {
-                break;
-            };
-            let got = read(memory, addr, dst)?;
+            let n = self.request_len(cap.min(end.saturating_sub(addr)));
+            let (got, asked) = self.read_one(memory, addr, n)?;
             self.stats.memory_read_bytes = self.stats.memory_read_bytes.saturating_add(got as u64);
-            self.emit(dst.get(..got).unwrap_or(&[]))?;
-            let request_end = addr.saturating_add(len as u64);
-            if got < len {
+            let request_end = addr.saturating_add(asked as u64);
+            if got < asked {
                 // The short-read rule (MemorySource): the byte at
                 // `addr + got` is unreadable; a hole to the end of its page,
                 // then ask again from the next page.
@@ -347,45 +346,130 @@ impl<'a, S: Sink + ?Sized> Output<'a, S> {
         Ok(())
     }
 
-    /// Append memory `data`, turning all-zero pages of the file into holes.
-    fn emit(&mut self, data: &[u8]) -> Result<(), OutputError> {
-        if !self.options.zero_pages_as_holes {
-            return self.write(data);
-        }
-        let start = self.pos;
-        let len = data.len();
-        // `data_start..` is pending data (it may contain short zero runs);
-        // `zero_start..` the current run of zero pages.
-        let mut data_start: Option<usize> = None;
-        let mut zero_start: Option<usize> = None;
-        let mut at = 0usize;
-        while at < len {
-            let page_pos = start.saturating_add(at as u64);
-            let step = usize::try_from(next_page(page_pos).saturating_sub(page_pos)).unwrap_or(len);
-            let next = at.saturating_add(step).min(len);
-            if is_zero(data.get(at..next).unwrap_or(&[])) {
-                zero_start.get_or_insert(at);
-            } else {
-                if let Some(z) = zero_start.take() {
-                    let interior_and_short = data_start.is_some()
-                        && (at.saturating_sub(z) as u64) < self.options.min_hole;
-                    if !interior_and_short {
-                        if let Some(d) = data_start.take() {
-                            self.write(data.get(d..z).unwrap_or(&[]))?;
-                        }
-                        self.zero_pages(at.saturating_sub(z));
+    /// `n` bytes, less what passes the last page boundary of the file when
+    /// that leaves some: requests end on a page of the file when they can,
+    /// so zero pages line up with the file's blocks.
+    fn request_len(&self, n: u64) -> u64 {
+        to_file_page(self.pos, n)
+    }
+
+    /// One request of up to `n` bytes at `addr`, appended to the file with
+    /// its zero pages as holes: (bytes read, bytes asked for).
+    fn read_one<M: MemorySource + ?Sized>(
+        &mut self,
+        memory: &mut M,
+        addr: u64,
+        n: u64,
+    ) -> Result<(usize, usize), OutputError> {
+        let want = usize::try_from(n).unwrap_or(usize::MAX).max(1);
+        // Whether to ask the sink for memory: not once it has said no, and
+        // not before it has said yes while a hole is pending (the hole
+        // would reach the sink apart from the holes after it).
+        let ask = self.sink_lends.unwrap_or(self.pending_hole == 0);
+        let lent = if ask {
+            // The sink's position must be the file's for its memory to be.
+            self.release_hole()?;
+            match self.sink.lend(want) {
+                Ok(lent) => {
+                    self.sink_lends = Some(lent.is_some());
+                    lent
+                }
+                Err(source) => {
+                    return Err(OutputError::Sink {
+                        offset: self.pos,
+                        source,
+                    })
+                }
+            }
+        } else {
+            None
+        };
+        let (pos, options) = (self.pos, self.options);
+        if let Some(lent) = lent.filter(|l| !l.is_empty()) {
+            // The sink's slice may be shorter than asked: end it on a page
+            // of the file again.
+            let len = usize::try_from(to_file_page(pos, lent.len() as u64))
+                .unwrap_or(lent.len())
+                .min(lent.len());
+            let dst = lent.get_mut(..len).unwrap_or_default();
+            let got = read(memory, addr, dst)?;
+            self.parts.clear();
+            split_zero_pages(
+                &options,
+                pos,
+                dst.get(..got).unwrap_or(&[]),
+                &mut self.parts,
+            );
+            // A trailing zero run stays pending, to join the holes after it.
+            let trailing = match self.parts.last() {
+                Some(&Lent::Hole(z)) => {
+                    self.parts.pop();
+                    z
+                }
+                _ => 0,
+            };
+            if !self.parts.is_empty() {
+                if let Err(source) = self.sink.commit_lent(&self.parts) {
+                    return Err(OutputError::Sink {
+                        offset: pos,
+                        source,
+                    });
+                }
+            }
+            let parts = std::mem::take(&mut self.parts);
+            for part in &parts {
+                let n = part.len() as u64;
+                self.pos = self.pos.saturating_add(n);
+                match part {
+                    Lent::Data(_) => {
+                        self.stats.bytes_written = self.stats.bytes_written.saturating_add(n)
+                    }
+                    Lent::Hole(_) => {
+                        self.stats.zero_page_bytes = self.stats.zero_page_bytes.saturating_add(n);
+                        self.stats.hole_bytes = self.stats.hole_bytes.saturating_add(n);
                     }
                 }
-                data_start.get_or_insert(at);
+            }
+            self.parts = parts;
+            self.zero_pages(trailing);
+            return Ok((got, len));
+        }
+        if self.buf.len() < self.buf_len {
+            self.buf = vec![0u8; self.buf_len];
+        }
+        let mut buf = std::mem::take(&mut self.buf);
+        let len = want.min(buf.len());
+        let dst = buf.get_mut(..len).unwrap_or_default();
+        let emitted = read(memory, addr, dst).and_then(|got| {
+            self.emit(dst.get(..got).unwrap_or(&[]))?;
+            Ok(got)
+        });
+        self.buf = buf;
+        Ok((emitted?, len))
+    }
+
+    /// Append memory `data`, turning all-zero pages of the file into holes.
+    fn emit(&mut self, data: &[u8]) -> Result<(), OutputError> {
+        let mut parts = std::mem::take(&mut self.parts);
+        parts.clear();
+        split_zero_pages(&self.options, self.pos, data, &mut parts);
+        let mut at = 0usize;
+        let mut result = Ok(());
+        for part in &parts {
+            let next = at.saturating_add(part.len());
+            match part {
+                Lent::Data(_) => {
+                    result = self.write(data.get(at..next).unwrap_or(&[]));
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                Lent::Hole(n) => self.zero_pages(*n),
             }
             at = next;
         }
-        let data_end = zero_start.unwrap_or(len);
-        if let Some(d) = data_start {
-            self.write(data.get(d..data_end).unwrap_or(&[]))?;
-        }
-        self.zero_pages(len.saturating_sub(data_end));
-        Ok(())
+        self.parts = parts;
+        result
     }
 
     fn zero_pages(&mut self, len: usize) {
@@ -416,6 +500,66 @@ impl<'a, S: Sink + ?Sized> Output<'a, S> {
             .map_err(|source| self.sink_error(source))?;
         self.stats.file_size = self.pos;
         Ok(self.stats)
+    }
+}
+
+/// `n` bytes from file offset `pos`, less what passes the last page
+/// boundary of the file when that leaves some.
+fn to_file_page(pos: u64, n: u64) -> u64 {
+    let over = pos.saturating_add(n) % PAGE;
+    if over != 0 && n > over {
+        n.saturating_sub(over)
+    } else {
+        n
+    }
+}
+
+/// `data`, the file's bytes from offset `start`, as data and runs of
+/// all-zero pages of the file (holes), in order and covering it all:
+/// with [`WriteOptions::zero_pages_as_holes`], every all-zero page is a
+/// hole, except interior runs shorter than [`WriteOptions::min_hole`],
+/// which stay in the data around them; without it, all data.
+fn split_zero_pages(options: &WriteOptions, start: u64, data: &[u8], parts: &mut Vec<Lent>) {
+    let len = data.len();
+    if len == 0 {
+        return;
+    }
+    if !options.zero_pages_as_holes {
+        parts.push(Lent::Data(len));
+        return;
+    }
+    // `data_start..` is pending data (it may contain short zero runs);
+    // `zero_start..` the current run of zero pages.
+    let mut data_start: Option<usize> = None;
+    let mut zero_start: Option<usize> = None;
+    let mut at = 0usize;
+    while at < len {
+        let page_pos = start.saturating_add(at as u64);
+        let step = usize::try_from(next_page(page_pos).saturating_sub(page_pos)).unwrap_or(len);
+        let next = at.saturating_add(step).min(len);
+        if is_zero(data.get(at..next).unwrap_or(&[])) {
+            zero_start.get_or_insert(at);
+        } else {
+            if let Some(z) = zero_start.take() {
+                let interior_and_short =
+                    data_start.is_some() && (at.saturating_sub(z) as u64) < options.min_hole;
+                if !interior_and_short {
+                    if let Some(d) = data_start.take() {
+                        parts.push(Lent::Data(z.saturating_sub(d)));
+                    }
+                    parts.push(Lent::Hole(at.saturating_sub(z)));
+                }
+            }
+            data_start.get_or_insert(at);
+        }
+        at = next;
+    }
+    let data_end = zero_start.unwrap_or(len);
+    if let Some(d) = data_start {
+        parts.push(Lent::Data(data_end.saturating_sub(d)));
+    }
+    if data_end < len {
+        parts.push(Lent::Hole(len.saturating_sub(data_end)));
     }
 }
 
@@ -506,6 +650,105 @@ mod tests {
         );
         assert_eq!(stats.zero_page_bytes, 8192 + 16);
         assert_eq!(stats.file_size, 16 + 3 * 4096 + 16);
+    }
+
+    /// Lends memory in odd sizes (never more than `size`, and what is left
+    /// of a fixed arena), and keeps data and holes as a `Vec<u8>` does.
+    struct Lender {
+        file: Vec<u8>,
+        arena: Vec<u8>,
+        used: usize,
+        size: usize,
+        lends: usize,
+    }
+
+    impl Sink for Lender {
+        fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+            self.file.extend_from_slice(buf);
+            Ok(())
+        }
+        fn write_hole(&mut self, len: u64) -> io::Result<()> {
+            self.file.resize(self.file.len() + len as usize, 0);
+            Ok(())
+        }
+        fn finish(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+        fn lend(&mut self, max: usize) -> io::Result<Option<&mut [u8]>> {
+            self.lends += 1;
+            if self.arena.len() - self.used < self.size {
+                self.used = 0;
+            }
+            // Garbage where the writer will read, to catch bytes it did not.
+            let n = max.min(self.size - self.lends % 3 * 1000);
+            let lent = &mut self.arena[self.used..self.used + n];
+            lent.fill(0xee);
+            Ok(Some(lent))
+        }
+        fn commit_lent(&mut self, parts: &[Lent]) -> io::Result<()> {
+            for part in parts {
+                match *part {
+                    Lent::Data(n) => self
+                        .file
+                        .extend_from_slice(&self.arena[self.used..self.used + n]),
+                    Lent::Hole(n) => self.file.resize(self.file.len() + n, 0),
+                }
+                self.used += part.len();
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn memory_read_into_lent_memory_is_the_same_file() {
+        // Pages of data, zeros, and zeros but for a byte, unevenly.
+        let mut bytes = vec![0u8; 200 * 4096 + 300];
+        for (i, page) in bytes.chunks_mut(4096).enumerate() {
+            match i * 7 % 11 {
+                0..=4 => page.fill(i as u8 | 1),
+                5 => page[i % page.len()] = 9,
+                _ => {}
+            }
+        }
+        let len = bytes.len() as u64;
+        let mut memory = BytesAt::new(0x10_0000, bytes);
+        for options in [
+            WriteOptions::default().with_buffer_size(64 << 10),
+            WriteOptions::default()
+                .with_buffer_size(40 << 10)
+                .with_min_hole(2 * 4096),
+        ] {
+            let write = |sink: &mut dyn Sink, memory: &mut BytesAt<Vec<u8>>| {
+                let mut out = Output::new(sink, &options, len);
+                out.write(&[1; 10]).unwrap();
+                out.memory(memory, 0x10_0000, len).unwrap();
+                out.memory(&mut NoMemory, 0, 5000).unwrap();
+                out.memory(memory, 0x10_0000 + 4096 * 3, len).unwrap();
+                out.finish().unwrap()
+            };
+            let mut plain = Vec::new();
+            let want = write(&mut plain, &mut memory);
+            for size in [4096 * 3 + 500, 20_000, 100 << 10] {
+                let mut lender = Lender {
+                    file: Vec::new(),
+                    arena: vec![0; 1 << 20],
+                    used: 0,
+                    size,
+                    lends: 0,
+                };
+                let got = write(&mut lender, &mut memory);
+                assert!(lender.file == plain, "file, lending {size}");
+                if options.min_hole == PAGE {
+                    assert_eq!(got, want, "stats, lending {size}");
+                } else {
+                    // Interior zero runs shorter than `min_hole` are data
+                    // within one read only: reads of other sizes keep
+                    // others.
+                    assert_eq!(got.file_size, want.file_size);
+                }
+                assert!(lender.lends > 10);
+            }
+        }
     }
 
     #[test]

@@ -22,6 +22,61 @@ pub trait Sink {
     /// write the last page of a trailing hole as zeros, so that no sink has
     /// to extend or truncate a file.)
     fn finish(&mut self) -> io::Result<()>;
+
+    /// Memory of the sink's own that will hold the next bytes of the file,
+    /// at most `max` of them (and at least one), for the writer to read
+    /// memory straight into, which saves copying it from the writer's
+    /// buffer; `None` (the default) when the sink lends none: the writer
+    /// then reads into its own buffer and calls
+    /// [`write_all`](Self::write_all).
+    ///
+    /// The slice's first byte is the file's byte at the sink's position
+    /// (every byte and hole passed so far). After filling the start of it,
+    /// the writer calls [`commit_lent`](Self::commit_lent) once, before any
+    /// other call; bytes it does not account for there are not part of the
+    /// file, and the sink may lend them again. A writer that gets `None`
+    /// does not ask again for the same file.
+    fn lend(&mut self, max: usize) -> io::Result<Option<&mut [u8]>> {
+        let _ = max;
+        Ok(None)
+    }
+
+    /// What the start of the slice the last [`lend`](Self::lend) gave
+    /// turned out to hold, in order: [`Lent::Data`] bytes are the file's
+    /// next bytes, [`Lent::Hole`] bytes are zeros the sink need not store
+    /// (as [`write_hole`](Self::write_hole)). The sink keeps the data where
+    /// it lies or moves it within its memory, as it likes. Sinks that lend
+    /// nothing are never called (the default fails).
+    fn commit_lent(&mut self, parts: &[Lent]) -> io::Result<()> {
+        let _ = parts;
+        Err(io::Error::other(
+            "commit_lent called on a sink that lends no memory",
+        ))
+    }
+}
+
+/// One part of the memory a [`Sink`] lent ([`Sink::lend`]), as the writer
+/// found it after reading into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lent {
+    /// So many bytes of data, to keep.
+    Data(usize),
+    /// So many zero bytes: a hole.
+    Hole(usize),
+}
+
+impl Lent {
+    /// The part's length in bytes.
+    pub fn len(self) -> usize {
+        match self {
+            Lent::Data(n) | Lent::Hole(n) => n,
+        }
+    }
+
+    /// Whether the part is empty.
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for &mut S {
@@ -34,6 +89,12 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     fn finish(&mut self) -> io::Result<()> {
         (**self).finish()
     }
+    fn lend(&mut self, max: usize) -> io::Result<Option<&mut [u8]>> {
+        (**self).lend(max)
+    }
+    fn commit_lent(&mut self, parts: &[Lent]) -> io::Result<()> {
+        (**self).commit_lent(parts)
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for Box<S> {
@@ -45,6 +106,12 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     }
     fn finish(&mut self) -> io::Result<()> {
         (**self).finish()
+    }
+    fn lend(&mut self, max: usize) -> io::Result<Option<&mut [u8]>> {
+        (**self).lend(max)
+    }
+    fn commit_lent(&mut self, parts: &[Lent]) -> io::Result<()> {
+        (**self).commit_lent(parts)
     }
 }
 

@@ -487,6 +487,26 @@ impl coroner_core_format::write::Sink for Sink {
         // The length (trailing hole), fsync and rename happen in Sink::finish.
         Write::flush(self)
     }
+
+    /// The direct writer's ring or the staging memory: the capture reads
+    /// the target straight into it (no copy through the writer's buffer).
+    fn lend(&mut self, max: usize) -> io::Result<Option<&mut [u8]>> {
+        self.check_stop()?;
+        match &mut self.out {
+            Out::File(FileOut { temp, .. }) | Out::Spill { temp, .. } => temp.lend(max),
+            Out::Stream(_) | Out::Done => Ok(None),
+        }
+    }
+
+    fn commit_lent(&mut self, parts: &[coroner_core_format::write::Lent]) -> io::Result<()> {
+        match &mut self.out {
+            Out::File(FileOut { temp, .. }) | Out::Spill { temp, .. } => temp.commit_lent(parts)?,
+            Out::Stream(_) | Out::Done => return Err(io::Error::other("no memory was lent")),
+        }
+        let len: u64 = parts.iter().map(|p| p.len() as u64).sum();
+        self.position += len;
+        Ok(())
+    }
 }
 
 fn check_destination(dest: &Path, force: bool) -> Result<(), SinkError> {

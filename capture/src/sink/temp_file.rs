@@ -6,6 +6,8 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use coroner_core_format::write::Lent;
+
 use super::{parent_dir, SinkError};
 use crate::direct::DirectWriter;
 use crate::os::{self, fd_path};
@@ -143,6 +145,30 @@ impl TempFile {
             self.pending_hole = 0;
         }
         self.file.write(buf)
+    }
+
+    /// Memory for the next bytes of the stream, at most `max` (see
+    /// [`coroner_core_format::write::Sink::lend`]): the staging's or the
+    /// direct writer's; `None` through the page cache.
+    pub(super) fn lend(&mut self, max: usize) -> io::Result<Option<&mut [u8]>> {
+        if let Some(s) = &mut self.staging {
+            return s.lend(max).map(Some);
+        }
+        match &mut self.direct {
+            Some(d) => d.lend(max).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// What the memory [`TempFile::lend`] gave turned out to hold.
+    pub(super) fn commit_lent(&mut self, parts: &[Lent]) -> io::Result<()> {
+        if let Some(s) = &mut self.staging {
+            return s.commit_lent(parts);
+        }
+        match &mut self.direct {
+            Some(d) => d.commit_lent(parts),
+            None => Err(io::Error::other("no memory was lent")),
+        }
     }
 
     pub(super) fn hole(&mut self, len: u64) -> io::Result<()> {

@@ -528,3 +528,98 @@ fn write_behind_is_set_before_writing() {
     assert!(s.write_behind(64 << 20).is_err());
     assert_eq!(Sink::stream(Vec::new()).write_behind(64 << 20).unwrap(), 0);
 }
+
+/// Memory pulled by a writer (dump-source's `Output`, which both format
+/// crates use) into memory the sink lends — the direct writer's ring, with
+/// and without write-behind, and the staging memory — gives the same file
+/// and the same holes as the same memory written through the writer's own
+/// buffer: zero pages anywhere in a read, short zero runs kept as data,
+/// memory at file offsets off a page, data moved down over holes.
+#[test]
+fn memory_read_into_the_sinks_memory_gives_the_same_file() {
+    use coroner_dump_source::{BytesAt, Output, WriteOptions};
+    let scratch = tmpdir("lent");
+    let d = scratch.path();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |m: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % m
+    };
+    // 20 MiB of pages: runs of data pages, zero pages, and pages zero but
+    // for one byte somewhere.
+    let pages = 5 * 1024;
+    let mut memory = vec![0u8; pages * 4096];
+    let mut page = 0;
+    while page < pages {
+        let long = next(4) == 0;
+        let run = 1 + next(if long { 600 } else { 6 }) as usize;
+        let kind = next(3);
+        for p in page..(page + run).min(pages) {
+            let bytes = &mut memory[p * 4096..(p + 1) * 4096];
+            match kind {
+                0 => {}
+                1 => bytes.fill(1 + (p % 250) as u8),
+                _ => bytes[next(4096) as usize] = 7,
+            }
+        }
+        page += run;
+    }
+    let base = 0x7f00_0000_0000u64;
+    let len = memory.len() as u64;
+    let write = |sink: &mut dyn coroner_dump_source::Sink, options: &WriteOptions| {
+        let mut src = BytesAt::new(base, &memory[..]);
+        let mut out = Output::new(sink, options, len);
+        out.write(&[3; 100]).unwrap();
+        // Off a page of the file, then on one.
+        out.memory(&mut src, base, len / 2).unwrap();
+        out.write(&[4; 10]).unwrap();
+        let aligned = out.position().div_ceil(4096) * 4096;
+        out.pad_to(aligned).unwrap();
+        out.memory(&mut src, base + len / 2, len / 2).unwrap();
+        out.write(&[5; 10]).unwrap();
+        out.finish().unwrap()
+    };
+    for options in [
+        WriteOptions::default(),
+        WriteOptions::default().with_min_hole(3 * 4096),
+        WriteOptions::default().with_buffer_size(3 << 20),
+    ] {
+        let mut expect = Vec::new();
+        let expect_stats = write(&mut expect, &options);
+        for (i, how) in ["direct", "write-behind", "staged", "staged-buffered"]
+            .iter()
+            .enumerate()
+        {
+            let dest = d.join(format!(
+                "{how}-{}-{}",
+                options.min_hole, options.buffer_size
+            ));
+            let mut s = if *how == "staged-buffered" {
+                Sink::create_buffered(&dest, false)
+            } else {
+                Sink::create(&dest, false)
+            }
+            .unwrap();
+            match *how {
+                "write-behind" => {
+                    s.write_behind_made_ahead(16 << 20, 8 << 20).unwrap();
+                }
+                "staged" | "staged-buffered" => s.stage_in_memory(8 << 20).unwrap(),
+                _ => {}
+            }
+            let stats = write(&mut s, &options);
+            if options.min_hole == 4096 {
+                assert_eq!(stats, expect_stats, "{how}, {options:?}");
+            } else {
+                assert_eq!(stats.file_size, expect_stats.file_size, "{how}");
+            }
+            let r = s.finish().unwrap();
+            assert_eq!(r.bytes_written, expect.len() as u64, "{how}");
+            let got = std::fs::read(&dest).unwrap();
+            assert!(got == expect, "{how} ({i}), {options:?}: contents differ");
+            std::fs::remove_file(&dest).unwrap();
+        }
+    }
+}

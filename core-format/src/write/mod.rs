@@ -52,7 +52,7 @@ mod writer;
 pub use coroner_dump_source::{WriteOptions, WriteStats};
 pub use layout::{Layout, PAGE_SIZE};
 pub use notes::{encode_notes, note_size};
-pub use sink::{SeekSink, Sink, StreamSink};
+pub use sink::{Lent, SeekSink, Sink, StreamSink};
 pub use source::{BytesAt, MemorySource, NoMemory, SliceSource};
 pub use writer::CoreWriter;
 

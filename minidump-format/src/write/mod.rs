@@ -48,7 +48,7 @@ mod thread_names;
 /// as the ELF core crate's writer.
 pub use coroner_dump_source::{WriteOptions, WriteStats};
 pub use layout::Layout;
-pub use sink::{SeekSink, Sink, StreamSink};
+pub use sink::{Lent, SeekSink, Sink, StreamSink};
 pub use source::{BytesAt, MemorySource, NoMemory, SliceSource};
 
 use crate::error::WriteError;
