@@ -93,7 +93,7 @@ pub use cow_copy::{CowMode, CowReport};
 #[cfg(target_os = "linux")]
 pub use elf::capture_elf;
 #[cfg(target_os = "linux")]
-pub use made_ahead::{sample_data, size_made_ahead, DataSample, MadeAhead};
+pub use made_ahead::MadeAhead;
 #[cfg(target_os = "linux")]
 pub use minidump::capture_minidump;
 pub use minidump::host_file::Sysroot;

@@ -1,18 +1,23 @@
 //! How much of the write-behind memory to make before the freeze.
 //!
 //! Why: on the benchmark machine (a VM whose host takes free guest memory
-//! back) the first touch of fresh memory costs about 1 s per GiB and does
-//! not go faster on two threads, while the capture reads a frozen target at
-//! about 2.5 GiB/s. Memory made inside the freeze (by the toucher thread or,
-//! when none is ready, by the capture itself) lengthens the pause; memory
-//! made before it lengthens the wall time by the same touch, with the disk
-//! idle. So only what the freeze is expected to need is made ahead: the
-//! dump's data, less what the disk writes and the toucher makes while the
-//! target's memory is read — taken as half of the bytes read (measured:
-//! reading ~2.5 GiB/s, the disk 0.6–0.9 GiB/s with direct I/O, the toucher
-//! ~1 GiB/s). A dense target (a redis holding 1 GiB of keys) gets about
-//! half its size made ahead; a target whose resident memory is half zeros
-//! (the gcore benchmark's) gets none, as before.
+//! back) the first touch of fresh memory costs 0.4–1 s per GiB, while the
+//! capture reads a frozen target at 3–5 GiB/s straight into the ring.
+//! Memory made inside the freeze (by the toucher thread or, when none is
+//! ready, by the capture itself) lengthens the pause; memory made before it
+//! lengthens the wall time by the same touch, with the disk idle. So what
+//! the freeze is expected to need is made ahead: the dump's data, less
+//! what the disk writes and the toucher makes while the target is read.
+//! How much that is depends on the time the reading leaves them, and the
+//! time that is not spent filling the ring is the time spent reading zero
+//! pages (which the dump leaves out); so the dump's data less its zero
+//! pages is made ahead. A dense target (a redis holding 1 GiB of keys) gets
+//! all of it made ahead; one whose resident memory is half zeros (the gcore
+//! benchmark's) gets none beyond the two buffers always made. Measured
+//! (BENCHMARKS.md, issue 16): on the redis, making all ahead instead of
+//! half shortened the pause by 0.08–0.13 s in each of four alternating
+//! rounds (0.33–0.49 s against 0.41–0.61 s, load ~5), at 0.1–0.3 s of wall
+//! time.
 //!
 //! The dump's data is estimated before the freeze by sampling: 256 windows
 //! of 2 MiB at evenly spaced addresses of the target's private anonymous
@@ -39,11 +44,11 @@ const MIB: u64 = 1 << 20;
 
 /// What a sample of the target's resident anonymous pages held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DataSample {
+pub(crate) struct DataSample {
     /// Resident pages read.
-    pub read: u64,
+    pub(crate) read: u64,
     /// Those that were not all zeros.
-    pub with_data: u64,
+    pub(crate) with_data: u64,
 }
 
 /// Bytes of write-behind memory to make before the freeze, and why.
@@ -58,7 +63,7 @@ pub struct MadeAhead {
 
 /// Sample the data of `pid`'s resident anonymous memory (see the module
 /// docs); `None` when it cannot be read.
-pub fn sample_data(pid: u32) -> Option<DataSample> {
+pub(crate) fn sample_data(pid: u32) -> Option<DataSample> {
     let process = Process::open(pid).ok()?;
     let memory = process.memory().ok()?;
     // `maps`, not `smaps`: smaps counts every page of the target (it took
@@ -151,7 +156,11 @@ fn sample_ranges(memory: &MemoryReader, ranges: &[(u64, u64)]) -> Option<DataSam
 /// capture will read), `sample` telling how much of it is data (see the
 /// module docs): whole 4 MiB buffers, at least the two always made, at
 /// most the ring. Without a sample the target counts as all data.
-pub fn size_made_ahead(write_behind: u64, resident: u64, sample: Option<DataSample>) -> MadeAhead {
+pub(crate) fn size_made_ahead(
+    write_behind: u64,
+    resident: u64,
+    sample: Option<DataSample>,
+) -> MadeAhead {
     let (data, from) = match sample {
         Some(s) if s.read > 0 => (
             u64::try_from(u128::from(resident) * u128::from(s.with_data) / u128::from(s.read))
@@ -170,10 +179,12 @@ pub fn size_made_ahead(write_behind: u64, resident: u64, sample: Option<DataSamp
             "the target's memory could not be sampled, so all of it counts".to_owned(),
         ),
     };
-    // Whole buffers, at least the two always made, at most the ring.
+    // The data less the zero pages (`resident - data`); whole buffers, at
+    // least the two always made, at most the ring.
     let buffer = BUFFER as u64;
+    let zeros = resident.saturating_sub(data);
     let bytes = data
-        .saturating_sub(resident / 2)
+        .saturating_sub(zeros)
         .div_ceil(buffer)
         .saturating_mul(buffer)
         .max(2 * buffer)
@@ -182,10 +193,11 @@ pub fn size_made_ahead(write_behind: u64, resident: u64, sample: Option<DataSamp
         bytes,
         reason: format!(
             "{} MiB of it made before the freeze: the dump's data, estimated at {} MiB ({from}), \
-             less half of the {} MiB to be read, which the disk and the toucher are expected to \
-             take while it is read",
+             less the {} MiB of zero pages among the {} MiB to be read, while which the disk and \
+             the toucher catch up",
             bytes / MIB,
             data / MIB,
+            zeros / MIB,
             resident / MIB
         ),
     }
@@ -226,7 +238,7 @@ mod tests {
     }
 
     #[test]
-    fn a_dense_target_gets_half_its_data_ahead_a_half_zero_one_none() {
+    fn a_dense_target_gets_all_its_data_ahead_a_half_zero_one_none() {
         const GIB: u64 = 1 << 30;
         let dense = Some(DataSample {
             read: 1000,
@@ -236,19 +248,36 @@ mod tests {
             read: 1000,
             with_data: 500,
         });
-        // A redis of 980 MiB, all data.
+        let three_quarters = Some(DataSample {
+            read: 1000,
+            with_data: 750,
+        });
+        // A redis of 980 MiB, all data: all of it.
         let m = size_made_ahead(980 * MIB, 980 * MIB, dense);
-        assert_eq!(m.bytes, 492 * MIB, "490 MiB in whole buffers");
-        assert!(m.reason.starts_with("492 MiB of it"), "{}", m.reason);
+        assert_eq!(m.bytes, 980 * MIB);
+        assert!(m.reason.starts_with("980 MiB of it"), "{}", m.reason);
         assert!(m.reason.contains("1000 of 1000 sampled"), "{}", m.reason);
+        assert!(
+            m.reason.contains("less the 0 MiB of zero pages"),
+            "{}",
+            m.reason
+        );
         // The gcore benchmark: 2 GiB resident, half of it zeros: only the
         // two buffers always made.
         assert_eq!(size_made_ahead(GIB, 2 * GIB, half).bytes, 8 * MIB);
+        // A quarter zeros: half of it, in whole buffers.
+        let m = size_made_ahead(GIB, 1000 * MIB, three_quarters);
+        assert_eq!(m.bytes, 500 * MIB);
+        assert!(
+            m.reason.contains("less the 250 MiB of zero pages"),
+            "{}",
+            m.reason
+        );
         // Never more than the ring.
         assert_eq!(size_made_ahead(GIB, 8 * GIB, dense).bytes, GIB);
         // No sample: all data; nothing resident to sample: none.
         let m = size_made_ahead(GIB, GIB, None);
-        assert_eq!(m.bytes, GIB / 2);
+        assert_eq!(m.bytes, GIB);
         assert!(m.reason.contains("could not be sampled"), "{}", m.reason);
         let empty = Some(DataSample::default());
         assert_eq!(size_made_ahead(GIB, GIB, empty).bytes, 8 * MIB);

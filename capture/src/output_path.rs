@@ -37,6 +37,8 @@
 use coroner_proc_reader::parse::status::Status;
 use coroner_proc_reader::{MemoryRoom, Process};
 
+use crate::made_ahead::{sample_data, size_made_ahead, MadeAhead};
+
 /// Room left beyond twice the dump's size before the page cache is used.
 const MARGIN: u64 = 256 << 20;
 
@@ -81,6 +83,27 @@ pub struct OutputChoice {
     pub write_behind: u64,
     /// How [`OutputChoice::write_behind`] was sized, in a sentence.
     pub write_behind_reason: String,
+}
+
+impl OutputChoice {
+    /// How much of [`OutputChoice::write_behind`] to make before the target
+    /// `pid` is frozen, and why: what the freeze is expected to need, sized
+    /// from a sample of the target's resident memory taken now (7–15 ms;
+    /// see `made_ahead.rs`). For
+    /// [`Sink::write_behind_made_ahead`](crate::sink::Sink::write_behind_made_ahead).
+    /// Nothing without a write-behind or an estimate of the target's
+    /// memory.
+    pub fn made_ahead(&self, pid: u32) -> MadeAhead {
+        if self.write_behind == 0 || self.estimate == u64::MAX {
+            return MadeAhead {
+                bytes: 0,
+                reason: "nothing made before the freeze beyond the two buffers always made: \
+                         no write-behind or no estimate of the target's memory"
+                    .to_owned(),
+            };
+        }
+        size_made_ahead(self.write_behind, self.estimate, sample_data(pid))
+    }
 }
 
 /// What the choice is made from (proc-reader reads it).

@@ -194,14 +194,12 @@ fn file_sink(
     } else if !args.direct {
         // Its memory is made from here on: what the freeze is expected to
         // need now (sized from a sample of the target's memory), the rest
-        // by a thread as the disk falls behind.
-        let ahead = (choice.write_behind > 0 && choice.estimate != u64::MAX).then(|| {
-            coroner_capture::size_made_ahead(
-                choice.write_behind,
-                choice.estimate,
-                coroner_capture::sample_data(args.pid),
-            )
-        });
+        // by a thread as the disk falls behind. A snapshot does not hold
+        // the target while the dump is written: only a fallback to the
+        // freeze would need memory made ahead, so none is.
+        let ahead =
+            (choice.write_behind > 0 && choice.estimate != u64::MAX && args.snapshot.is_none())
+                .then(|| choice.made_ahead(args.pid));
         let ahead_bytes = ahead.as_ref().map_or(0, |a| a.bytes);
         write_behind = sink
             .write_behind_made_ahead(choice.write_behind, ahead_bytes)

@@ -33,6 +33,27 @@ impl<M: MemorySource + ?Sized> MemorySource for Counting<'_, '_, M> {
         self.progress.advance(buf.len() as u64);
         Ok(n)
     }
+
+    /// The inner source's hint, so that absent pages are not read (they
+    /// count as done at once).
+    fn present_ranges(
+        &mut self,
+        start: u64,
+        end: u64,
+        out: &mut Vec<std::ops::Range<u64>>,
+    ) -> io::Result<()> {
+        let before = out.len();
+        self.inner.present_ranges(start, end, out)?;
+        let present: u64 = out
+            .get(before..)
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r.end.min(end).saturating_sub(r.start.max(start)))
+            .sum();
+        self.progress
+            .advance(end.saturating_sub(start).saturating_sub(present));
+        Ok(())
+    }
 }
 
 /// `/proc/<pid>/maps`, raw and parsed (read while frozen), and given to
@@ -367,6 +388,26 @@ mod tests {
             start + 0x1000
         );
         held(parse_maps_line(line.as_bytes(), 1).unwrap(), 0x1000, None)
+    }
+
+    /// The progress wrapper passes the source's hint of which pages hold
+    /// data on (it reported every page present, so a minidump read absent
+    /// pages the ELF capture skips), and counts absent bytes as done.
+    #[test]
+    fn counting_passes_the_data_hint_on() {
+        use coroner_minidump_format::write::BytesAt;
+        let mut inner = BytesAt::new(0x2000, vec![1u8; 0x1000]);
+        let mut counting = Counting {
+            inner: &mut inner,
+            progress: Reporter::start(None, Phase::Copying, 0x4000),
+        };
+        let mut out = Vec::new();
+        counting.present_ranges(0x1000, 0x5000, &mut out).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0], 0x2000..0x3000);
+        let mut buf = [0u8; 0x1000];
+        assert_eq!(counting.read_at(0x2000, &mut buf).unwrap(), 0x1000);
+        assert_eq!(counting.progress.done(), 0x4000);
     }
 
     /// The plan made from `maps` alone is kept only when smaps changes

@@ -239,7 +239,7 @@ impl Sink {
     /// before this returns, so before the capture freezes the target: on a
     /// machine where the first touch of fresh memory is slow, memory made
     /// during the freeze lengthens it (see `write_behind.rs`).
-    /// [`crate::size_made_ahead`] says how much, from [`crate::sample_data`].
+    /// [`crate::OutputChoice::made_ahead`] says how much, from a sample of the target.
     pub fn write_behind_made_ahead(&mut self, bytes: u64, ahead: u64) -> Result<u64, SinkError> {
         let (temp, path) = match &mut self.out {
             Out::File(fo) => (&mut fo.temp, fo.dest.clone()),
