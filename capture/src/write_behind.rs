@@ -29,14 +29,26 @@
 //! lends them: `Sink::lend` in coroner-dump-source), so a byte of the dump
 //! is copied once while the target is frozen, not twice.
 //!
-//! Buffers are in 4 KiB pages, made with `MADV_POPULATE_WRITE`. On the
-//! benchmark machine (transparent huge pages on `madvise`, with direct
-//! compaction) touching fresh memory advised `MADV_HUGEPAGE` cost 2.9 s per
-//! GiB against 0.53 s per GiB for 4 KiB pages (0.41 s populated in one
-//! call), and an A/B of whole captures of a 1 GiB redis (4 rounds, load ~4)
-//! had the ring in huge pages pause 0.37–0.45 s, in 4 KiB pages 0.29–0.31 s
-//! (BENCHMARKS.md, issue 16). When the disk keeps up, the ring stays
-//! small; it never holds more than the size it was given.
+//! Buffers are backed with `MADV_POPULATE_WRITE` (one call, else a write
+//! per page). Those made before the freeze are in 4 KiB pages, those made
+//! while the capture runs (by the toucher, or the capture) ask for huge
+//! pages. Why, on the benchmark machine (transparent huge pages on
+//! `madvise`, with direct compaction):
+//! - making fresh memory advised `MADV_HUGEPAGE` cost 2.9 s per GiB, 4 KiB
+//!   pages 0.53 s (0.41 s populated in one call): a dense target's data,
+//!   all made ahead, would lengthen the wall time by seconds in huge pages;
+//! - with huge pages for the buffers made during the capture the ring
+//!   grows less while the target is read (likely because a direct write
+//!   from huge pages is fewer, larger segments for the disk; not measured
+//!   apart): on
+//!   the gcore benchmark's workload (half zeros, little made ahead) the
+//!   ring all in 4 KiB pages took wall 1.28–1.47 s and 400–580 MiB,
+//!   huge pages for what is made during the capture 1.02–1.14 s and
+//!   220–370 MiB, in one window of alternating runs; the redis pause was
+//!   no longer (0.32–0.34 s against 0.35–0.47 s; BENCHMARKS.md, issue 16).
+//!
+//! When the disk keeps up, the ring stays small; it never holds more than
+//! the size it was given.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -55,6 +67,16 @@ pub(crate) const BUFFER: usize = 4 << 20;
 /// yet: how far it runs ahead of the capture (32 MiB).
 const AHEAD: usize = 8;
 
+/// The pages a buffer is made of. Buffers made before the freeze are in
+/// 4 KiB pages, which are faster to make; those made while the capture
+/// runs ask for huge pages, which the disk writes faster (see the module
+/// docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pages {
+    Small,
+    Huge,
+}
+
 /// One buffer of the ring: an anonymous mapping, page-aligned.
 pub(crate) struct Buffer {
     map: MmapMut,
@@ -64,12 +86,22 @@ impl Buffer {
     /// A new buffer of `size` bytes, in 4 KiB pages (see the module docs
     /// for why not huge ones), backed by memory at its first use.
     pub(crate) fn new(size: usize) -> io::Result<Buffer> {
+        Buffer::with_pages(size, Pages::Small)
+    }
+
+    fn with_pages(size: usize, pages: Pages) -> io::Result<Buffer> {
         let map = MmapOptions::new().len(size).map_anon()?;
         #[cfg(target_os = "linux")]
         {
-            // Transparent huge pages set to "always" would give them anyway.
-            let _ = map.advise(memmap2::Advice::NoHugePage);
+            // Transparent huge pages set to "always" would give them
+            // anyway; "never" gives none whatever is asked.
+            let _ = map.advise(match pages {
+                Pages::Small => memmap2::Advice::NoHugePage,
+                Pages::Huge => memmap2::Advice::HugePage,
+            });
         }
+        #[cfg(not(target_os = "linux"))]
+        let _ = pages;
         Ok(Buffer { map })
     }
 
@@ -78,8 +110,8 @@ impl Buffer {
     /// 5.14), else a write to each page. Not with zeros, which a later
     /// zero check could mistake for untouched memory; the bytes are
     /// overwritten before they are read.
-    pub(crate) fn backed(size: usize) -> io::Result<Buffer> {
-        let mut buf = Buffer::new(size)?;
+    pub(crate) fn backed(size: usize, pages: Pages) -> io::Result<Buffer> {
+        let mut buf = Buffer::with_pages(size, pages)?;
         #[cfg(target_os = "linux")]
         let populated = buf.map.advise(memmap2::Advice::PopulateWrite).is_ok();
         #[cfg(not(target_os = "linux"))]
@@ -159,7 +191,7 @@ impl Toucher {
     ) -> io::Result<Toucher> {
         let made = Arc::new(AtomicUsize::new(0));
         while reserve(&made, count.min(ahead.max(2))) {
-            let buf = Buffer::backed(BUFFER)?;
+            let buf = Buffer::backed(BUFFER, Pages::Small)?;
             freed
                 .send(Freed::Fresh(buf))
                 .map_err(|_| io::Error::other("the output writer stopped"))?;
@@ -186,7 +218,7 @@ impl Toucher {
     /// capture's thread rather than waiting for the toucher or the disk.
     /// `None` once the ring has all its buffers.
     pub(crate) fn grow(&self) -> Option<io::Result<Buffer>> {
-        reserve(&self.made, self.count).then(|| Buffer::backed(BUFFER))
+        reserve(&self.made, self.count).then(|| Buffer::backed(BUFFER, Pages::Huge))
     }
 
     /// Make no more buffers; returns when the thread has ended.
@@ -245,7 +277,7 @@ fn make_buffers(
         if stop.load(Ordering::Relaxed) || !reserve(made, count) {
             return;
         }
-        let Ok(buf) = Buffer::backed(BUFFER) else {
+        let Ok(buf) = Buffer::backed(BUFFER, Pages::Huge) else {
             // Out of memory (or address space): the ring stays as it is.
             return;
         };
@@ -341,7 +373,7 @@ mod tests {
                 .unwrap();
             present
         };
-        let mut b = Buffer::backed(BUFFER).unwrap();
+        let mut b = Buffer::backed(BUFFER, Pages::Small).unwrap();
         assert_eq!(b.bytes().as_ptr() as usize % 4096, 0);
         assert_eq!(resident(&b), BUFFER / 4096, "every page backed");
         b.bytes_mut()[4096] = 1;
