@@ -409,12 +409,9 @@ impl<'a, S: Sink + ?Sized> Output<'a, S> {
                 _ => 0,
             };
             if !self.parts.is_empty() {
-                if let Err(source) = self.sink.commit_lent(&self.parts) {
-                    return Err(OutputError::Sink {
-                        offset: pos,
-                        source,
-                    });
-                }
+                self.sink
+                    .commit_lent(&self.parts)
+                    .map_err(|source| self.sink_error(source))?;
             }
             let parts = std::mem::take(&mut self.parts);
             for part in &parts {

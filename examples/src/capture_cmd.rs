@@ -197,9 +197,8 @@ fn file_sink(
         // by a thread as the disk falls behind. A snapshot does not hold
         // the target while the dump is written: only a fallback to the
         // freeze would need memory made ahead, so none is.
-        let ahead =
-            (choice.write_behind > 0 && choice.estimate != u64::MAX && args.snapshot.is_none())
-                .then(|| choice.made_ahead(args.pid));
+        // (`made_ahead` itself says when there is nothing to make.)
+        let ahead = args.snapshot.is_none().then(|| choice.made_ahead(args.pid));
         let ahead_bytes = ahead.as_ref().map_or(0, |a| a.bytes);
         write_behind = sink
             .write_behind_made_ahead(choice.write_behind, ahead_bytes)
