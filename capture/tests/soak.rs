@@ -9,6 +9,11 @@
 //! ```
 //!
 //! `COR_SOAK_CAPTURES` sets the captures per format (default 1,000).
+//!
+//! The captures take turns on the three output paths the CLI chooses from:
+//! a plain file (`--direct`), a write-behind ring with its memory made
+//! before the freeze (the default), and memory staging (`--page-cache`),
+//! so memory a path keeps from one dump to the next shows as growth.
 
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
@@ -69,7 +74,20 @@ fn a_thousand_captures_in_each_format_keep_memory_and_fds_flat_and_the_target_ri
         let elf = i % 2 == 0;
         let path = dir.path().join(if elf { "core" } else { "t.dmp" });
         let _ = std::fs::remove_file(&path);
-        let sink = Sink::create(&path, false).unwrap();
+        let mut sink = Sink::create(&path, false).unwrap();
+        // Formats alternate on even and odd captures, paths every two.
+        match (i / 2) % 3 {
+            0 => {}
+            1 => {
+                let ring = sink.write_behind_made_ahead(32 << 20, 16 << 20).unwrap();
+                assert_eq!(
+                    ring,
+                    32 << 20,
+                    "no write-behind ring: TMPDIR must be on a file system that takes O_DIRECT (not tmpfs)"
+                );
+            }
+            _ => sink.stage_in_memory(16 << 20).unwrap(),
+        }
         let report = if elf {
             capture_elf(pid, sink, &options)
         } else {
