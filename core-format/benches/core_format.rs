@@ -111,11 +111,11 @@ fn write_1gib(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(GIB));
     g.sample_size(10);
     for (name, zero_pages_as_holes) in [("to_sink", true), ("to_sink_no_zero_scan", false)] {
-        let writer = CoreWriter::new(WriteOptions {
-            buffer_size: BUFFER,
-            zero_pages_as_holes,
-            ..Default::default()
-        });
+        let writer = CoreWriter::new(
+            WriteOptions::default()
+                .with_buffer_size(BUFFER)
+                .with_zero_pages_as_holes(zero_pages_as_holes),
+        );
         g.bench_function(name, |b| {
             b.iter(|| {
                 let stats = writer
@@ -133,10 +133,7 @@ fn write_1gib(c: &mut Criterion) {
         for page in src.0.chunks_mut(4096) {
             page[4095] = last_byte;
         }
-        let writer = CoreWriter::new(WriteOptions {
-            buffer_size: BUFFER,
-            ..Default::default()
-        });
+        let writer = CoreWriter::new(WriteOptions::default().with_buffer_size(BUFFER));
         g.bench_function(name, |b| {
             b.iter(|| {
                 let stats = writer

@@ -278,7 +278,7 @@ proptest! {
         // One-page requests when reads can stop short, so which bytes are
         // holes does not depend on how the writer splits requests.
         let buffer_size = if mem.unreadable_every == 0 { pages * 4096 + 4096 } else { 4096 };
-        let writer = CoreWriter::new(WriteOptions { buffer_size, zero_pages_as_holes: zero_holes, min_hole: min_hole_pages * 4096, hint_window: 3 * 4096 });
+        let writer = CoreWriter::new(WriteOptions::default().with_buffer_size(buffer_size).with_zero_pages_as_holes(zero_holes).with_min_hole(min_hole_pages * 4096).with_hint_window(3 * 4096));
 
         let mut stream = StreamSink::new(Vec::new());
         let stats = writer.write(&model, &mut mem.clone(), &mut stream).unwrap();

@@ -260,10 +260,7 @@ fn holes_are_sparse_in_files_and_zeros_in_pipes() {
         (n * 4096) as u64,
         raw::PF_R | raw::PF_W,
     ));
-    let writer = CoreWriter::new(WriteOptions {
-        buffer_size: 1 << 20,
-        ..Default::default()
-    });
+    let writer = CoreWriter::new(WriteOptions::default().with_buffer_size(1 << 20));
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("core");
@@ -576,10 +573,7 @@ fn short_zero_runs_can_be_written_to_save_calls() {
         raw::PF_R,
     ));
     let run = |min_hole: u64| {
-        let writer = CoreWriter::new(WriteOptions {
-            min_hole,
-            ..Default::default()
-        });
+        let writer = CoreWriter::new(WriteOptions::default().with_min_hole(min_hole));
         let mut sink = Counting::default();
         let stats = writer
             .write(
@@ -692,12 +686,9 @@ fn a_short_read_costs_only_the_unreadable_page() {
         .segments
         .push(SegmentModel::dumped(0x10000, 0x3000, 6));
     let mut sink = StreamSink::new(Vec::new());
-    let stats = CoreWriter::new(WriteOptions {
-        buffer_size: 0x3000,
-        ..WriteOptions::default()
-    })
-    .write(&model, &mut Gap, &mut sink)
-    .unwrap();
+    let stats = CoreWriter::new(WriteOptions::default().with_buffer_size(0x3000))
+        .write(&model, &mut Gap, &mut sink)
+        .unwrap();
     assert_eq!(stats.unreadable_bytes, 0x1000);
     let bytes = sink.into_inner();
     let core = parse(&bytes).unwrap();

@@ -11,7 +11,11 @@ use crate::PAGE;
 /// assert_eq!(options.buffer_size, 1 << 20);
 /// assert!(options.zero_pages_as_holes);
 /// ```
+///
+/// Built from [`WriteOptions::default`] with the `with_*` methods: it is
+/// `#[non_exhaustive]`, so that a later option is not a breaking change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WriteOptions {
     /// Size of the one buffer memory is streamed through (and the largest
     /// `read_at` request). Default 4 MiB; at least one page is used, and no

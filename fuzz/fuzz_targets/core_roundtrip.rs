@@ -21,7 +21,7 @@ fn rewrite(data: &[u8]) -> Option<(CoreModel, Vec<u8>)> {
     let mut memory = core.memory_map().ok()?;
     let mut sink = StreamSink::new(Vec::new());
     // A small buffer keeps executions fast and splits segments into many requests.
-    let writer = CoreWriter::new(WriteOptions { buffer_size: 64 << 10, ..WriteOptions::default() });
+    let writer = CoreWriter::new(WriteOptions::default().with_buffer_size(64 << 10));
     writer.write(&model, &mut memory, &mut sink).ok()?;
     Some((model, sink.into_inner()))
 }

@@ -68,11 +68,9 @@ impl<M: MemorySource> MemorySource for Progressing<'_, '_, M> {
 /// The core writer's options for a capture: `options`' buffer, and memory
 /// asked about in 64 MiB windows (each one a progress step).
 fn write_options(options: &CaptureOptions) -> WriteOptions {
-    WriteOptions {
-        buffer_size: options.buffer_size,
-        hint_window: 64 << 20,
-        ..WriteOptions::default()
-    }
+    WriteOptions::default()
+        .with_buffer_size(options.buffer_size)
+        .with_hint_window(64 << 20)
 }
 
 /// Capture process `pid` as an ELF core into `sink`, equivalent to the core

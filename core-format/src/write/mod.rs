@@ -31,7 +31,7 @@
 //! std::fs::create_dir_all(&dir).unwrap();
 //! let path = dir.join("core");
 //! let mut sink = SeekSink::new(std::fs::File::create(&path).unwrap());
-//! let writer = CoreWriter::new(WriteOptions { buffer_size: 1 << 20, ..WriteOptions::default() });
+//! let writer = CoreWriter::new(WriteOptions::default().with_buffer_size(1 << 20));
 //! let mut memory = BytesAt { base: 0x7000_0000, bytes: vec![0u8; 1 << 20] };
 //! let stats = writer.write(&model, &mut memory, &mut sink)?;
 //! assert_eq!(stats.file_size, layout.file_size());
