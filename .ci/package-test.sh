@@ -73,9 +73,10 @@ done
 [ "$failed" = 0 ] || exit 1
 
 # Each package resolves its dependencies to the workspace's locked versions
-# (its copy of Cargo.lock, which cargo trims to what the package uses): the
-# tests step has compiled those already, so only coroner's crates compile
-# here. Left to resolve on their own, the packages picked newer versions and
+# (its copy of Cargo.lock, which cargo trims to what the package uses), the
+# versions the tests step has compiled: a dependency compiles again here
+# only where a package's own feature set differs from the workspace's.
+# Left to resolve on their own, the packages picked other versions and
 # compiled some twenty crates again (minidump, goblin, criterion ...); a
 # fresh resolution is what the msrv step compiles.
 for i in "${!names[@]}"; do
