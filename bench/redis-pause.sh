@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The pause a real service feels: capture a redis-server holding about 1 GiB
-# of keys with gdb's gcore and with coroner (default, --direct, --page-cache,
-# --snapshot) while a client pings it without pause, and print, side by side, the
+# of keys with gdb's gcore and with coroner (default, --no-pre-copy, --direct,
+# --page-cache, --snapshot) while a client pings it without pause, and print, side by side, the
 # longest wait the client saw during each capture and the capture's wall
 # time.
 #
@@ -83,7 +83,7 @@ run() {
     kill -TERM $ppid; wait $ppid || true
     local extra=""
     if [ "$label" != gcore ]; then
-        extra=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); wb=j.get("write_behind_bytes"); print("frozen %.3f s, %s%s, %s: %s" % (j["frozen_seconds"], j["mode"], "" if wb is None else ", write-behind %d MiB" % (wb >> 20), j["output_path"], j["output_path_reason"]))' "$OUT/$label.json")
+        extra=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); wb=j.get("write_behind_bytes"); p=j["pre_copy"]; pc=("pre-copy %d MiB, %d MiB clean, tracking pause %.3f s" % (p["bytes_copied"] >> 20, p["bytes_clean"] >> 20, p["tracking_pause_seconds"])) if p["used"] else ("no pre-copy: %s" % p["fallback"] if p["fallback"] else "no pre-copy"); print("frozen %.3f s, %s, %s%s, %s: %s" % (j["frozen_seconds"], pc, j["mode"], "" if wb is None else ", write-behind %d MiB" % (wb >> 20), j["output_path"], j["output_path_reason"]))' "$OUT/$label.json")
     fi
     printf '%6s  %-11s %8.3f %8.3f   %s\n' "$round" "$label" "$(cat "$OUT/pause.txt")" "$(echo "$t1 - $t0" | bc)" "$extra"
     echo "$round $label $(cat "$OUT/pause.txt") $(echo "$t1 - $t0" | bc)" >>"$OUT/table.txt"
@@ -96,6 +96,7 @@ echo " round  capture      pause s   wall s"
 for round in $(seq "$ROUNDS"); do
     run gcore gcore -o "$OUT/gcore" "$RPID"
     run default "$COR" capture "$RPID" -o "$OUT/core.default" --json
+    run no-pre-copy "$COR" capture "$RPID" -o "$OUT/core.no-pre-copy" --json --no-pre-copy
     run direct "$COR" capture "$RPID" -o "$OUT/core.direct" --json --direct
     run page-cache "$COR" capture "$RPID" -o "$OUT/core.page-cache" --json --page-cache
     run snapshot "$COR" capture "$RPID" -o "$OUT/core.snapshot" --json --snapshot

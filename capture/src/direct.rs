@@ -179,6 +179,17 @@ impl DirectWriter {
         Ok((count as u64).saturating_mul(stage as u64))
     }
 
+    /// Let a write-behind ring grow by at most `bytes` more (whole
+    /// buffers): the target no longer waits for the disk (it was resumed
+    /// before the dump is written), or the memory is held by something
+    /// else. The buffers already made stay in use (there are at least
+    /// two).
+    pub(crate) fn limit_write_behind(&mut self, bytes: u64) {
+        if let Some(t) = &self.toucher {
+            t.allow_only(usize::try_from(bytes / self.stage_size as u64).unwrap_or(usize::MAX));
+        }
+    }
+
     /// A free buffer: a new one while the default ring has fewer than its
     /// two, else the next one that comes back from the writer thread
     /// (surfacing its error, if any); with write-behind, one ready (from

@@ -71,6 +71,8 @@ mod options;
 mod os;
 #[cfg(target_os = "linux")]
 mod output_path;
+#[cfg(target_os = "linux")]
+mod pre_copy;
 mod progress;
 mod ranges;
 mod select;
@@ -101,6 +103,8 @@ pub use minidump::MemoryMode;
 pub use options::{CaptureOptions, CaptureReport};
 #[cfg(target_os = "linux")]
 pub use output_path::{choose as choose_output_path, OutputChoice, OutputPath};
+#[cfg(target_os = "linux")]
+pub use pre_copy::{pre_copy_refusal, PreCopyReport};
 pub use progress::{Phase, Progress, ProgressFn};
 pub use select::{parse_filter, CoredumpFilter, Exclude, ExcludeParseError, Selection};
 pub use sink::{free_space, Sink, SinkError, SinkReport};

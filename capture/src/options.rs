@@ -37,6 +37,11 @@ pub struct CaptureOptions {
     /// holding it frozen (`--snapshot`); Linux x86_64 only.
     #[cfg(target_os = "linux")]
     pub cow: crate::CowMode,
+    /// Whether to read the target's private anonymous memory before
+    /// freezing it and, frozen, only the pages written since (ELF cores;
+    /// see [`CaptureOptions::with_pre_copy`]). Off by default.
+    #[cfg(target_os = "linux")]
+    pub pre_copy: bool,
     /// Called with the capture's [`Progress`] (see
     /// [`CaptureOptions::with_progress`]); `None`, the default, reports
     /// nothing.
@@ -50,6 +55,8 @@ impl Default for CaptureOptions {
             buffer_size: 4 << 20,
             #[cfg(target_os = "linux")]
             cow: crate::CowMode::default(),
+            #[cfg(target_os = "linux")]
+            pre_copy: false,
             on_progress: None,
         }
     }
@@ -61,7 +68,7 @@ impl fmt::Debug for CaptureOptions {
         d.field("selection", &self.selection)
             .field("buffer_size", &self.buffer_size);
         #[cfg(target_os = "linux")]
-        d.field("cow", &self.cow);
+        d.field("cow", &self.cow).field("pre_copy", &self.pre_copy);
         d.field(
             "on_progress",
             &self.on_progress.as_ref().map(|_| "Fn(Progress)"),
@@ -98,6 +105,23 @@ impl CaptureOptions {
     #[must_use]
     pub fn with_cow(mut self, mode: crate::CowMode) -> CaptureOptions {
         self.cow = mode;
+        self
+    }
+
+    /// Pre-copy (ELF cores, Linux x86_64 6.7+): read the target's private
+    /// anonymous memory while it runs, tracking its writes with the
+    /// kernel's asynchronous userfaultfd write protection, then freeze it
+    /// and read again only the pages written since; the dump is written
+    /// after the thaw when what had to be read frozen fits in memory. The
+    /// pause then lasts as long as the target's writes need, not its size.
+    /// Falls back to a plain freeze, saying why in the report, when the
+    /// target cannot be tracked (seccomp, its own userfaultfd, pinned
+    /// memory, no `CAP_SYS_ADMIN` for frame numbers, an older kernel).
+    /// Ignored with a copy-on-write snapshot.
+    #[cfg(target_os = "linux")]
+    #[must_use]
+    pub fn with_pre_copy(mut self, yes: bool) -> CaptureOptions {
+        self.pre_copy = yes;
         self
     }
 
@@ -145,4 +169,7 @@ pub struct CaptureReport {
     /// Whether the dump came from a copy-on-write copy, or why not.
     #[cfg(target_os = "linux")]
     pub copy: crate::CowReport,
+    /// Whether memory read before the freeze went into the dump, or why not.
+    #[cfg(target_os = "linux")]
+    pub pre_copy: crate::PreCopyReport,
 }

@@ -3,31 +3,34 @@
 
 use std::ops::Range;
 
-/// Remove `cut` ranges from sorted, non-overlapping `ranges`.
+/// Remove `cut` ranges (any order) from sorted, non-overlapping `ranges`.
+/// Linear in both once `cut` is sorted: a freeze may subtract thousands of
+/// ranges from thousands.
 pub(crate) fn subtract(ranges: Vec<Range<u64>>, cut: &[Range<u64>]) -> Vec<Range<u64>> {
+    let cut = merge(cut.to_vec());
     let mut out = Vec::new();
+    let mut j = 0usize;
     for r in ranges {
-        let mut pieces = vec![r];
-        for c in cut {
-            pieces = pieces
-                .into_iter()
-                .flat_map(|p| {
-                    if c.end <= p.start || p.end <= c.start {
-                        vec![p]
-                    } else {
-                        let mut v = Vec::new();
-                        if p.start < c.start {
-                            v.push(p.start..c.start);
-                        }
-                        if c.end < p.end {
-                            v.push(c.end..p.end);
-                        }
-                        v
-                    }
-                })
-                .collect();
+        while cut.get(j).is_some_and(|c| c.end <= r.start) {
+            j += 1;
         }
-        out.extend(pieces);
+        let mut at = r.start;
+        let mut k = j;
+        while at < r.end {
+            match cut.get(k) {
+                Some(c) if c.start < r.end => {
+                    if c.start > at {
+                        out.push(at..c.start);
+                    }
+                    at = at.max(c.end);
+                    k += 1;
+                }
+                _ => {
+                    out.push(at..r.end);
+                    at = r.end;
+                }
+            }
+        }
     }
     out
 }
@@ -60,5 +63,9 @@ mod tests {
             vec![0..2, 3..5, 7..10]
         );
         assert_eq!(subtract(vec![0..10], &[0..10]), Vec::<Range<u64>>::new());
+        assert_eq!(
+            subtract(vec![0..10, 20..30, 40..50], &[45..60, 5..22, 25..26]),
+            vec![0..5, 22..25, 26..30, 40..45]
+        );
     }
 }

@@ -164,15 +164,18 @@ pub(crate) struct Toucher {
     /// Buffers made so far, by the thread or by [`Toucher::grow`]; never
     /// more than `count`.
     made: Arc<AtomicUsize>,
-    count: usize,
+    /// Buffers the ring may have in all now ([`Toucher::allow_only`]).
+    count: Arc<AtomicUsize>,
+    /// The size it was given, which `count` never exceeds.
+    size: usize,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 /// Count one more buffer made, if fewer than `count` are.
-fn reserve(made: &AtomicUsize, count: usize) -> bool {
+fn reserve(made: &AtomicUsize, count: &AtomicUsize) -> bool {
     made.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |m| {
-        (m < count).then_some(m + 1)
+        (m < count.load(Ordering::Relaxed)).then_some(m + 1)
     })
     .is_ok()
 }
@@ -190,24 +193,32 @@ impl Toucher {
         freed: Sender<Freed>,
     ) -> io::Result<Toucher> {
         let made = Arc::new(AtomicUsize::new(0));
-        while reserve(&made, count.min(ahead.max(2))) {
+        let first = AtomicUsize::new(count.min(ahead.max(2)));
+        while reserve(&made, &first) {
             let buf = Buffer::backed(BUFFER, Pages::Small)?;
             freed
                 .send(Freed::Fresh(buf))
                 .map_err(|_| io::Error::other("the output writer stopped"))?;
         }
         let stop = Arc::new(AtomicBool::new(false));
+        let count = Arc::new(AtomicUsize::new(count));
         let thread = {
-            let (backlog, made, stop) =
-                (Arc::clone(&backlog), Arc::clone(&made), Arc::clone(&stop));
+            let (backlog, made, count, stop) = (
+                Arc::clone(&backlog),
+                Arc::clone(&made),
+                Arc::clone(&count),
+                Arc::clone(&stop),
+            );
             std::thread::Builder::new()
                 .name("coroner-touch".into())
-                .spawn(move || make_buffers(&made, count, &backlog, &stop, &freed))?
+                .spawn(move || make_buffers(&made, &count, &backlog, &stop, &freed))?
         };
+        let size = count.load(Ordering::Relaxed);
         Ok(Toucher {
             backlog,
             made,
             count,
+            size,
             stop,
             thread: Some(thread),
         })
@@ -218,7 +229,18 @@ impl Toucher {
     /// capture's thread rather than waiting for the toucher or the disk.
     /// `None` once the ring has all its buffers.
     pub(crate) fn grow(&self) -> Option<io::Result<Buffer>> {
-        reserve(&self.made, self.count).then(|| Buffer::backed(BUFFER, Pages::Huge))
+        reserve(&self.made, &self.count).then(|| Buffer::backed(BUFFER, Pages::Huge))
+    }
+
+    /// Let the ring grow by at most `more` buffers from now on (by the
+    /// thread or [`Toucher::grow`]), never beyond the size it was given;
+    /// a later call may allow more again.
+    pub(crate) fn allow_only(&self, more: usize) {
+        let made = self.made.load(Ordering::Relaxed);
+        self.count.store(
+            self.size.min(made.saturating_add(more)).max(made),
+            Ordering::Relaxed,
+        );
     }
 
     /// Make no more buffers; returns when the thread has ended.
@@ -254,7 +276,7 @@ impl Drop for Toucher {
 /// disk: the one being filled and those ready) until `count` are made.
 fn make_buffers(
     made: &AtomicUsize,
-    count: usize,
+    count: &AtomicUsize,
     backlog: &Backlog,
     stop: &AtomicBool,
     freed: &Sender<Freed>,

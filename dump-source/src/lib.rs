@@ -57,7 +57,7 @@ mod stats;
 
 pub use memory::{BytesAt, MemorySource, NoMemory, SliceSource, PAGE};
 pub use options::WriteOptions;
-pub use output::{Output, OutputError};
+pub use output::{is_zero, Output, OutputError};
 pub use read_at::{read_up_to, ReadAt};
 pub use sink::{Lent, SeekSink, Sink, StreamSink};
 pub use stats::WriteStats;

@@ -156,8 +156,14 @@ fn next_page(at: u64) -> u64 {
 }
 
 /// Whether every byte is zero; compares 64-byte blocks (vectorised) and
-/// stops at the first nonzero block.
-fn is_zero(bytes: &[u8]) -> bool {
+/// stops at the first nonzero block. What the writer uses to find pages of
+/// zeros, for callers that must agree with it.
+///
+/// ```
+/// assert!(coroner_dump_source::is_zero(&[0u8; 4096]));
+/// assert!(!coroner_dump_source::is_zero(&[0, 0, 1]));
+/// ```
+pub fn is_zero(bytes: &[u8]) -> bool {
     let mut blocks = bytes.chunks_exact(64);
     let blocks_zero = blocks
         .by_ref()

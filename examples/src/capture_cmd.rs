@@ -10,8 +10,15 @@
 //!   "memory_bytes_read": 70000000,
 //!   "wall_seconds": 0.12, "frozen_seconds": 0.08, "warnings": [],
 //!   "spilled_to": "/tmp" | null,
-//!   "mode": "freeze" | "snapshot", "snapshot_fallback": "…" | null }
+//!   "mode": "freeze" | "snapshot", "snapshot_fallback": "…" | null,
+//!   "pre_copy": { "used": true, "fallback": "…" | null,
+//!                 "bytes_copied": 1000000, "bytes_clean": 990000,
+//!                 "tracking_pause_seconds": 0.002 } }
 //! ```
+//! `pre_copy` says whether memory read before the freeze went into the dump
+//! (`bytes_clean` of it, unchanged at the freeze, was not read again), or
+//! why not, and how long the process was stopped to start tracking its
+//! writes (a second, short pause besides `frozen_seconds`).
 //! `mode` says whether the dump was written from a copy-on-write copy
 //! (`--snapshot`); `snapshot_fallback` why a copy was asked for and not
 //! used.
@@ -87,6 +94,23 @@ pub struct CaptureJson {
     /// Zombie copies an earlier, killed `--snapshot` capture left among the
     /// process's children, reaped by this one.
     pub leftover_copies_reaped: Vec<u32>,
+    /// The pre-copy (see the module docs).
+    pub pre_copy: PreCopyJson,
+}
+
+/// `pre_copy` of [`CaptureJson`].
+#[derive(Debug, Serialize)]
+pub struct PreCopyJson {
+    /// Whether memory read before the freeze went into the dump.
+    pub used: bool,
+    /// Why a pre-copy was asked for and not used; `null` otherwise.
+    pub fallback: Option<String>,
+    /// Bytes read before the freeze and kept (pages of zeros are not).
+    pub bytes_copied: u64,
+    /// Of those, bytes unchanged at the freeze, not read again.
+    pub bytes_clean: u64,
+    /// How long the process was stopped to start tracking its writes.
+    pub tracking_pause_seconds: f64,
 }
 
 impl CaptureJson {
@@ -112,6 +136,13 @@ impl CaptureJson {
             mode: if r.copy.used { "snapshot" } else { "freeze" },
             snapshot_fallback: r.copy.fallback.clone(),
             leftover_copies_reaped: r.copy.reaped_leftovers.clone(),
+            pre_copy: PreCopyJson {
+                used: r.pre_copy.used,
+                fallback: r.pre_copy.fallback.clone(),
+                bytes_copied: r.pre_copy.bytes_copied,
+                bytes_clean: r.pre_copy.bytes_clean,
+                tracking_pause_seconds: r.pre_copy.tracking_pause.as_secs_f64(),
+            },
         }
     }
 }
@@ -126,6 +157,11 @@ struct PathChoice {
     advises_page_cache: bool,
     /// Bytes of the dump allowed to wait in memory for the disk.
     write_behind: u64,
+    /// Whether the capture pre-copies (decided before the write-behind is
+    /// made: a pre-copy makes none ahead).
+    pre_copy: bool,
+    /// Why a pre-copy was wanted and will not be tried.
+    pre_copy_refusal: Option<String>,
 }
 
 /// `output_path_reason` of a default choice when the dump was written from
@@ -160,10 +196,20 @@ fn file_sink(
             reason: why.to_owned(),
             advises_page_cache: false,
             write_behind: 0,
+            pre_copy: false,
+            pre_copy_refusal: None,
         };
         return Ok((sink, choice));
     }
     let choice = choose_output_path(args.pid);
+    let pre_copy_refusal = if pre_copy_wanted(args) {
+        // A process that cannot be read fails the capture itself, with
+        // the error it deserves.
+        coroner_capture::pre_copy_refusal(args.pid).unwrap_or_else(|e| Some(e.to_string()))
+    } else {
+        None
+    };
+    let pre_copy = pre_copy_wanted(args) && pre_copy_refusal.is_none();
     let (path_kind, mut reason) = if args.page_cache {
         (OutputPath::PageCache, "--page-cache".to_owned())
     } else if args.direct {
@@ -198,7 +244,9 @@ fn file_sink(
         // the target while the dump is written: only a fallback to the
         // freeze would need memory made ahead, so none is.
         // (`made_ahead` itself says when there is nothing to make.)
-        let ahead = args.snapshot.is_none().then(|| choice.made_ahead(args.pid));
+        // Nor does a pre-copy, which reads most of the memory before the
+        // freeze and writes the dump after it.
+        let ahead = (args.snapshot.is_none() && !pre_copy).then(|| choice.made_ahead(args.pid));
         let ahead_bytes = ahead.as_ref().map_or(0, |a| a.bytes);
         write_behind = sink
             .write_behind_made_ahead(choice.write_behind, ahead_bytes)
@@ -208,6 +256,11 @@ fn file_sink(
                 Some(a) if write_behind > 0 => {
                     format!("the default: {}; {}", choice.write_behind_reason, a.reason)
                 }
+                None if pre_copy => format!(
+                    "the default: {}; none of it made before the freeze: the process's memory \
+                     is pre-copied before it, and the dump written after it",
+                    choice.write_behind_reason
+                ),
                 _ => format!("the default: {}", choice.write_behind_reason),
             }
         } else {
@@ -234,8 +287,24 @@ fn file_sink(
             reason,
             advises_page_cache: !args.page_cache && !args.direct,
             write_behind,
+            pre_copy,
+            pre_copy_refusal,
         },
     ))
+}
+
+/// Whether to pre-copy: ELF cores into a file on the default output path,
+/// unless told not to. Not with `--direct`, whose point is a capturer of a
+/// few MiB (a pre-copy holds up to the write-behind's bound), nor with
+/// `--page-cache`, which already holds the whole dump in memory, nor into
+/// stdout, whose spill file is what resumes the process early.
+fn pre_copy_wanted(args: &CaptureArgs) -> bool {
+    args.format == Format::Elf
+        && args.snapshot.is_none()
+        && !args.no_pre_copy
+        && !args.direct
+        && !args.page_cache
+        && !matches!(args.output.as_deref(), Some(p) if p.as_os_str() == "-")
 }
 
 /// Run the subcommand.
@@ -293,6 +362,7 @@ pub fn run(args: &CaptureArgs) -> Result<(), Failure> {
             Some(SnapshotArg::Prefer) => CowMode::Prefer,
             Some(SnapshotArg::Require) => CowMode::Require,
         })
+        .with_pre_copy(output_choice.as_ref().is_some_and(|c| c.pre_copy))
         .with_progress(move |p| {
             shown.set_length(p.total);
             shown.set_position(p.done);
@@ -333,6 +403,9 @@ pub fn run(args: &CaptureArgs) -> Result<(), Failure> {
         summary.wall_seconds = (report.wall + prepared).as_secs_f64();
         summary.spilled_to.clone_from(&spill_dir);
         if let Some(choice) = output_choice {
+            if summary.pre_copy.fallback.is_none() {
+                summary.pre_copy.fallback = choice.pre_copy_refusal;
+            }
             summary.output_path = Some(choice.name);
             summary.write_behind_bytes = Some(choice.write_behind);
             summary.output_path_reason = Some(if choice.advises_page_cache && report.copy.used {
@@ -365,9 +438,16 @@ pub fn run(args: &CaptureArgs) -> Result<(), Failure> {
             (report.wall + prepared).as_secs_f64(),
             report.frozen.as_secs_f64(),
             if report.copy.used {
-                " (dumped from a copy-on-write snapshot)"
+                " (dumped from a copy-on-write snapshot)".to_owned()
+            } else if report.pre_copy.used {
+                format!(
+                    " ({} pre-copied, {} of it unchanged; stopped {:.3} s before to track writes)",
+                    size(report.pre_copy.bytes_copied),
+                    size(report.pre_copy.bytes_clean),
+                    report.pre_copy.tracking_pause.as_secs_f64()
+                )
             } else {
-                ""
+                String::new()
             }
         ));
     }

@@ -188,6 +188,14 @@ pub struct CaptureArgs {
         value_enum
     )]
     pub snapshot: Option<SnapshotArg>,
+    /// Do not pre-copy. By default an ELF capture reads the process's
+    /// private anonymous memory while it runs, tracking its writes (the
+    /// kernel's asynchronous userfaultfd write protection, Linux 6.7), and
+    /// while it is stopped reads again only the pages written since; the
+    /// dump is then written after it is resumed. It falls back to the
+    /// plain freeze, saying why in `--json`, when writes cannot be tracked.
+    #[arg(long)]
+    pub no_pre_copy: bool,
 }
 
 /// `--snapshot` and `--snapshot=require`.

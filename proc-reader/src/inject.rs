@@ -62,6 +62,8 @@ const SS: usize = 20;
 
 const NR_WAIT4: u64 = 61;
 const NR_CLONE: u64 = 56;
+const NR_CLOSE: u64 = 3;
+const NR_USERFAULTFD: u64 = 323;
 const NR_EXIT_GROUP: u64 = 231;
 const NR_RESTART_SYSCALL: u64 = 219;
 
@@ -283,6 +285,24 @@ impl Call {
             nr: NR_CLONE,
             args: [flags, 0, 0, 0, 0],
             forks: true,
+        }
+    }
+
+    /// `userfaultfd(flags)`.
+    pub(crate) fn userfaultfd(flags: u64) -> Call {
+        Call {
+            nr: NR_USERFAULTFD,
+            args: [flags, 0, 0, 0, 0],
+            forks: false,
+        }
+    }
+
+    /// `close(fd)`.
+    pub(crate) fn close(fd: i32) -> Call {
+        Call {
+            nr: NR_CLOSE,
+            args: [u64::try_from(fd).unwrap_or(u64::MAX), 0, 0, 0, 0],
+            forks: false,
         }
     }
 

@@ -80,6 +80,8 @@ mod process;
 mod signal_trap;
 #[cfg(target_os = "linux")]
 mod sys;
+#[cfg(target_os = "linux")]
+mod write_tracking;
 
 pub use copy_refusal::CopyRefusal;
 pub use error::{Error, PermissionReason, Result};
@@ -103,6 +105,8 @@ pub use process::Process;
 pub use regs::Registers;
 #[cfg(target_os = "linux")]
 pub use signal_trap::{Caught, SignalTrap};
+#[cfg(target_os = "linux")]
+pub use write_tracking::{TrackPlan, TrackRefusal, WriteTracker};
 
 /// Clock ticks per second, the unit of `stat`'s utime, stime and start time.
 #[cfg(target_os = "linux")]

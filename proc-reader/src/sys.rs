@@ -498,3 +498,188 @@ pub(crate) fn kill(pid: u32, signal: i32) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// `pidfd_open(pid, 0)` (Linux 5.3).
+pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+    let pid = pid_t(pid)?;
+    // SAFETY: plain integer arguments; a non-negative result is a new fd
+    // that we own.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = libc::c_int::try_from(fd).map_err(|_| io::Error::last_os_error())?;
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by the kernel and is owned by no one else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `pidfd_getfd(pidfd, target_fd, 0)` (Linux 5.6): a duplicate, in this
+/// process (close-on-exec), of the file `target_fd` is in the process.
+pub(crate) fn pidfd_getfd(pidfd: BorrowedFd<'_>, target_fd: i32) -> io::Result<OwnedFd> {
+    // SAFETY: plain integer arguments; a non-negative result is a new fd
+    // that we own.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), target_fd, 0) };
+    let fd = libc::c_int::try_from(fd).map_err(|_| io::Error::last_os_error())?;
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by the kernel and is owned by no one else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `struct uffdio_api`.
+#[repr(C)]
+struct UffdioApi {
+    api: u64,
+    features: u64,
+    ioctls: u64,
+}
+
+/// `struct uffdio_register`.
+#[repr(C)]
+struct UffdioRegister {
+    start: u64,
+    len: u64,
+    mode: u64,
+    ioctls: u64,
+}
+
+/// `struct pm_scan_arg` (`linux/fs.h`, Linux 6.7).
+#[repr(C)]
+#[derive(Default)]
+struct PmScanArg {
+    size: u64,
+    flags: u64,
+    start: u64,
+    end: u64,
+    walk_end: u64,
+    vec: u64,
+    vec_len: u64,
+    max_pages: u64,
+    category_inverted: u64,
+    category_mask: u64,
+    category_anyof_mask: u64,
+    return_mask: u64,
+}
+
+/// `struct page_region`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct PageRegion {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) categories: u64,
+}
+
+const UFFD_API: u64 = 0xaa;
+/// `_IOWR(0xaa, 0x3f, struct uffdio_api)`.
+const UFFDIO_API: libc::c_ulong = 0xc018_aa3f;
+/// `_IOWR(0xaa, 0x00, struct uffdio_register)`.
+const UFFDIO_REGISTER: libc::c_ulong = 0xc020_aa00;
+/// `_IOWR('f', 16, struct pm_scan_arg)`.
+const PAGEMAP_SCAN: libc::c_ulong = 0xc060_6610;
+
+/// The `UFFDIO_API` handshake asking for `features`.
+pub(crate) fn uffdio_api(uffd: BorrowedFd<'_>, features: u64) -> io::Result<()> {
+    let mut api = UffdioApi {
+        api: UFFD_API,
+        features,
+        ioctls: 0,
+    };
+    // SAFETY: `api` is a valid `struct uffdio_api` the kernel reads and
+    // writes for the duration of the call.
+    let r = unsafe { libc::ioctl(uffd.as_raw_fd(), UFFDIO_API, &mut api as *mut UffdioApi) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `UFFDIO_REGISTER` of `start..start+len` in `mode`.
+pub(crate) fn uffdio_register(
+    uffd: BorrowedFd<'_>,
+    start: u64,
+    len: u64,
+    mode: u64,
+) -> io::Result<()> {
+    let mut reg = UffdioRegister {
+        start,
+        len,
+        mode,
+        ioctls: 0,
+    };
+    // SAFETY: `reg` is a valid `struct uffdio_register` for the call.
+    let r = unsafe {
+        libc::ioctl(
+            uffd.as_raw_fd(),
+            UFFDIO_REGISTER,
+            &mut reg as *mut UffdioRegister,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `_IOR(0xaa, 0x01, struct uffdio_range)`.
+const UFFDIO_UNREGISTER: libc::c_ulong = 0x8010_aa01;
+
+/// `UFFDIO_UNREGISTER` of `start..start+len`.
+pub(crate) fn uffdio_unregister(uffd: BorrowedFd<'_>, start: u64, len: u64) -> io::Result<()> {
+    let mut range = [start, len];
+    // SAFETY: `range` is a valid `struct uffdio_range` (two u64) for the call.
+    let r = unsafe { libc::ioctl(uffd.as_raw_fd(), UFFDIO_UNREGISTER, range.as_mut_ptr()) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// What one `PAGEMAP_SCAN` is asked.
+pub(crate) struct ScanRequest {
+    pub(crate) flags: u64,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) category_inverted: u64,
+    pub(crate) category_mask: u64,
+    pub(crate) category_anyof_mask: u64,
+    pub(crate) return_mask: u64,
+}
+
+/// One `PAGEMAP_SCAN` on `pagemap` (an open `/proc/PID/pagemap`): fills
+/// `out` with up to its length of regions; returns how many, and the
+/// address the walk stopped at (`end` when it went through).
+pub(crate) fn pagemap_scan(
+    pagemap: BorrowedFd<'_>,
+    req: &ScanRequest,
+    out: &mut [PageRegion],
+) -> io::Result<(usize, u64)> {
+    let mut arg = PmScanArg {
+        size: std::mem::size_of::<PmScanArg>() as u64,
+        flags: req.flags,
+        start: req.start,
+        end: req.end,
+        vec: out.as_mut_ptr() as u64,
+        vec_len: out.len() as u64,
+        category_inverted: req.category_inverted,
+        category_mask: req.category_mask,
+        category_anyof_mask: req.category_anyof_mask,
+        return_mask: req.return_mask,
+        ..PmScanArg::default()
+    };
+    // SAFETY: `arg` is a valid `struct pm_scan_arg` whose `vec` points to
+    // `out`, writable for `vec_len` regions, for the call.
+    let r = unsafe {
+        libc::ioctl(
+            pagemap.as_raw_fd(),
+            PAGEMAP_SCAN,
+            &mut arg as *mut PmScanArg,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = usize::try_from(r).unwrap_or(0).min(out.len());
+    Ok((n, arg.walk_end))
+}

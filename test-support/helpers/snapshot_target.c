@@ -13,6 +13,12 @@
  *   --seccomp-kill-clone  after starting its threads, install a seccomp
  *                    filter that kills the process on clone/fork/vfork/clone3
  *   --heap-mib N     N MiB of malloc'd memory filled with a pattern
+ *   --sweep-mib N    a thread sweeps an N MiB anonymous mapping page by
+ *                    page, writing the sweep's number into each page's
+ *                    first word and then its position in sweep_pos, 1 ms
+ *                    of sleep every 64 pages and 20 ms after each sweep:
+ *                    at any one moment, pages below sweep_pos hold
+ *                    sweep_gen and the others sweep_gen - 1
  *   --uncopied-kib N N KiB marked MADV_DONTFORK filled with "DONTFORK" and
  *                    N KiB marked MADV_WIPEONFORK filled with "WIPEONFK"
  *   --quiescent      only the calls the kernel restarts (no epoll_wait, no
@@ -178,6 +184,26 @@ static void *count(void *a) {
     return a;
 }
 
+/* Sweeps over a mapping (see --sweep-mib); sweep_gen and sweep_pos are
+   written after the page they describe. */
+static uint64_t *sweep_map;
+static size_t sweep_pages;
+static volatile uint64_t sweep_gen, sweep_pos;
+static void *sweep(void *a) {
+    for (uint64_t gen = 2; !stop_all; gen++) {
+        __atomic_store_n(&sweep_pos, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&sweep_gen, gen, __ATOMIC_RELEASE);
+        for (size_t p = 0; p < sweep_pages && !stop_all; p++) {
+            __atomic_store_n(&sweep_map[p * 512], gen, __ATOMIC_RELEASE);
+            __atomic_store_n(&sweep_pos, p + 1, __ATOMIC_RELEASE);
+            if (p % 64 == 63)
+                usleep(1000);
+        }
+        usleep(20 * 1000);
+    }
+    return a;
+}
+
 /* A buffer rewritten with a seed-derived pattern and verified, forever. */
 static volatile uint64_t checks;
 static void *checksum(void *a) {
@@ -219,7 +245,7 @@ static void kill_on_clone(void) {
 
 int main(int argc, char **argv) {
     int ncounters = 0, do_checksum = 0, seccomp = 0, quiescent = 0;
-    long heap_mib = 0, uncopied_kib = 0;
+    long heap_mib = 0, uncopied_kib = 0, sweep_mib = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--counters") && i + 1 < argc) ncounters = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--checksum")) do_checksum = 1;
@@ -227,6 +253,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--quiescent")) quiescent = 1;
         else if (!strcmp(argv[i], "--uncopied-kib") && i + 1 < argc) uncopied_kib = atol(argv[++i]);
         else if (!strcmp(argv[i], "--heap-mib") && i + 1 < argc) heap_mib = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--sweep-mib") && i + 1 < argc) sweep_mib = atol(argv[++i]);
         else {
             fprintf(stderr, "unknown option %s\n", argv[i]);
             return 2;
@@ -252,6 +279,18 @@ int main(int argc, char **argv) {
             perror("madvise");
             return 7;
         }
+    }
+    if (sweep_mib > 0) {
+        size_t len = (size_t)sweep_mib << 20;
+        sweep_map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (sweep_map == MAP_FAILED)
+            return 8;
+        sweep_pages = len / 4096;
+        /* Sweep 1, whole: every page holds 1 before the thread starts. */
+        for (size_t p = 0; p < sweep_pages; p++)
+            sweep_map[p * 512] = 1;
+        sweep_gen = 1;
+        sweep_pos = sweep_pages;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -299,14 +338,19 @@ int main(int argc, char **argv) {
         pthread_create(&threads[n], NULL, checksum, NULL);
         pthread_setname_np(threads[n++], "checksum");
     }
+    if (sweep_mib > 0) {
+        pthread_create(&threads[n], NULL, sweep, NULL);
+        pthread_setname_np(threads[n++], "sweep");
+    }
     if (seccomp)
         kill_on_clone();
     /* Let the parked threads reach their calls. */
     usleep(100 * 1000);
     printf("READY pid=%d counters=%p second_counter=%p lock=%p checks=%p bad=%p heap=%p "
-           "dontfork=%p wipeonfork=%p\n",
+           "dontfork=%p wipeonfork=%p sweep=%p sweep_gen=%p sweep_pos=%p sweep_pages=%zu\n",
            getpid(), (void *)counters, (void *)&counters[SECOND_COUNTER], (void *)&counters_lock,
-           (void *)&checks, (void *)&bad_count, (void *)heap, (void *)dontfork, (void *)wipeonfork);
+           (void *)&checks, (void *)&bad_count, (void *)heap, (void *)dontfork, (void *)wipeonfork,
+           (void *)sweep_map, (void *)&sweep_gen, (void *)&sweep_pos, sweep_pages);
 
     char line[64];
     long r;

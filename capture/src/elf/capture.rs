@@ -11,15 +11,16 @@ use std::io;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use coroner_core_format::write::{MemorySource, WriteOptions};
+use coroner_core_format::write::{MemorySource, WriteOptions, WriteStats};
 use coroner_proc_reader::Process;
 
 use super::{dumped_bytes, write_core};
 use crate::cow_copy;
 use crate::live::{self, LiveMemory};
+use crate::pre_copy::{CleanBytes, PreCopiedMemory, PreCopy, PreCopyReport, Recorded};
 use crate::progress::{self, Phase, Reporter};
 use crate::sink::Sink;
-use crate::snapshot::ThreadState;
+use crate::snapshot::{Snapshot, ThreadState};
 use crate::{CaptureError, CaptureOptions, CaptureReport};
 
 /// A memory source that reports progress: each hint window counts as done
@@ -88,6 +89,21 @@ pub fn capture_elf(
     let facts = live::read_facts(&process, false)?;
     let mut cow = cow_copy::Prepared::new(&process, options.cow)?;
     let mut memory = LiveMemory::open(&process)?;
+    let mut pre_report = PreCopyReport::default();
+    let mut pre = None;
+    if options.pre_copy && !cow.wanted() {
+        // The pre-copy holds the memory a write-behind ring would use: the
+        // ring grows again only if the dump is written frozen after all.
+        sink.limit_write_behind(0);
+        let made = start_pre_copy(&process)?;
+        match made {
+            Ok(p) => pre = Some(p),
+            Err(why) => {
+                sink.limit_write_behind(u64::MAX);
+                pre_report.fallback = Some(why);
+            }
+        }
+    }
 
     let freeze_started = Instant::now();
     let frozen = process.freeze()?;
@@ -121,6 +137,9 @@ pub fn capture_elf(
             &mut memory,
             &options.selection,
         )?;
+        if let Some((pre, bound)) = pre.take() {
+            return frozen_with_pre_copy(pre, bound, snap, &mut memory, &mut sink, options);
+        }
         let progress = Reporter::start(
             options.on_progress.as_ref(),
             Phase::Copying,
@@ -129,7 +148,7 @@ pub fn capture_elf(
         let mut source = Progressing::new(&mut memory, progress);
         let stats = write_core(&snap, &mut source, &mut sink, write_options(options))?;
         source.finish();
-        Ok::<_, CaptureError>((snap, stats))
+        Ok::<_, CaptureError>(Written::Done(snap, stats))
     })();
     // Thaw first, whatever happened. A write error ends the capture; a thaw
     // error does not lose the (complete) dump but is reported loudly.
@@ -137,9 +156,42 @@ pub fn capture_elf(
     // A failure while the target was frozen is its exit's fault if it has
     // exited meanwhile (killed, or a thread called exit): say that, not the
     // failed read it caused.
-    let (snap, stats) = written.map_err(|e| e.blame_exit(&process))?;
+    let written = written.map_err(|e| e.blame_exit(&process))?;
     let mut warnings = memory.take_warnings();
     let frozen_for = live::frozen_time(thawed, pid, freeze_started, &mut warnings);
+    let (snap, stats) = match written {
+        Written::Done(snap, stats) => (snap, stats),
+        Written::PreCopied(snap, stats, report) => {
+            pre_report = report;
+            (snap, stats)
+        }
+        Written::Deferred {
+            snap,
+            clean,
+            mut recorded,
+            tracker,
+            report,
+        } => {
+            pre_report = report;
+            // The target runs again: end the tracking (its protection is
+            // removed) and write the dump from what was read.
+            sink.limit_write_behind(0);
+            drop(tracker);
+            let progress = Reporter::start(
+                options.on_progress.as_ref(),
+                Phase::Copying,
+                dumped_bytes(&snap),
+            );
+            let mut base = PreCopiedMemory {
+                clean: &clean,
+                base: &mut recorded,
+            };
+            let mut source = Progressing::new(&mut base, progress);
+            let stats = write_core(&snap, &mut source, &mut sink, write_options(options))?;
+            source.finish();
+            (snap, stats)
+        }
+    };
 
     progress::finishing(options.on_progress.as_ref(), dumped_bytes(&snap));
     let report = sink.finish()?;
@@ -159,7 +211,105 @@ pub fn capture_elf(
         frozen: frozen_for,
         warnings: cow_copy::with_fallback(warnings, &cow.report),
         copy: cow.report,
+        pre_copy: pre_report,
     })
+}
+
+/// Memory a pre-copy leaves to the rest of the capture under the
+/// write-behind's bound: the output's buffers and the frame numbers.
+const PRE_COPY_MARGIN: u64 = 16 << 20;
+
+/// What the frozen part of a capture produced.
+enum Written {
+    /// The dump, written while frozen.
+    Done(Snapshot, WriteStats),
+    /// The dump, written while frozen with clean pages from the pre-copy.
+    PreCopied(Snapshot, WriteStats, PreCopyReport),
+    /// Everything to write the dump after the thaw.
+    Deferred {
+        snap: Snapshot,
+        clean: CleanBytes,
+        recorded: Recorded,
+        tracker: coroner_proc_reader::WriteTracker,
+        report: PreCopyReport,
+    },
+}
+
+/// Steps 1–3 of `pre_copy.rs`, before the capture's freeze: `Ok(Err(why))`
+/// when the capture goes on without.
+/// The memory it may hold is the write-behind's bound (see
+/// `output_path.rs`); with what is read frozen the capture's memory stays
+/// within [`PRE_COPY_MARGIN`] of it.
+fn start_pre_copy(
+    process: &coroner_proc_reader::Process,
+) -> Result<Result<(PreCopy, u64), String>, CaptureError> {
+    let plan = match PreCopy::plan(process, &crate::output_path::choose(process.pid()))? {
+        Ok(plan) => plan,
+        Err(why) => return Ok(Err(why)),
+    };
+    let bound = crate::output_path::choose(process.pid()).write_behind;
+    Ok(PreCopy::make(process, &plan, bound)?.map(|p| (p, bound)))
+}
+
+/// Frozen, with a pre-copy: find the clean pages, then either read the
+/// rest of the dump into memory (written after the thaw) or, when that
+/// would take the capture's memory over `bound`, write the dump now, with
+/// what the pre-copy left of `bound` for the write-behind.
+fn frozen_with_pre_copy(
+    pre: PreCopy,
+    bound: u64,
+    snap: Snapshot,
+    memory: &mut LiveMemory,
+    sink: &mut Sink,
+    options: &CaptureOptions,
+) -> Result<Written, CaptureError> {
+    let clean = pre.clean();
+    // What the dump holds that the clean pages do not: only there is
+    // pagemap asked which pages are present.
+    let dumped: Vec<Range<u64>> = snap
+        .mappings
+        .iter()
+        .filter(|m| m.dump_len > 0)
+        .map(|m| m.mapping.start..m.mapping.start.saturating_add(m.dump_len))
+        .collect();
+    let mut needed = Vec::new();
+    for gap in crate::ranges::subtract(crate::ranges::merge(dumped), &clean.ranges(0, u64::MAX)) {
+        memory
+            .present_ranges(gap.start, gap.end, &mut needed)
+            .map_err(CaptureError::from_memory)?;
+    }
+    let needed = crate::ranges::merge(needed);
+    let bytes: u64 = needed.iter().map(|r| r.end - r.start).sum();
+
+    let report = clean.report.clone();
+    let (clean, tracker) = clean.into_parts();
+    let held = clean.held_bytes();
+    let room = bound.saturating_add(PRE_COPY_MARGIN).saturating_sub(held);
+    if bytes <= room {
+        let recorded = Recorded::read(memory, &needed).map_err(CaptureError::from_memory)?;
+        return Ok(Written::Deferred {
+            snap,
+            clean,
+            recorded,
+            tracker,
+            report,
+        });
+    }
+    sink.limit_write_behind(room);
+    let progress = Reporter::start(
+        options.on_progress.as_ref(),
+        Phase::Copying,
+        dumped_bytes(&snap),
+    );
+    let mut base = PreCopiedMemory {
+        clean: &clean,
+        base: memory,
+    };
+    let mut source = Progressing::new(&mut base, progress);
+    let stats = write_core(&snap, &mut source, sink, write_options(options))?;
+    source.finish();
+    drop(tracker);
+    Ok(Written::PreCopied(snap, stats, report))
 }
 
 /// What the capture from a copy needs.
@@ -221,6 +371,7 @@ fn from_copy(c: FromCopy<'_>) -> Result<CaptureReport, CaptureError> {
         frozen: frozen_for,
         warnings,
         copy: report,
+        pre_copy: PreCopyReport::default(),
     })
 }
 

@@ -106,5 +106,6 @@ pub(crate) fn capture(
         frozen: frozen_for,
         warnings,
         copy: cow.report,
+        pre_copy: crate::PreCopyReport::default(),
     }))
 }

@@ -371,6 +371,7 @@ pub fn capture_minidump(
         frozen: frozen_for,
         warnings: crate::cow_copy::with_fallback(warnings, &cow_report),
         copy: cow_report,
+        pre_copy: crate::PreCopyReport::default(),
     })
 }
 

@@ -264,6 +264,17 @@ impl Sink {
             })
     }
 
+    /// Let a write-behind ring grow by at most `bytes` more: the dump is
+    /// written after the target was resumed (the memory would only run
+    /// ahead of the disk), or memory is held by something else.
+    pub(crate) fn limit_write_behind(&mut self, bytes: u64) {
+        match &mut self.out {
+            Out::File(fo) => fo.temp.limit_write_behind(bytes),
+            Out::Spill { temp, .. } => temp.limit_write_behind(bytes),
+            _ => {}
+        }
+    }
+
     /// Bytes allocated ahead by [`Sink::stage_in_memory`], `None` when the
     /// output is not staged.
     pub fn staged_reserve(&self) -> Option<u64> {

@@ -125,6 +125,13 @@ impl TempFile {
         }
     }
 
+    /// See [`DirectWriter::limit_write_behind`](crate::direct::DirectWriter::limit_write_behind).
+    pub(super) fn limit_write_behind(&mut self, bytes: u64) {
+        if let Some(d) = &mut self.direct {
+            d.limit_write_behind(bytes);
+        }
+    }
+
     pub(super) fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if let Some(s) = &mut self.staging {
             s.write(buf)?;

@@ -1,0 +1,157 @@
+//! `coroner capture`'s pre-copy (the default for ELF cores): memory read
+//! while the target runs, and only the pages written since read again while
+//! it is frozen. Checked for being one point in time against a target that
+//! rewrites its memory page by page, against the plain capture of a target
+//! that changes nothing, for leaving the target as it was, and for falling
+//! back where writes cannot be tracked.
+#![cfg(target_arch = "x86_64")]
+
+use std::path::Path;
+
+mod common;
+
+use common::capture_ok;
+use coroner_test_support::SnapshotTarget;
+use serde_json::Value;
+
+/// `coroner capture PID -o OUT --json [extra]`, required to succeed.
+fn capture(pid: u32, out: &Path, extra: &[&str]) -> Value {
+    let args = [&["--json"], extra].concat();
+    serde_json::from_str(&capture_ok(pid, out, &args)).expect("one JSON object on stdout")
+}
+
+/// Every PT_LOAD of a core as (vaddr, memsz, bytes).
+fn loads(core: &Path) -> Vec<(u64, u64, Vec<u8>)> {
+    let data = std::fs::read(core).unwrap();
+    let parsed = coroner_core_format::parse(&data).unwrap();
+    parsed
+        .segments()
+        .map(|s| (s.vaddr(), s.memsz(), s.data().to_vec()))
+        .collect()
+}
+
+/// The target's open files, mappings with their flags, as text.
+fn files_and_flags(pid: u32) -> (usize, String) {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+    let layout: String = smaps
+        .lines()
+        .filter(|l| l.starts_with("VmFlags") || l.contains('-') && !l.contains(':'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    (fds, layout)
+}
+
+/// A thread sweeps 64 MiB page by page, writing the sweep's number into
+/// each page and then its position: in a dump of one moment, pages below
+/// the position hold the sweep's number and the others the one before.
+/// The pre-copy reads those pages while the sweep goes on, so a page
+/// written after it was read and not read again shows the older number.
+/// Some captures must have found rewritten pages (else the check proves
+/// nothing), and the target must be left with the files and mappings it
+/// had.
+#[test]
+fn a_pre_copied_dump_is_one_point_in_time() {
+    let target = SnapshotTarget::spawn(&["--sweep-mib", "64"]);
+    let ready = target.ready.clone();
+    let (map, gen_at, pos_at, pages) = (
+        ready.u64("sweep"),
+        ready.u64("sweep_gen"),
+        ready.u64("sweep_pos"),
+        ready.u64("sweep_pages"),
+    );
+    let before = files_and_flags(target.pid());
+    let dir = tempfile::tempdir().unwrap();
+    let mut rewritten = 0u64;
+    for i in 0..6 {
+        let core = dir.path().join(format!("core{i}"));
+        let json = capture(target.pid(), &core, &[]);
+        let pre = &json["pre_copy"];
+        assert_eq!(pre["used"], true, "{json}");
+        let copied = pre["bytes_copied"].as_u64().unwrap();
+        let clean = pre["bytes_clean"].as_u64().unwrap();
+        assert!(copied >= 64 << 20, "{json}");
+        rewritten += copied - clean;
+        let data = std::fs::read(&core).unwrap();
+        let parsed = coroner_core_format::parse(&data).unwrap();
+        let word = |addr| {
+            let mut b = [0u8; 8];
+            parsed.read_memory(addr, &mut b).unwrap();
+            u64::from_ne_bytes(b)
+        };
+        let (gen, pos) = (word(gen_at), word(pos_at));
+        assert!(gen >= 1 && pos <= pages, "sweep {gen} at {pos}");
+        for p in 0..pages {
+            let want = if p < pos { gen } else { gen - 1 };
+            let got = word(map + p * 4096);
+            assert_eq!(
+                got, want,
+                "capture {i}: page {p} holds sweep {got}, but the sweep {gen} was at page {pos}"
+            );
+        }
+        std::fs::remove_file(&core).unwrap();
+    }
+    assert!(
+        rewritten > 0,
+        "no page was written between a pre-copy and its freeze: the check proved nothing"
+    );
+    assert_eq!(files_and_flags(target.pid()), before);
+    let (out, status) = target.finish();
+    assert!(status.success(), "{out:?}");
+}
+
+/// A target that changes nothing: its pre-copied core holds the same
+/// memory, byte for byte and hole for hole, as its plain core.
+#[test]
+fn a_quiescent_targets_pre_copied_dump_holds_the_same_memory_as_its_plain_dump() {
+    let target = SnapshotTarget::spawn(&["--quiescent", "--heap-mib", "16"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, pre) = (dir.path().join("plain"), dir.path().join("pre"));
+    let j1 = capture(target.pid(), &plain, &["--no-pre-copy"]);
+    let j2 = capture(target.pid(), &pre, &[]);
+    assert_eq!(j1["pre_copy"]["used"], false, "{j1}");
+    assert_eq!(j1["pre_copy"]["fallback"], Value::Null, "{j1}");
+    assert_eq!(j2["pre_copy"]["used"], true, "{j2}");
+    assert!(
+        j2["pre_copy"]["bytes_clean"].as_u64().unwrap() >= 16 << 20,
+        "{j2}"
+    );
+    let (a, b) = (loads(&plain), loads(&pre));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((x.0, x.1), (y.0, y.1), "segments differ");
+        if x.2 != y.2 {
+            let first = x.2.iter().zip(&y.2).position(|(p, q)| p != q).unwrap_or(0);
+            panic!(
+                "memory of the mapping at {:#x} (+{:#x}) differs from {:#x}",
+                x.0,
+                x.1,
+                x.0 + first as u64
+            );
+        }
+    }
+    let (out, status) = target.finish();
+    assert!(status.success(), "{out:?}");
+    for r in out.iter().filter(|l| l.starts_with("RESULT")) {
+        assert!(r.ends_with("=ok"), "{r}");
+    }
+}
+
+/// A target under seccomp, which could be killed for the injected
+/// userfaultfd(): no pre-copy, the reason in `--json`, a complete dump,
+/// and the target runs on.
+#[test]
+fn seccomp_makes_the_pre_copy_fall_back() {
+    let mut target = SnapshotTarget::spawn(&["--seccomp-kill-clone", "--heap-mib", "4"]);
+    let dir = tempfile::tempdir().unwrap();
+    let json = capture(target.pid(), &dir.path().join("core"), &[]);
+    assert_eq!(json["pre_copy"]["used"], false, "{json}");
+    let why = json["pre_copy"]["fallback"].as_str().unwrap();
+    assert!(why.contains("seccomp"), "{why}");
+    assert!(json["mappings_dumped"].as_u64().unwrap() > 0);
+    assert!(target.is_running());
+    let (out, status) = target.finish();
+    assert!(status.success(), "{out:?}");
+}
