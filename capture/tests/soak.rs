@@ -10,10 +10,11 @@
 //!
 //! `COR_SOAK_CAPTURES` sets the captures per format (default 1,000).
 //!
-//! The captures take turns on the three output paths the CLI chooses from:
-//! a plain file (`--direct`), a write-behind ring with its memory made
-//! before the freeze (the default), and memory staging (`--page-cache`),
-//! so memory a path keeps from one dump to the next shows as growth.
+//! The captures take turns on the output paths the CLI chooses from: a
+//! plain file (`--direct`), a write-behind ring with its memory made
+//! before the freeze (`--no-pre-copy`), memory staging (`--page-cache`),
+//! and a write-behind ring with a pre-copy (the default for ELF cores), so
+//! memory or a file a path keeps from one dump to the next shows as growth.
 
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
@@ -70,15 +71,17 @@ fn a_thousand_captures_in_each_format_keep_memory_and_fds_flat_and_the_target_ri
     let pid = target.pid();
     let dir = tempfile::tempdir().unwrap();
     let options = CaptureOptions::default();
+    let pre_copy = CaptureOptions::default().with_pre_copy(true);
     let capture = |i: usize| {
         let elf = i % 2 == 0;
         let path = dir.path().join(if elf { "core" } else { "t.dmp" });
         let _ = std::fs::remove_file(&path);
         let mut sink = Sink::create(&path, false).unwrap();
         // Formats alternate on even and odd captures, paths every two.
-        match (i / 2) % 3 {
+        let path_kind = (i / 2) % 4;
+        match path_kind {
             0 => {}
-            1 => {
+            1 | 3 => {
                 let ring = sink.write_behind_made_ahead(32 << 20, 16 << 20).unwrap();
                 assert_eq!(
                     ring,
@@ -89,12 +92,15 @@ fn a_thousand_captures_in_each_format_keep_memory_and_fds_flat_and_the_target_ri
             _ => sink.stage_in_memory(16 << 20).unwrap(),
         }
         let report = if elf {
-            capture_elf(pid, sink, &options)
+            capture_elf(pid, sink, if path_kind == 3 { &pre_copy } else { &options })
         } else {
             capture_minidump(pid, sink, &options, MemoryMode::Stacks)
         }
         .unwrap_or_else(|e| panic!("capture {i}: {e}"));
         assert_eq!(report.threads, 9, "capture {i}");
+        if elf && path_kind == 3 {
+            assert!(report.pre_copy.used, "capture {i}: {:?}", report.pre_copy);
+        }
         report.frozen
     };
     // Warm up (allocator arenas, lazily opened files) before the baseline.
