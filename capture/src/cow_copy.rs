@@ -332,10 +332,7 @@ impl coroner_core_format::write::MemorySource for CowMemory {
                 for (r, _) in &u.pages {
                     let (a, b) = (r.start.max(here), r.end.min(stop));
                     if a < b {
-                        match out.last_mut() {
-                            Some(last) if last.end == a => last.end = b,
-                            _ => out.push(a..b),
-                        }
+                        crate::ranges::push_joined(out, a..b)
                     }
                 }
                 here = stop;

@@ -139,10 +139,7 @@ impl LiveMemory {
                 }
                 let a = addr.max(start);
                 let b = addr.saturating_add(page).min(end);
-                match out.last_mut() {
-                    Some(last) if last.end == a => last.end = b,
-                    _ => out.push(a..b),
-                }
+                crate::ranges::push_joined(out, a..b)
             })
             .map_err(to_io)
     }
@@ -247,10 +244,7 @@ impl MemorySource for LiveMemory {
         let merged = crate::ranges::merge(found);
         // Join with what `out` already ends with, as the pagemap path does.
         for r in merged {
-            match out.last_mut() {
-                Some(last) if last.end == r.start => last.end = r.end,
-                _ => out.push(r),
-            }
+            crate::ranges::push_joined(out, r)
         }
         Ok(())
     }

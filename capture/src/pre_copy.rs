@@ -521,10 +521,7 @@ impl coroner_core_format::write::MemorySource for Recorded {
             .take_while(|(r, _)| r.start < end)
         {
             let (a, b) = (r.start.max(start), r.end.min(end));
-            match out.last_mut() {
-                Some(last) if last.end == a => last.end = b,
-                _ => out.push(a..b),
-            }
+            crate::ranges::push_joined(out, a..b)
         }
         Ok(())
     }
@@ -593,10 +590,7 @@ impl<M: coroner_core_format::write::MemorySource> coroner_core_format::write::Me
         );
         all.extend(ranges_of(&self.clean.runs, start, end, false));
         for r in crate::ranges::merge(all) {
-            match out.last_mut() {
-                Some(last) if last.end == r.start => last.end = r.end,
-                _ => out.push(r),
-            }
+            crate::ranges::push_joined(out, r)
         }
         Ok(())
     }

@@ -35,6 +35,14 @@ pub(crate) fn subtract(ranges: Vec<Range<u64>>, cut: &[Range<u64>]) -> Vec<Range
     out
 }
 
+/// Append `r` to sorted `out`, joined to its last range when they touch.
+pub(crate) fn push_joined(out: &mut Vec<Range<u64>>, r: Range<u64>) {
+    match out.last_mut() {
+        Some(last) if last.end == r.start => last.end = r.end,
+        _ => out.push(r),
+    }
+}
+
 /// Sort and merge overlapping or touching ranges.
 pub(crate) fn merge(mut ranges: Vec<Range<u64>>) -> Vec<Range<u64>> {
     ranges.retain(|r| r.start < r.end);

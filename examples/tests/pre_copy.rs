@@ -10,7 +10,7 @@ use std::path::Path;
 
 mod common;
 
-use common::capture_ok;
+use common::{assert_same_memory, capture_ok};
 use coroner_test_support::SnapshotTarget;
 use serde_json::Value;
 
@@ -18,16 +18,6 @@ use serde_json::Value;
 fn capture(pid: u32, out: &Path, extra: &[&str]) -> Value {
     let args = [&["--json"], extra].concat();
     serde_json::from_str(&capture_ok(pid, out, &args)).expect("one JSON object on stdout")
-}
-
-/// Every PT_LOAD of a core as (vaddr, memsz, bytes).
-fn loads(core: &Path) -> Vec<(u64, u64, Vec<u8>)> {
-    let data = std::fs::read(core).unwrap();
-    let parsed = coroner_core_format::parse(&data).unwrap();
-    parsed
-        .segments()
-        .map(|s| (s.vaddr(), s.memsz(), s.data().to_vec()))
-        .collect()
 }
 
 /// The target's open files, mappings with their flags, as text.
@@ -118,20 +108,7 @@ fn a_quiescent_targets_pre_copied_dump_holds_the_same_memory_as_its_plain_dump()
         j2["pre_copy"]["bytes_clean"].as_u64().unwrap() >= 16 << 20,
         "{j2}"
     );
-    let (a, b) = (loads(&plain), loads(&pre));
-    assert_eq!(a.len(), b.len());
-    for (x, y) in a.iter().zip(&b) {
-        assert_eq!((x.0, x.1), (y.0, y.1), "segments differ");
-        if x.2 != y.2 {
-            let first = x.2.iter().zip(&y.2).position(|(p, q)| p != q).unwrap_or(0);
-            panic!(
-                "memory of the mapping at {:#x} (+{:#x}) differs from {:#x}",
-                x.0,
-                x.1,
-                x.0 + first as u64
-            );
-        }
-    }
+    assert_same_memory(&plain, &pre);
     let (out, status) = target.finish();
     assert!(status.success(), "{out:?}");
     for r in out.iter().filter(|l| l.starts_with("RESULT")) {

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::{
-    assert_gdb_read_libc, capture_ok, coroner, gdb_backtrace_threads, gdb_batch, lldb_batch,
-    lldb_listed_threads, lldb_minidump_backtraces, run_tool,
+    assert_gdb_read_libc, assert_same_memory, capture_ok, coroner, gdb_backtrace_threads,
+    gdb_batch, lldb_batch, lldb_listed_threads, lldb_minidump_backtraces, run_tool,
 };
 use coroner_test_support::{
     minidump_stackwalk, oracle, target_path, SnapshotTarget, Target, PARK_FUNCTIONS,
@@ -142,16 +142,6 @@ fn snapshot_minidump_passes_minidump_stackwalk_and_lldb() {
     }
 }
 
-/// Every PT_LOAD of a core as (vaddr, memsz, flags, bytes).
-fn loads(core: &Path) -> Vec<(u64, u64, Vec<u8>)> {
-    let data = std::fs::read(core).unwrap();
-    let parsed = coroner_core_format::parse(&data).unwrap();
-    parsed
-        .segments()
-        .map(|s| (s.vaddr(), s.memsz(), s.data().to_vec()))
-        .collect()
-}
-
 /// A target that changes nothing: its snapshot core holds the same memory,
 /// byte for byte and hole for hole, as its plain core (the stack bytes the
 /// injected call used are put back in the copy).
@@ -165,22 +155,7 @@ fn a_quiescent_targets_snapshot_holds_the_same_memory_as_its_plain_dump() {
     let j2 = capture(target.pid(), &snap, &["--snapshot"]);
     assert_eq!(j1["mode"], "freeze");
     assert_eq!(j2["mode"], "snapshot", "{j2}");
-    let (a, b) = (loads(&plain), loads(&snap));
-    assert_eq!(a.len(), b.len());
-    for (x, y) in a.iter().zip(&b) {
-        assert_eq!((x.0, x.1), (y.0, y.1), "segments differ");
-        if x.2 != y.2 {
-            let first = x.2.iter().zip(&y.2).position(|(p, q)| p != q).unwrap_or(0);
-            let last = x.2.iter().zip(&y.2).rposition(|(p, q)| p != q).unwrap_or(0);
-            panic!(
-                "memory of the mapping at {:#x} (+{:#x}) differs from {:#x} to {:#x}",
-                x.0,
-                x.1,
-                x.0 + first as u64,
-                x.0 + last as u64
-            );
-        }
-    }
+    assert_same_memory(&plain, &snap);
     let (out, status) = target.finish();
     assert!(status.success(), "{out:?}");
     for r in out.iter().filter(|l| l.starts_with("RESULT")) {

@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use crate::copy_refusal::CopyRefusal;
 use crate::error::{Error, Result};
 use crate::freeze::Frozen;
+use crate::injectable::Obstacle;
 // The copy is made by injected x86_64 code (`inject`); on other
 // architectures `plan` and `fork_copy` refuse with `Unsupported`, and what
 // only the injection uses is compiled out.
@@ -187,28 +188,20 @@ impl ForkCopy {
         if !cfg!(target_arch = "x86_64") {
             return Err(refused(pid, CopyRefusal::Unsupported));
         }
-        let stat = process.stat()?;
-        const PF_EXITING: u32 = 0x4;
-        if stat.is_zombie() || stat.flags & PF_EXITING != 0 {
-            return Err(refused(pid, CopyRefusal::Exiting));
-        }
-        let raw = process.status_raw()?;
-        let status = crate::parse::status::parse_status(&raw).map_err(|source| Error::Parse {
-            pid,
-            path: proc_path(pid, "status"),
-            source,
-        })?;
-        match status.seccomp {
-            Some(0) | None => {}
-            Some(mode) => return Err(refused(pid, CopyRefusal::Seccomp { mode })),
-        }
-        let text = String::from_utf8_lossy(&raw);
-        if text
-            .lines()
-            .any(|l| l.starts_with("x86_Thread_features:") && l.contains("shstk"))
+        let crate::injectable::Injectable { raw, status } = match crate::injectable::check(process)?
         {
-            return Err(refused(pid, CopyRefusal::ShadowStack));
-        }
+            Ok(i) => i,
+            Err(o) => {
+                return Err(refused(
+                    pid,
+                    match o {
+                        Obstacle::Exiting => CopyRefusal::Exiting,
+                        Obstacle::Seccomp(mode) => CopyRefusal::Seccomp { mode },
+                        Obstacle::ShadowStack => CopyRefusal::ShadowStack,
+                    },
+                ))
+            }
+        };
         for dir in cgroup_dirs(process, "pids") {
             let max = dir.join("pids.max");
             if let (Some(limit), Some(current)) = (

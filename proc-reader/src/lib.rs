@@ -71,6 +71,8 @@ mod host;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod inject;
 #[cfg(target_os = "linux")]
+mod injectable;
+#[cfg(target_os = "linux")]
 mod memory;
 #[cfg(target_os = "linux")]
 mod memory_room;

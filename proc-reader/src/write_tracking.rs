@@ -30,6 +30,7 @@ use std::os::unix::fs::FileExt;
 
 use crate::error::{Error, Result};
 use crate::freeze::{Frozen, StopKind};
+use crate::injectable::Obstacle;
 use crate::process::{proc_path, Process};
 use crate::sys::{self, PageRegion, ScanRequest};
 
@@ -146,26 +147,11 @@ impl WriteTracker {
         if !cfg!(target_arch = "x86_64") {
             return Ok(Err(TrackRefusal::Unsupported));
         }
-        let stat = process.stat()?;
-        const PF_EXITING: u32 = 0x4;
-        if stat.is_zombie() || stat.flags & PF_EXITING != 0 {
-            return Ok(Err(TrackRefusal::Exiting));
-        }
-        let raw = process.status_raw()?;
-        let status = crate::parse::status::parse_status(&raw).map_err(|source| Error::Parse {
-            pid,
-            path: proc_path(pid, "status"),
-            source,
-        })?;
-        match status.seccomp {
-            Some(0) | None => {}
-            Some(mode) => return Ok(Err(TrackRefusal::Seccomp { mode })),
-        }
-        if String::from_utf8_lossy(&raw)
-            .lines()
-            .any(|l| l.starts_with("x86_Thread_features:") && l.contains("shstk"))
-        {
-            return Ok(Err(TrackRefusal::ShadowStack));
+        match crate::injectable::check(process)? {
+            Ok(_) => {}
+            Err(Obstacle::Exiting) => return Ok(Err(TrackRefusal::Exiting)),
+            Err(Obstacle::Seccomp(mode)) => return Ok(Err(TrackRefusal::Seccomp { mode })),
+            Err(Obstacle::ShadowStack) => return Ok(Err(TrackRefusal::ShadowStack)),
         }
         if has_own_userfaultfd(process) {
             return Ok(Err(TrackRefusal::OwnUserfaultfd));

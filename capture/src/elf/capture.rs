@@ -74,6 +74,22 @@ fn write_options(options: &CaptureOptions) -> WriteOptions {
         .with_hint_window(64 << 20)
 }
 
+/// Write `snap`'s core from `memory` into `sink`, reporting the copy as
+/// `phase`.
+fn write_reported<M: MemorySource>(
+    snap: &Snapshot,
+    memory: &mut M,
+    sink: &mut Sink,
+    options: &CaptureOptions,
+    phase: Phase,
+) -> Result<WriteStats, CaptureError> {
+    let progress = Reporter::start(options.on_progress.as_ref(), phase, dumped_bytes(snap));
+    let mut source = Progressing::new(memory, progress);
+    let stats = write_core(snap, &mut source, sink, write_options(options))?;
+    source.finish();
+    Ok(stats)
+}
+
 /// Capture process `pid` as an ELF core into `sink`, equivalent to the core
 /// the kernel would write if it crashed now (its `coredump_filter` rules,
 /// `MADV_DONTDUMP` honoured; [`Selection`](crate::Selection) changes which
@@ -140,14 +156,7 @@ pub fn capture_elf(
         if let Some((pre, bound)) = pre.take() {
             return frozen_with_pre_copy(pre, bound, snap, &mut memory, &mut sink, options);
         }
-        let progress = Reporter::start(
-            options.on_progress.as_ref(),
-            Phase::Copying,
-            dumped_bytes(&snap),
-        );
-        let mut source = Progressing::new(&mut memory, progress);
-        let stats = write_core(&snap, &mut source, &mut sink, write_options(options))?;
-        source.finish();
+        let stats = write_reported(&snap, &mut memory, &mut sink, options, Phase::Copying)?;
         Ok::<_, CaptureError>(Written::Done(snap, stats))
     })();
     // Thaw first, whatever happened. A write error ends the capture; a thaw
@@ -177,18 +186,11 @@ pub fn capture_elf(
             // removed) and write the dump from what was read.
             sink.limit_write_behind(0);
             drop(tracker);
-            let progress = Reporter::start(
-                options.on_progress.as_ref(),
-                Phase::Copying,
-                dumped_bytes(&snap),
-            );
-            let mut base = PreCopiedMemory {
+            let mut memory = PreCopiedMemory {
                 clean: &clean,
                 base: &mut recorded,
             };
-            let mut source = Progressing::new(&mut base, progress);
-            let stats = write_core(&snap, &mut source, &mut sink, write_options(options))?;
-            source.finish();
+            let stats = write_reported(&snap, &mut memory, &mut sink, options, Phase::Copying)?;
             (snap, stats)
         }
     };
@@ -296,18 +298,11 @@ fn frozen_with_pre_copy(
         });
     }
     sink.limit_write_behind(room);
-    let progress = Reporter::start(
-        options.on_progress.as_ref(),
-        Phase::Copying,
-        dumped_bytes(&snap),
-    );
-    let mut base = PreCopiedMemory {
+    let mut memory = PreCopiedMemory {
         clean: &clean,
         base: memory,
     };
-    let mut source = Progressing::new(&mut base, progress);
-    let stats = write_core(&snap, &mut source, sink, write_options(options))?;
-    source.finish();
+    let stats = write_reported(&snap, &mut memory, sink, options, Phase::Copying)?;
     drop(tracker);
     Ok(Written::PreCopied(snap, stats, report))
 }
@@ -340,14 +335,13 @@ fn from_copy(c: FromCopy<'_>) -> Result<CaptureReport, CaptureError> {
     } = c;
     let (snap, mut memory, fork) =
         cow_copy::snapshot(&facts, threads, copied, false, &options.selection)?;
-    let progress = Reporter::start(
-        options.on_progress.as_ref(),
+    let stats = write_reported(
+        &snap,
+        &mut memory,
+        &mut sink,
+        options,
         Phase::CopyingFromSnapshot,
-        dumped_bytes(&snap),
-    );
-    let mut source = Progressing::new(&mut memory, progress);
-    let stats = write_core(&snap, &mut source, &mut sink, write_options(options))?;
-    source.finish();
+    )?;
     warnings.extend(memory.take_warnings());
     // Every byte is read: the kernel tears the copy down while the dump is
     // fsynced, instead of before or after it.

@@ -132,3 +132,37 @@ pub fn lldb_listed_threads(text: &str) -> usize {
         })
         .count()
 }
+
+/// Assert that two ELF cores hold the same memory: the same `PT_LOAD`s
+/// (address and size), byte for byte (holes read as zeros); on a
+/// difference, name the mapping and the first address that differs.
+pub fn assert_same_memory(a: &Path, b: &Path) {
+    let loads = |core: &Path| -> Vec<(u64, u64, Vec<u8>)> {
+        let data = std::fs::read(core).unwrap();
+        let parsed = coroner_core_format::parse(&data).unwrap();
+        parsed
+            .segments()
+            .map(|s| (s.vaddr(), s.memsz(), s.data().to_vec()))
+            .collect()
+    };
+    let (a, b) = (loads(a), loads(b));
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "the cores have different numbers of segments"
+    );
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((x.0, x.1), (y.0, y.1), "segments differ");
+        if x.2 != y.2 {
+            let first = x.2.iter().zip(&y.2).position(|(p, q)| p != q).unwrap_or(0);
+            let last = x.2.iter().zip(&y.2).rposition(|(p, q)| p != q).unwrap_or(0);
+            panic!(
+                "memory of the mapping at {:#x} (+{:#x}) differs from {:#x} to {:#x}",
+                x.0,
+                x.1,
+                x.0 + first as u64,
+                x.0 + last as u64
+            );
+        }
+    }
+}
