@@ -250,7 +250,15 @@ fn start_pre_copy(
         Err(why) => return Ok(Err(why)),
     };
     let bound = crate::output_path::choose(process.pid()).write_behind;
-    Ok(PreCopy::make(process, &plan, bound)?.map(|p| (p, bound)))
+    match PreCopy::make(process, &plan, bound) {
+        Ok(made) => Ok(made.map(|p| (p, bound))),
+        // The process exiting ends the capture; anything else (memory for
+        // the copy, a read) only the pre-copy, whose tracking ended with it.
+        Err(e) => match e.blame_exit(process) {
+            e @ CaptureError::ExitedDuringCapture { .. } => Err(e),
+            e => Ok(Err(format!("the pre-copy failed: {e}"))),
+        },
+    }
 }
 
 /// Frozen, with a pre-copy: find the clean pages, then either read the
