@@ -18,8 +18,11 @@
 //!    not written since it was protected and still has the same frame (a
 //!    frame that changed means the page was replaced: unmapped and mapped
 //!    again, moved by `mremap`, swapped out and in, migrated — the kept
-//!    bytes are then not trusted). Clean pages come from the copy, the
-//!    rest from the frozen target, as usual.
+//!    bytes are then not trusted). The rest of what the dump holds is read
+//!    from the frozen target into memory, and the dump is written from the
+//!    two after the thaw (`elf/capture.rs`; when the rest would not fit
+//!    under the memory bound, the dump is written frozen, clean pages from
+//!    the copy).
 //!
 //! Frame numbers need `CAP_SYS_ADMIN`; without them no page is clean and
 //! the pre-copy is abandoned.
