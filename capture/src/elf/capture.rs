@@ -170,8 +170,9 @@ pub fn capture_elf(
     let frozen_for = live::frozen_time(thawed, pid, freeze_started, &mut warnings);
     let (snap, stats) = match written {
         Written::Done(snap, stats) => (snap, stats),
-        Written::PreCopied(snap, stats, report) => {
+        Written::PreCopied(snap, stats, report, warning) => {
             pre_report = report;
+            warnings.push(warning);
             (snap, stats)
         }
         Written::Deferred {
@@ -217,16 +218,26 @@ pub fn capture_elf(
     })
 }
 
-/// Memory a pre-copy leaves to the rest of the capture under the
+/// Memory a pre-copy leaves to the rest of the capture beyond the
 /// write-behind's bound: the output's buffers and the frame numbers.
 const PRE_COPY_MARGIN: u64 = 16 << 20;
+
+/// How far beyond the write-behind's bound the memory read frozen after a
+/// pre-copy may take the capture, as a fraction of the bound: what the
+/// target wrote during the pre-copy, and what it mapped since. The bound
+/// is at most 1/8 of the available memory and 1/4 of the room under the
+/// cgroup limits, so a quarter more stays well within both. A heavier
+/// writer gets the dump written frozen, at the disk's speed (and a
+/// warning), rather than more of coroner's memory.
+const PRE_COPY_OVERSHOOT: u64 = 4;
 
 /// What the frozen part of a capture produced.
 enum Written {
     /// The dump, written while frozen.
     Done(Snapshot, WriteStats),
-    /// The dump, written while frozen with clean pages from the pre-copy.
-    PreCopied(Snapshot, WriteStats, PreCopyReport),
+    /// The dump, written while frozen with clean pages from the pre-copy,
+    /// and the warning that says why.
+    PreCopied(Snapshot, WriteStats, PreCopyReport, String),
     /// Everything to write the dump after the thaw.
     Deferred {
         snap: Snapshot,
@@ -241,7 +252,8 @@ enum Written {
 /// when the capture goes on without.
 /// The memory it may hold is the write-behind's bound (see
 /// `output_path.rs`); with what is read frozen the capture's memory stays
-/// within [`PRE_COPY_MARGIN`] of it.
+/// within a quarter of it more ([`PRE_COPY_OVERSHOOT`]) and
+/// [`PRE_COPY_MARGIN`].
 fn start_pre_copy(
     process: &coroner_proc_reader::Process,
 ) -> Result<Result<(PreCopy, u64), String>, CaptureError> {
@@ -263,8 +275,8 @@ fn start_pre_copy(
 
 /// Frozen, with a pre-copy: find the clean pages, then either read the
 /// rest of the dump into memory (written after the thaw) or, when that
-/// would take the capture's memory over `bound`, write the dump now, with
-/// what the pre-copy left of `bound` for the write-behind.
+/// would take the capture's memory too far over `bound`, write the dump
+/// now, without write-behind, and say so in `warnings`.
 fn frozen_with_pre_copy(
     pre: PreCopy,
     bound: u64,
@@ -294,7 +306,10 @@ fn frozen_with_pre_copy(
     let report = clean.report.clone();
     let (clean, tracker) = clean.into_parts();
     let held = clean.held_bytes();
-    let room = bound.saturating_add(PRE_COPY_MARGIN).saturating_sub(held);
+    let room = bound
+        .saturating_add(bound / PRE_COPY_OVERSHOOT)
+        .saturating_add(PRE_COPY_MARGIN)
+        .saturating_sub(held);
     if bytes <= room {
         let recorded = Recorded::read(memory, &needed).map_err(CaptureError::from_memory)?;
         return Ok(Written::Deferred {
@@ -312,7 +327,15 @@ fn frozen_with_pre_copy(
     };
     let stats = write_reported(&snap, &mut memory, sink, options, Phase::Copying)?;
     drop(tracker);
-    Ok(Written::PreCopied(snap, stats, report))
+    let warning = format!(
+        "{} MiB of the dump had changed or was new since the pre-copy (the process wrote or \
+         mapped that much meanwhile), more than the capture may hold in memory besides the \
+         pre-copy's {} MiB: the dump was written while the process was stopped, at the disk's \
+         speed; --no-pre-copy avoids that for such a process",
+        bytes >> 20,
+        held >> 20
+    );
+    Ok(Written::PreCopied(snap, stats, report, warning))
 }
 
 /// What the capture from a copy needs.
