@@ -184,6 +184,7 @@ impl DirectWriter {
     /// before the dump is written), or the memory is held by something
     /// else. The buffers already made stay in use (there are at least
     /// two).
+    #[cfg(target_os = "linux")]
     pub(crate) fn limit_write_behind(&mut self, bytes: u64) {
         if let Some(t) = &self.toucher {
             t.allow_only(usize::try_from(bytes / self.stage_size as u64).unwrap_or(usize::MAX));

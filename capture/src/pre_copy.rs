@@ -466,29 +466,30 @@ impl CleanBytes {
     }
 }
 
-/// Memory recorded from the frozen target: sorted, disjoint runs.
+/// Memory read from the frozen target, for a dump written after the thaw:
+/// sorted, disjoint runs; zeros elsewhere.
 #[derive(Debug, Default)]
-pub(crate) struct Recorded {
+pub(crate) struct ReadFrozen {
     runs: Vec<(Range<u64>, Vec<u8>)>,
 }
 
-impl Recorded {
+impl ReadFrozen {
     /// Read `ranges` (sorted) from `memory`, frozen.
     pub(crate) fn read(
         memory: &mut dyn coroner_core_format::write::MemorySource,
         ranges: &[Range<u64>],
-    ) -> io::Result<Recorded> {
+    ) -> io::Result<ReadFrozen> {
         let mut runs = Vec::with_capacity(ranges.len());
         for r in ranges {
             let mut bytes = vec![0u8; usize::try_from(r.end - r.start).unwrap_or(0)];
             memory.read_at(r.start, &mut bytes)?;
             runs.push((r.clone(), bytes));
         }
-        Ok(Recorded { runs })
+        Ok(ReadFrozen { runs })
     }
 }
 
-impl coroner_core_format::write::MemorySource for Recorded {
+impl coroner_core_format::write::MemorySource for ReadFrozen {
     fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
         let end = addr.saturating_add(buf.len() as u64);
         buf.fill(0);
@@ -531,7 +532,7 @@ impl coroner_core_format::write::MemorySource for Recorded {
 }
 
 /// The dump's memory: clean pages from the pre-copy, the rest from `base`
-/// (the frozen target, or what was recorded of it while frozen).
+/// (the frozen target, or what was read of it while frozen).
 #[derive(Debug)]
 pub(crate) struct PreCopiedMemory<'a, M> {
     pub(crate) clean: &'a CleanBytes,

@@ -36,6 +36,7 @@ pub(crate) fn subtract(ranges: Vec<Range<u64>>, cut: &[Range<u64>]) -> Vec<Range
 }
 
 /// Append `r` to sorted `out`, joined to its last range when they touch.
+#[cfg(target_os = "linux")]
 pub(crate) fn push_joined(out: &mut Vec<Range<u64>>, r: Range<u64>) {
     match out.last_mut() {
         Some(last) if last.end == r.start => last.end = r.end,

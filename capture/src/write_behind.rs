@@ -167,6 +167,7 @@ pub(crate) struct Toucher {
     /// Buffers the ring may have in all now ([`Toucher::allow_only`]).
     count: Arc<AtomicUsize>,
     /// The size it was given, which `count` never exceeds.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     size: usize,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -235,6 +236,7 @@ impl Toucher {
     /// Let the ring grow by at most `more` buffers from now on (by the
     /// thread or [`Toucher::grow`]), never beyond the size it was given;
     /// a later call may allow more again.
+    #[cfg(target_os = "linux")]
     pub(crate) fn allow_only(&self, more: usize) {
         let made = self.made.load(Ordering::Relaxed);
         self.count.store(

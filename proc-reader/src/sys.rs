@@ -500,6 +500,7 @@ pub(crate) fn kill(pid: u32, signal: i32) -> io::Result<()> {
 }
 
 /// `pidfd_open(pid, 0)` (Linux 5.3).
+#[cfg(target_arch = "x86_64")]
 pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     let pid = pid_t(pid)?;
     // SAFETY: plain integer arguments; a non-negative result is a new fd
@@ -515,6 +516,7 @@ pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
 
 /// `pidfd_getfd(pidfd, target_fd, 0)` (Linux 5.6): a duplicate, in this
 /// process (close-on-exec), of the file `target_fd` is in the process.
+#[cfg(target_arch = "x86_64")]
 pub(crate) fn pidfd_getfd(pidfd: BorrowedFd<'_>, target_fd: i32) -> io::Result<OwnedFd> {
     // SAFETY: plain integer arguments; a non-negative result is a new fd
     // that we own.
@@ -528,6 +530,7 @@ pub(crate) fn pidfd_getfd(pidfd: BorrowedFd<'_>, target_fd: i32) -> io::Result<O
 }
 
 /// `struct uffdio_api`.
+#[cfg(target_arch = "x86_64")]
 #[repr(C)]
 struct UffdioApi {
     api: u64,
@@ -571,15 +574,27 @@ pub(crate) struct PageRegion {
     pub(crate) categories: u64,
 }
 
+#[cfg(target_arch = "x86_64")]
 const UFFD_API: u64 = 0xaa;
 /// `_IOWR(0xaa, 0x3f, struct uffdio_api)`.
-const UFFDIO_API: libc::c_ulong = 0xc018_aa3f;
+#[cfg(target_arch = "x86_64")]
+const UFFDIO_API: u32 = 0xc018_aa3f;
 /// `_IOWR(0xaa, 0x00, struct uffdio_register)`.
-const UFFDIO_REGISTER: libc::c_ulong = 0xc020_aa00;
+const UFFDIO_REGISTER: u32 = 0xc020_aa00;
 /// `_IOWR('f', 16, struct pm_scan_arg)`.
-const PAGEMAP_SCAN: libc::c_ulong = 0xc060_6610;
+const PAGEMAP_SCAN: u32 = 0xc060_6610;
 
-/// The `UFFDIO_API` handshake asking for `features`.
+/// An ioctl request code as the C library's `ioctl` takes it: an unsigned
+/// long in glibc, an int in musl (the same 32 bits, which the kernel reads
+/// as an unsigned int either way).
+#[allow(clippy::cast_possible_wrap, clippy::cast_lossless)]
+fn request(code: u32) -> libc::Ioctl {
+    code as libc::Ioctl
+}
+
+/// The `UFFDIO_API` handshake asking for `features` (only a userfaultfd
+/// made by an injected call needs it, which is x86_64 only).
+#[cfg(target_arch = "x86_64")]
 pub(crate) fn uffdio_api(uffd: BorrowedFd<'_>, features: u64) -> io::Result<()> {
     let mut api = UffdioApi {
         api: UFFD_API,
@@ -588,7 +603,13 @@ pub(crate) fn uffdio_api(uffd: BorrowedFd<'_>, features: u64) -> io::Result<()> 
     };
     // SAFETY: `api` is a valid `struct uffdio_api` the kernel reads and
     // writes for the duration of the call.
-    let r = unsafe { libc::ioctl(uffd.as_raw_fd(), UFFDIO_API, &mut api as *mut UffdioApi) };
+    let r = unsafe {
+        libc::ioctl(
+            uffd.as_raw_fd(),
+            request(UFFDIO_API),
+            &mut api as *mut UffdioApi,
+        )
+    };
     if r < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -612,7 +633,7 @@ pub(crate) fn uffdio_register(
     let r = unsafe {
         libc::ioctl(
             uffd.as_raw_fd(),
-            UFFDIO_REGISTER,
+            request(UFFDIO_REGISTER),
             &mut reg as *mut UffdioRegister,
         )
     };
@@ -623,13 +644,19 @@ pub(crate) fn uffdio_register(
 }
 
 /// `_IOR(0xaa, 0x01, struct uffdio_range)`.
-const UFFDIO_UNREGISTER: libc::c_ulong = 0x8010_aa01;
+const UFFDIO_UNREGISTER: u32 = 0x8010_aa01;
 
 /// `UFFDIO_UNREGISTER` of `start..start+len`.
 pub(crate) fn uffdio_unregister(uffd: BorrowedFd<'_>, start: u64, len: u64) -> io::Result<()> {
     let mut range = [start, len];
     // SAFETY: `range` is a valid `struct uffdio_range` (two u64) for the call.
-    let r = unsafe { libc::ioctl(uffd.as_raw_fd(), UFFDIO_UNREGISTER, range.as_mut_ptr()) };
+    let r = unsafe {
+        libc::ioctl(
+            uffd.as_raw_fd(),
+            request(UFFDIO_UNREGISTER),
+            range.as_mut_ptr(),
+        )
+    };
     if r < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -673,7 +700,7 @@ pub(crate) fn pagemap_scan(
     let r = unsafe {
         libc::ioctl(
             pagemap.as_raw_fd(),
-            PAGEMAP_SCAN,
+            request(PAGEMAP_SCAN),
             &mut arg as *mut PmScanArg,
         )
     };

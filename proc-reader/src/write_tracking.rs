@@ -29,7 +29,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 
 use crate::error::{Error, Result};
-use crate::freeze::{Frozen, StopKind};
+use crate::freeze::Frozen;
+#[cfg(target_arch = "x86_64")]
+use crate::freeze::StopKind;
 use crate::injectable::Obstacle;
 use crate::process::{proc_path, Process};
 use crate::sys::{self, PageRegion, ScanRequest};
@@ -40,7 +42,9 @@ use crate::inject::{self, Call, Gadgets};
 /// `userfaultfd()` flags: close-on-exec, non-blocking, and user-mode faults
 /// only (what an unprivileged process may ask for; the asynchronous mode
 /// resolves the kernel's own faults too).
+#[cfg(target_arch = "x86_64")]
 const UFFD_FLAGS: u64 = (libc::O_CLOEXEC | libc::O_NONBLOCK) as u64 | 1;
+#[cfg(target_arch = "x86_64")]
 const UFFD_FEATURE_WP_ASYNC: u64 = 1 << 15;
 const UFFDIO_REGISTER_MODE_WP: u64 = 2;
 const PM_SCAN_WP_MATCHING: u64 = 1;
@@ -92,6 +96,7 @@ pub enum TrackRefusal {
 /// What [`WriteTracker::plan`] found before freezing.
 #[derive(Debug, Clone)]
 pub struct TrackPlan {
+    #[cfg(target_arch = "x86_64")]
     pid: u32,
     #[cfg(target_arch = "x86_64")]
     gadgets: Gadgets,
@@ -143,7 +148,6 @@ impl WriteTracker {
     /// the code the injected calls need. `Err` only when the process
     /// cannot be read.
     pub fn plan(process: &Process) -> Result<std::result::Result<TrackPlan, TrackRefusal>> {
-        let pid = process.pid();
         if !cfg!(target_arch = "x86_64") {
             return Ok(Err(TrackRefusal::Unsupported));
         }
@@ -159,7 +163,10 @@ impl WriteTracker {
         #[cfg(target_arch = "x86_64")]
         {
             Ok(match Gadgets::find(process)? {
-                Ok(gadgets) => Ok(TrackPlan { pid, gadgets }),
+                Ok(gadgets) => Ok(TrackPlan {
+                    pid: process.pid(),
+                    gadgets,
+                }),
                 Err(r) => Err(TrackRefusal::Injection(r.to_string())),
             })
         }
@@ -294,14 +301,14 @@ impl Frozen<'_> {
         plan: &TrackPlan,
     ) -> Result<std::result::Result<WriteTracker, TrackRefusal>> {
         let process = self.process();
-        let pid = process.pid();
         #[cfg(not(target_arch = "x86_64"))]
         {
-            let _ = plan;
+            let _ = (plan, process);
             return Ok(Err(TrackRefusal::Unsupported));
         }
         #[cfg(target_arch = "x86_64")]
         {
+            let pid = process.pid();
             if plan.pid != pid {
                 return Ok(Err(TrackRefusal::Injection(format!(
                     "the plan is for process {}",

@@ -17,7 +17,7 @@ use coroner_proc_reader::Process;
 use super::{dumped_bytes, write_core};
 use crate::cow_copy;
 use crate::live::{self, LiveMemory};
-use crate::pre_copy::{CleanBytes, PreCopiedMemory, PreCopy, PreCopyReport, Recorded};
+use crate::pre_copy::{CleanBytes, PreCopiedMemory, PreCopy, PreCopyReport, ReadFrozen};
 use crate::progress::{self, Phase, Reporter};
 use crate::sink::Sink;
 use crate::snapshot::{Snapshot, ThreadState};
@@ -178,7 +178,7 @@ pub fn capture_elf(
         Written::Deferred {
             snap,
             clean,
-            mut recorded,
+            mut read_frozen,
             tracker,
             report,
         } => {
@@ -189,7 +189,7 @@ pub fn capture_elf(
             drop(tracker);
             let mut memory = PreCopiedMemory {
                 clean: &clean,
-                base: &mut recorded,
+                base: &mut read_frozen,
             };
             let stats = write_reported(&snap, &mut memory, &mut sink, options, Phase::Copying)?;
             (snap, stats)
@@ -242,7 +242,7 @@ enum Written {
     Deferred {
         snap: Snapshot,
         clean: CleanBytes,
-        recorded: Recorded,
+        read_frozen: ReadFrozen,
         tracker: coroner_proc_reader::WriteTracker,
         report: PreCopyReport,
     },
@@ -311,11 +311,11 @@ fn frozen_with_pre_copy(
         .saturating_add(PRE_COPY_MARGIN)
         .saturating_sub(held);
     if bytes <= room {
-        let recorded = Recorded::read(memory, &needed).map_err(CaptureError::from_memory)?;
+        let read_frozen = ReadFrozen::read(memory, &needed).map_err(CaptureError::from_memory)?;
         return Ok(Written::Deferred {
             snap,
             clean,
-            recorded,
+            read_frozen,
             tracker,
             report,
         });

@@ -33,6 +33,7 @@ pub mod inspect;
 #[cfg(target_os = "linux")]
 mod live;
 mod modules;
+#[cfg(target_os = "linux")]
 mod recorded;
 mod system_info;
 pub(crate) mod without_memory;

@@ -267,6 +267,7 @@ impl Sink {
     /// Let a write-behind ring grow by at most `bytes` more: the dump is
     /// written after the target was resumed (the memory would only run
     /// ahead of the disk), or memory is held by something else.
+    #[cfg(target_os = "linux")]
     pub(crate) fn limit_write_behind(&mut self, bytes: u64) {
         match &mut self.out {
             Out::File(fo) => fo.temp.limit_write_behind(bytes),

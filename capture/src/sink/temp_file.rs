@@ -126,6 +126,7 @@ impl TempFile {
     }
 
     /// See [`DirectWriter::limit_write_behind`](crate::direct::DirectWriter::limit_write_behind).
+    #[cfg(target_os = "linux")]
     pub(super) fn limit_write_behind(&mut self, bytes: u64) {
         if let Some(d) = &mut self.direct {
             d.limit_write_behind(bytes);
