@@ -132,3 +132,58 @@ fn seccomp_makes_the_pre_copy_fall_back() {
     let (out, status) = target.finish();
     assert!(status.success(), "{out:?}");
 }
+
+/// coroner SIGKILLed at moments spread over pre-copied captures: the
+/// target is left with nothing registered (no `uw` mapping flag), no
+/// userfaultfd among its files, no output file appears, and it runs on.
+#[test]
+fn a_killed_pre_copy_leaves_the_target_as_it_was() {
+    let mut target = SnapshotTarget::spawn(&["--heap-mib", "256", "--sweep-mib", "16"]);
+    let pid = target.pid();
+    let before = files_and_flags(pid);
+    let dir = tempfile::tempdir().unwrap();
+    let core = dir.path().join("core");
+    // How long a whole capture takes here: kills land across it.
+    let t0 = std::time::Instant::now();
+    let json = capture(pid, &core, &[]);
+    assert_eq!(json["pre_copy"]["used"], true, "{json}");
+    let full = t0.elapsed();
+    std::fs::remove_file(&core).unwrap();
+    for i in 1..=8u32 {
+        let mut child = common::coroner()
+            .args(["capture", &pid.to_string(), "-o"])
+            .arg(&core)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(full * i / 10);
+        let _ = child.kill();
+        child.wait().unwrap();
+        let _ = std::fs::remove_file(&core);
+        // The kernel may take a moment to put the stopped target back.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while coroner_test_support::proc_state(pid) == Some('t') {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the target stays stopped"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let (fds, flags) = files_and_flags(pid);
+        assert!(
+            !flags.split_whitespace().any(|f| f == "uw"),
+            "kill {i}: memory left registered"
+        );
+        let uffd = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .filter_map(|e| std::fs::read_link(e.unwrap().path()).ok())
+            .any(|l| l.to_string_lossy().contains("userfaultfd"));
+        assert!(!uffd, "kill {i}: a userfaultfd left in the target");
+        assert_eq!(fds, before.0, "kill {i}");
+        assert!(target.is_running());
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let (out, status) = target.finish();
+    assert!(status.success(), "{out:?}");
+}
