@@ -31,6 +31,7 @@ use std::io;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
+use coroner_dump_source::is_zero;
 use coroner_proc_reader::{Mapping, Process, TrackPlan, WriteTracker};
 
 use crate::write_behind::{Buffer, Pages};
@@ -57,6 +58,14 @@ pub struct PreCopyReport {
     pub bytes_clean: u64,
     /// How long the target was frozen to start tracking its writes.
     pub tracking_pause: Duration,
+}
+
+/// Why a pre-copy was given up after the target was stopped to start it,
+/// and how long that stop was.
+#[derive(Debug)]
+pub(crate) struct Fallback {
+    pub(crate) why: String,
+    pub(crate) tracking_pause: Duration,
 }
 
 /// One run of kept pages: `start..end` in the target, its frame numbers
@@ -136,6 +145,32 @@ fn trackable(m: &Mapping) -> bool {
             .any(|f| m.vm_flags.contains(f))
 }
 
+/// Why frame numbers are needed and missing.
+fn hidden_frames() -> String {
+    "the page frame numbers the pre-copy checks are hidden (they need CAP_SYS_ADMIN)".to_owned()
+}
+
+/// Whether this process sees the target's page frame numbers: a present
+/// page of its first resident private anonymous mapping shows one (without
+/// `CAP_SYS_ADMIN` they read as 0). `true` when nothing is resident there.
+fn frames_visible(process: &Process) -> Result<bool, CaptureError> {
+    let Some(m) = process
+        .mappings()?
+        .into_iter()
+        .find(|m| trackable(m) && m.rss > 0)
+    else {
+        return Ok(true);
+    };
+    let memory = process.memory()?;
+    let (mut present, mut framed) = (false, false);
+    let end = m.end.min(m.start.saturating_add(2 << 20));
+    memory.scan_pagemap(m.start, end, |_, e| {
+        present |= e.present();
+        framed |= e.pfn().is_some_and(|f| f != 0);
+    })?;
+    Ok(framed || !present)
+}
+
 /// `VmPin:` of the status, in bytes.
 fn pinned_bytes(process: &Process) -> Option<u64> {
     let raw = process.status_raw().ok()?;
@@ -144,8 +179,6 @@ fn pinned_bytes(process: &Process) -> Option<u64> {
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb << 10)
 }
-
-use coroner_dump_source::is_zero;
 
 impl PreCopy {
     /// Step 1: `Ok(Err(why))` when no pre-copy can be made, or could not
@@ -163,6 +196,9 @@ impl PreCopy {
                 output.write_behind_reason
             )));
         }
+        if !frames_visible(process)? {
+            return Ok(Err(hidden_frames()));
+        }
         if pinned_bytes(process).unwrap_or(1) > 0 {
             return Ok(Err(
                 "the process has pinned memory (VmPin), which can change without a write fault"
@@ -172,13 +208,13 @@ impl PreCopy {
         Ok(WriteTracker::plan(process)?.map_err(|r| r.to_string()))
     }
 
-    /// Steps 2 and 3, holding at most `budget` bytes. `Ok(Err(why))` when
-    /// no pre-copy was made; the target is as it was.
+    /// Steps 2 and 3, holding at most `budget` bytes. `Ok(Err)` when no
+    /// pre-copy was made; the target is as it was.
     pub(crate) fn make(
         process: &Process,
         plan: &TrackPlan,
         budget: u64,
-    ) -> Result<Result<PreCopy, String>, CaptureError> {
+    ) -> Result<Result<PreCopy, Fallback>, CaptureError> {
         let started = Instant::now();
         let frozen = process.freeze()?;
         let tracked = frozen.track_writes(plan);
@@ -189,7 +225,12 @@ impl PreCopy {
         };
         let tracker = match tracked? {
             Ok(t) => t,
-            Err(r) => return Ok(Err(r.to_string())),
+            Err(r) => {
+                return Ok(Err(Fallback {
+                    why: r.to_string(),
+                    tracking_pause,
+                }))
+            }
         };
         let mut pre = PreCopy {
             tracker,
@@ -234,11 +275,13 @@ impl PreCopy {
                 at += len as u64;
             }
         }
-        if !any_frame && pre.report.bytes_copied > 0 {
-            return Ok(Err(
-                "the page frame numbers the pre-copy checks are hidden (they need CAP_SYS_ADMIN)"
-                    .to_owned(),
-            ));
+        // Hidden frame numbers read as 0, as absent pages do: nothing was
+        // kept, and the capture is better off with its plain freeze.
+        if !any_frame && !pre.spans.is_empty() {
+            return Ok(Err(Fallback {
+                why: hidden_frames(),
+                tracking_pause,
+            }));
         }
         drop(memory);
         // Blocks made and not needed go now.

@@ -17,7 +17,7 @@ use coroner_proc_reader::Process;
 use super::{dumped_bytes, write_core};
 use crate::cow_copy;
 use crate::live::{self, LiveMemory};
-use crate::pre_copy::{CleanBytes, PreCopiedMemory, PreCopy, PreCopyReport, ReadFrozen};
+use crate::pre_copy::{CleanBytes, Fallback, PreCopiedMemory, PreCopy, PreCopyReport, ReadFrozen};
 use crate::progress::{self, Phase, Reporter};
 use crate::sink::Sink;
 use crate::snapshot::{Snapshot, ThreadState};
@@ -111,12 +111,12 @@ pub fn capture_elf(
         // The pre-copy holds the memory a write-behind ring would use: the
         // ring grows again only if the dump is written frozen after all.
         sink.limit_write_behind(0);
-        let made = start_pre_copy(&process)?;
-        match made {
+        match start_pre_copy(&process)? {
             Ok(p) => pre = Some(p),
-            Err(why) => {
+            Err(f) => {
                 sink.limit_write_behind(u64::MAX);
-                pre_report.fallback = Some(why);
+                pre_report.fallback = Some(f.why);
+                pre_report.tracking_pause = f.tracking_pause;
             }
         }
     }
@@ -256,19 +256,28 @@ enum Written {
 /// [`PRE_COPY_MARGIN`].
 fn start_pre_copy(
     process: &coroner_proc_reader::Process,
-) -> Result<Result<(PreCopy, u64), String>, CaptureError> {
-    let plan = match PreCopy::plan(process, &crate::output_path::choose(process.pid()))? {
+) -> Result<Result<(PreCopy, u64), Fallback>, CaptureError> {
+    let output = crate::output_path::choose(process.pid());
+    let plan = match PreCopy::plan(process, &output)? {
         Ok(plan) => plan,
-        Err(why) => return Ok(Err(why)),
+        Err(why) => {
+            return Ok(Err(Fallback {
+                why,
+                tracking_pause: Duration::ZERO,
+            }))
+        }
     };
-    let bound = crate::output_path::choose(process.pid()).write_behind;
+    let bound = output.write_behind;
     match PreCopy::make(process, &plan, bound) {
         Ok(made) => Ok(made.map(|p| (p, bound))),
         // The process exiting ends the capture; anything else (memory for
         // the copy, a read) only the pre-copy, whose tracking ended with it.
         Err(e) => match e.blame_exit(process) {
             e @ CaptureError::ExitedDuringCapture { .. } => Err(e),
-            e => Ok(Err(format!("the pre-copy failed: {e}"))),
+            e => Ok(Err(Fallback {
+                why: format!("the pre-copy failed: {e}"),
+                tracking_pause: Duration::ZERO,
+            })),
         },
     }
 }
