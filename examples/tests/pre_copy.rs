@@ -187,3 +187,39 @@ fn a_killed_pre_copy_leaves_the_target_as_it_was() {
     let (out, status) = target.finish();
     assert!(status.success(), "{out:?}");
 }
+
+/// A capturer without `CAP_SYS_ADMIN` sees no page frame numbers, which
+/// the pre-copy needs: it is refused before the target is stopped for it,
+/// with the reason, and the capture is the plain freeze.
+#[test]
+fn without_cap_sys_admin_the_pre_copy_is_refused_before_any_stop() {
+    let target = SnapshotTarget::spawn(&["--heap-mib", "8"]);
+    let dir = tempfile::tempdir().unwrap();
+    let core = dir.path().join("core");
+    let out = std::process::Command::new("setpriv")
+        .args(["--bounding-set", "-sys_admin", "--inh-caps", "-sys_admin"])
+        .arg(
+            std::env::var_os("CORONER_TEST_BIN")
+                .unwrap_or_else(|| env!("CARGO_BIN_EXE_coroner").into()),
+        )
+        .args(["capture", &target.pid().to_string(), "--json", "-o"])
+        .arg(&core)
+        .output()
+        .expect("setpriv (util-linux) runs coroner without CAP_SYS_ADMIN");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pre = &json["pre_copy"];
+    assert_eq!(pre["used"], false, "{json}");
+    assert!(
+        pre["fallback"].as_str().unwrap().contains("CAP_SYS_ADMIN"),
+        "{json}"
+    );
+    assert_eq!(pre["tracking_pause_seconds"], 0.0, "{json}");
+    assert!(core.exists());
+    let (out, status) = target.finish();
+    assert!(status.success(), "{out:?}");
+}
