@@ -27,6 +27,7 @@ use coroner_proc_reader::{
     reap_leftover_copies, CopyPlan, Error as ProcError, ForkCopy, Frozen, Mapping, Process,
 };
 
+use crate::byte_runs::ByteRuns;
 use crate::live::{self, Facts, LiveMemory};
 use crate::select::Selection;
 use crate::snapshot::{Snapshot, ThreadState};
@@ -169,7 +170,7 @@ impl Prepared {
             let present = memory
                 .present_pages(m.start, m.end)
                 .map_err(|e| Fallback::Error(e.into()))?;
-            let mut pages = Vec::new();
+            let mut pages = ByteRuns::default();
             for r in present {
                 let len = r.end.saturating_sub(r.start);
                 held = held.saturating_add(len);
@@ -184,7 +185,7 @@ impl Prepared {
                 memory
                     .read_with_holes(r.start, &mut bytes)
                     .map_err(|e| Fallback::Error(e.into()))?;
-                pages.push((r, bytes));
+                pages.push(r.start, bytes);
             }
             overlay.push(Uncopied { mapping: m, pages });
         }
@@ -205,7 +206,7 @@ enum Fallback {
 #[derive(Debug)]
 struct Uncopied {
     mapping: Mapping,
-    pages: Vec<(Range<u64>, Vec<u8>)>,
+    pages: ByteRuns,
 }
 
 /// The copy, and what it lacks.
@@ -296,16 +297,7 @@ impl coroner_core_format::write::MemorySource for CowMemory {
                 let n = rest
                     .len()
                     .min(usize::try_from(u.mapping.end - here).unwrap_or(usize::MAX));
-                let piece = &mut rest[..n];
-                piece.fill(0);
-                let piece_end = here + n as u64;
-                for (r, bytes) in &u.pages {
-                    let (a, b) = (r.start.max(here), r.end.min(piece_end));
-                    if a < b {
-                        let src = &bytes[(a - r.start) as usize..(b - r.start) as usize];
-                        piece[(a - here) as usize..(b - here) as usize].copy_from_slice(src);
-                    }
-                }
+                u.pages.copy_into(here, &mut rest[..n]);
                 pos += n;
             } else {
                 let next = self.next_uncopied(here);
@@ -329,12 +321,7 @@ impl coroner_core_format::write::MemorySource for CowMemory {
         while here < end {
             if let Some(u) = self.uncopied(here) {
                 let stop = u.mapping.end.min(end);
-                for (r, _) in &u.pages {
-                    let (a, b) = (r.start.max(here), r.end.min(stop));
-                    if a < b {
-                        crate::ranges::push_joined(out, a..b)
-                    }
-                }
+                u.pages.present(here, stop, out);
                 here = stop;
             } else {
                 let stop = self.next_uncopied(here).min(end);

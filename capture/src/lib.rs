@@ -54,6 +54,8 @@ pub struct ReadmeDoctests;
 // them is re-exported below.
 #[cfg(target_os = "linux")]
 mod backing;
+#[cfg(target_os = "linux")]
+mod byte_runs;
 mod convert;
 #[cfg(target_os = "linux")]
 mod cow_copy;

@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use coroner_dump_source::is_zero;
 use coroner_proc_reader::{Mapping, Process, TrackPlan, WriteTracker};
 
+use crate::byte_runs::ByteRuns;
 use crate::write_behind::{Buffer, Pages};
 
 use crate::CaptureError;
@@ -79,6 +80,24 @@ struct Run {
     block: usize,
     offset: usize,
     frame: usize,
+}
+
+/// Append the one-page run `page` to sorted `runs`, as part of the last
+/// one when it continues it: next in the target and, for data, next in
+/// the same block (frames are numbered in the order pages are kept, so
+/// they continue with it).
+fn push_page(runs: &mut Vec<Run>, page: Run) {
+    if let Some(r) = runs.last_mut() {
+        let next_byte = r.offset + (r.end - r.start) as usize;
+        if r.end == page.start
+            && r.zero == page.zero
+            && (page.zero || (r.block == page.block && next_byte == page.offset))
+        {
+            r.end = page.end;
+            return;
+        }
+    }
+    runs.push(page);
 }
 
 /// The pages read before the freeze.
@@ -131,15 +150,20 @@ impl Block {
     }
 }
 
-/// Whether `m` is memory the pre-copy handles: private, anonymous (no file,
-/// or the heap or a stack), readable, dumped by default, and not already
-/// watched by a userfaultfd.
-fn trackable(m: &Mapping) -> bool {
-    let anonymous =
-        m.inode == 0 && (m.path.is_empty() || m.path == b"[heap]" || m.path.starts_with(b"[stack"));
-    anonymous
+/// Whether `m` is private anonymous memory (no file, or the heap or a
+/// stack) the process can read.
+fn anonymous_private(m: &Mapping) -> bool {
+    m.inode == 0
+        && (m.path.is_empty() || m.path == b"[heap]" || m.path.starts_with(b"[stack"))
         && !m.perms.shared
         && m.perms.read
+}
+
+/// Whether `m` (with its smaps flags) is memory the pre-copy handles:
+/// private anonymous, dumped by default, and not already watched by a
+/// userfaultfd.
+fn trackable(m: &Mapping) -> bool {
+    anonymous_private(m)
         && !["dd", "io", "pf", "ht", "uw", "um", "ui"]
             .iter()
             .any(|f| m.vm_flags.contains(f))
@@ -151,24 +175,29 @@ fn hidden_frames() -> String {
 }
 
 /// Whether this process sees the target's page frame numbers: a present
-/// page of its first resident private anonymous mapping shows one (without
-/// `CAP_SYS_ADMIN` they read as 0). `true` when nothing is resident there.
+/// page of its private anonymous memory shows one (without
+/// `CAP_SYS_ADMIN` they read as 0). `true` when none of the first 64 MiB
+/// of it is present. From `maps`, not `smaps`, which would walk every
+/// page of the target once more.
 fn frames_visible(process: &Process) -> Result<bool, CaptureError> {
-    let Some(m) = process
-        .mappings()?
-        .into_iter()
-        .find(|m| trackable(m) && m.rss > 0)
-    else {
-        return Ok(true);
-    };
     let memory = process.memory()?;
-    let (mut present, mut framed) = (false, false);
-    let end = m.end.min(m.start.saturating_add(2 << 20));
-    memory.scan_pagemap(m.start, end, |_, e| {
-        present |= e.present();
-        framed |= e.pfn().is_some_and(|f| f != 0);
-    })?;
-    Ok(framed || !present)
+    let mut left: u64 = 64 << 20;
+    for m in process.maps()?.iter().filter(|m| anonymous_private(m)) {
+        let end = m.end.min(m.start.saturating_add(left));
+        let (mut present, mut framed) = (false, false);
+        memory.scan_pagemap(m.start, end, |_, e| {
+            present |= e.present();
+            framed |= e.pfn().is_some_and(|f| f != 0);
+        })?;
+        if present {
+            return Ok(framed);
+        }
+        left -= end - m.start;
+        if left == 0 {
+            break;
+        }
+    }
+    Ok(true)
 }
 
 /// `VmPin:` of the status, in bytes.
@@ -331,34 +360,27 @@ impl PreCopy {
                 (block, offset)
             };
             self.frames.push(frame);
-            match self.runs.last_mut() {
-                Some(r)
-                    if r.end == here
-                        && r.zero == zero
-                        && (zero
-                            || (r.block == block
-                                && r.offset + (r.end - r.start) as usize == offset)) =>
-                {
-                    r.end += PAGE
-                }
-                _ => self.runs.push(Run {
+            push_page(
+                &mut self.runs,
+                Run {
                     start: here,
                     end: here + PAGE,
                     zero,
                     block,
                     offset,
                     frame: self.frames.len() - 1,
-                }),
-            }
+                },
+            );
         }
         Ok(())
     }
 
-    /// Step 4, frozen: the kept pages still as they were, as runs over the
-    /// copy. When the kernel cannot say, none is (everything is read
-    /// frozen) and the report says why.
-    pub(crate) fn clean(mut self) -> CleanPages {
-        match self.find_clean() {
+    /// Step 4, frozen: the kept pages still as they were, the report,
+    /// and the tracker (dropping it ends the tracking and removes the
+    /// protection). When the kernel cannot say which pages are clean, none
+    /// is (everything is read frozen) and the report says why.
+    pub(crate) fn clean(mut self) -> (CleanBytes, PreCopyReport, WriteTracker) {
+        let runs = match self.find_clean() {
             Ok(runs) => {
                 self.report.bytes_clean = runs
                     .iter()
@@ -366,23 +388,19 @@ impl PreCopy {
                     .map(|r| r.end - r.start)
                     .sum();
                 self.report.used = true;
-                CleanPages {
-                    runs,
-                    blocks: std::mem::take(&mut self.blocks),
-                    report: self.report.clone(),
-                    _tracker: self.tracker,
-                }
+                runs
             }
             Err(e) => {
                 self.report.fallback = Some(format!("finding the pages written meanwhile: {e}"));
-                CleanPages {
-                    runs: Vec::new(),
-                    blocks: Vec::new(),
-                    report: self.report.clone(),
-                    _tracker: self.tracker,
-                }
+                self.blocks.clear();
+                Vec::new()
             }
-        }
+        };
+        let clean = CleanBytes {
+            runs,
+            blocks: self.blocks,
+        };
+        (clean, self.report, self.tracker)
     }
 
     fn find_clean(&self) -> Result<Vec<Run>, coroner_proc_reader::Error> {
@@ -418,59 +436,20 @@ impl PreCopy {
                 if frame_now.is_none() || self.frames.get(run.frame + i).copied() != frame_now {
                     continue;
                 }
-                let offset = run.offset + i * PAGE as usize;
-                match clean.last_mut() {
-                    Some(c)
-                        if c.end == addr
-                            && c.zero == run.zero
-                            && (run.zero
-                                || (c.block == run.block
-                                    && c.offset + (c.end - c.start) as usize == offset)) =>
-                    {
-                        c.end += PAGE
-                    }
-                    _ => clean.push(Run {
+                push_page(
+                    &mut clean,
+                    Run {
                         start: addr,
                         end: addr + PAGE,
                         zero: run.zero,
                         block: run.block,
-                        offset,
-                        frame: 0,
-                    }),
-                }
+                        offset: run.offset + i * PAGE as usize,
+                        frame: run.frame + i,
+                    },
+                );
             }
         }
         Ok(clean)
-    }
-}
-
-/// The kept pages found unchanged at the freeze. Holds the tracker until
-/// dropped (dropping it ends the tracking).
-#[derive(Debug)]
-pub(crate) struct CleanPages {
-    runs: Vec<Run>,
-    blocks: Vec<Block>,
-    pub(crate) report: PreCopyReport,
-    _tracker: WriteTracker,
-}
-
-impl CleanPages {
-    /// The clean pages' bytes, and the tracker (dropping it ends the
-    /// tracking and removes the protection).
-    pub(crate) fn into_parts(self) -> (CleanBytes, WriteTracker) {
-        (
-            CleanBytes {
-                runs: self.runs,
-                blocks: self.blocks,
-            },
-            self._tracker,
-        )
-    }
-
-    /// The clean ranges within `start..end`, in order, pages of zeros
-    /// included.
-    pub(crate) fn ranges(&self, start: u64, end: u64) -> Vec<Range<u64>> {
-        ranges_of(&self.runs, start, end, true)
     }
 }
 
@@ -493,6 +472,12 @@ pub(crate) struct CleanBytes {
 }
 
 impl CleanBytes {
+    /// The clean ranges within `start..end`, in order, pages of zeros
+    /// included.
+    pub(crate) fn ranges(&self, start: u64, end: u64) -> Vec<Range<u64>> {
+        ranges_of(&self.runs, start, end, true)
+    }
+
     /// Bytes of memory the kept pages occupy.
     pub(crate) fn held_bytes(&self) -> u64 {
         (self.blocks.len() * BLOCK) as u64
@@ -509,69 +494,19 @@ impl CleanBytes {
     }
 }
 
-/// Memory read from the frozen target, for a dump written after the thaw:
-/// sorted, disjoint runs; zeros elsewhere.
-#[derive(Debug, Default)]
-pub(crate) struct ReadFrozen {
-    runs: Vec<(Range<u64>, Vec<u8>)>,
-}
-
-impl ReadFrozen {
-    /// Read `ranges` (sorted) from `memory`, frozen.
-    pub(crate) fn read(
-        memory: &mut dyn coroner_core_format::write::MemorySource,
-        ranges: &[Range<u64>],
-    ) -> io::Result<ReadFrozen> {
-        let mut runs = Vec::with_capacity(ranges.len());
-        for r in ranges {
-            let mut bytes = vec![0u8; usize::try_from(r.end - r.start).unwrap_or(0)];
-            memory.read_at(r.start, &mut bytes)?;
-            runs.push((r.clone(), bytes));
-        }
-        Ok(ReadFrozen { runs })
+/// Read `ranges` (sorted) from `memory`, frozen, for a dump written after
+/// the thaw.
+pub(crate) fn read_frozen(
+    memory: &mut dyn coroner_core_format::write::MemorySource,
+    ranges: &[Range<u64>],
+) -> io::Result<ByteRuns> {
+    let mut runs = ByteRuns::default();
+    for r in ranges {
+        let mut bytes = vec![0u8; usize::try_from(r.end - r.start).unwrap_or(0)];
+        memory.read_at(r.start, &mut bytes)?;
+        runs.push(r.start, bytes);
     }
-}
-
-impl coroner_core_format::write::MemorySource for ReadFrozen {
-    fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let end = addr.saturating_add(buf.len() as u64);
-        buf.fill(0);
-        let first = self.runs.partition_point(|(r, _)| r.end <= addr);
-        for (r, bytes) in self
-            .runs
-            .iter()
-            .skip(first)
-            .take_while(|(r, _)| r.start < end)
-        {
-            let (a, b) = (r.start.max(addr), r.end.min(end));
-            if let (Some(dst), Some(src)) = (
-                buf.get_mut((a - addr) as usize..(b - addr) as usize),
-                bytes.get((a - r.start) as usize..(b - r.start) as usize),
-            ) {
-                dst.copy_from_slice(src);
-            }
-        }
-        Ok(buf.len())
-    }
-
-    fn present_ranges(
-        &mut self,
-        start: u64,
-        end: u64,
-        out: &mut Vec<Range<u64>>,
-    ) -> io::Result<()> {
-        let first = self.runs.partition_point(|(r, _)| r.end <= start);
-        for (r, _) in self
-            .runs
-            .iter()
-            .skip(first)
-            .take_while(|(r, _)| r.start < end)
-        {
-            let (a, b) = (r.start.max(start), r.end.min(end));
-            crate::ranges::push_joined(out, a..b)
-        }
-        Ok(())
-    }
+    Ok(runs)
 }
 
 /// The dump's memory: clean pages from the pre-copy, the rest from `base`

@@ -15,9 +15,10 @@ use coroner_core_format::write::{MemorySource, WriteOptions, WriteStats};
 use coroner_proc_reader::Process;
 
 use super::{dumped_bytes, write_core};
+use crate::byte_runs::ByteRuns;
 use crate::cow_copy;
 use crate::live::{self, LiveMemory};
-use crate::pre_copy::{CleanBytes, Fallback, PreCopiedMemory, PreCopy, PreCopyReport, ReadFrozen};
+use crate::pre_copy::{CleanBytes, Fallback, PreCopiedMemory, PreCopy, PreCopyReport};
 use crate::progress::{self, Phase, Reporter};
 use crate::sink::Sink;
 use crate::snapshot::{Snapshot, ThreadState};
@@ -242,7 +243,7 @@ enum Written {
     Deferred {
         snap: Snapshot,
         clean: CleanBytes,
-        read_frozen: ReadFrozen,
+        read_frozen: ByteRuns,
         tracker: coroner_proc_reader::WriteTracker,
         report: PreCopyReport,
     },
@@ -294,7 +295,7 @@ fn frozen_with_pre_copy(
     sink: &mut Sink,
     options: &CaptureOptions,
 ) -> Result<Written, CaptureError> {
-    let clean = pre.clean();
+    let (clean, report, tracker) = pre.clean();
     // What the dump holds that the clean pages do not: only there is
     // pagemap asked which pages are present.
     let dumped: Vec<Range<u64>> = snap
@@ -312,15 +313,14 @@ fn frozen_with_pre_copy(
     let needed = crate::ranges::merge(needed);
     let bytes: u64 = needed.iter().map(|r| r.end - r.start).sum();
 
-    let report = clean.report.clone();
-    let (clean, tracker) = clean.into_parts();
     let held = clean.held_bytes();
     let room = bound
         .saturating_add(bound / PRE_COPY_OVERSHOOT)
         .saturating_add(PRE_COPY_MARGIN)
         .saturating_sub(held);
     if bytes <= room {
-        let read_frozen = ReadFrozen::read(memory, &needed).map_err(CaptureError::from_memory)?;
+        let read_frozen =
+            crate::pre_copy::read_frozen(memory, &needed).map_err(CaptureError::from_memory)?;
         return Ok(Written::Deferred {
             snap,
             clean,
