@@ -54,6 +54,47 @@ impl ByteRuns {
     }
 }
 
+/// Where an overlay stands relative to an address: it covers it up to
+/// `Covered(end)`, or the next one starts at `Next(start)` (`u64::MAX`
+/// when none does).
+pub(crate) enum Overlay {
+    Covered(u64),
+    Next(u64),
+}
+
+/// Fill `buf`, the memory at `addr`, piece by piece where an overlay lies
+/// over a base: `at` says where the overlay stands at an address, `over`
+/// fills the covered pieces and `base` the others. For the memory sources
+/// that lay pages read from a frozen target over another source.
+pub(crate) fn read_overlaid(
+    addr: u64,
+    buf: &mut [u8],
+    at: impl Fn(u64) -> Overlay,
+    mut over: impl FnMut(u64, &mut [u8]) -> io::Result<()>,
+    mut base: impl FnMut(u64, &mut [u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut pos = 0usize;
+    while let Some(rest) = buf.get_mut(pos..).filter(|r| !r.is_empty()) {
+        let here = addr.saturating_add(pos as u64);
+        let (until, covered) = match at(here) {
+            Overlay::Covered(end) => (end, true),
+            Overlay::Next(start) => (start, false),
+        };
+        let n = rest
+            .len()
+            .min(usize::try_from(until.saturating_sub(here)).unwrap_or(usize::MAX))
+            .max(1);
+        let piece = &mut rest[..n];
+        if covered {
+            over(here, piece)?;
+        } else {
+            base(here, piece)?;
+        }
+        pos += n;
+    }
+    Ok(())
+}
+
 impl coroner_core_format::write::MemorySource for ByteRuns {
     fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
         self.copy_into(addr, buf);

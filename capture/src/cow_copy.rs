@@ -27,7 +27,7 @@ use coroner_proc_reader::{
     reap_leftover_copies, CopyPlan, Error as ProcError, ForkCopy, Frozen, Mapping, Process,
 };
 
-use crate::byte_runs::ByteRuns;
+use crate::byte_runs::{read_overlaid, ByteRuns, Overlay};
 use crate::live::{self, Facts, LiveMemory};
 use crate::select::Selection;
 use crate::snapshot::{Snapshot, ThreadState};
@@ -263,24 +263,30 @@ pub struct CowMemory {
     overlay: Vec<Uncopied>,
 }
 
+/// The uncopied mapping holding `addr`, if any.
+fn uncopied_at(overlay: &[Uncopied], addr: u64) -> Option<&Uncopied> {
+    overlay
+        .iter()
+        .find(|u| u.mapping.start <= addr && addr < u.mapping.end)
+}
+
+/// Where an uncopied mapping holds `addr` (up to its end), or where the
+/// next one starts.
+fn overlay_at(overlay: &[Uncopied], addr: u64) -> Overlay {
+    match uncopied_at(overlay, addr) {
+        Some(u) => Overlay::Covered(u.mapping.end),
+        None => Overlay::Next(
+            overlay
+                .iter()
+                .map(|u| u.mapping.start)
+                .filter(|&s| s > addr)
+                .min()
+                .unwrap_or(u64::MAX),
+        ),
+    }
+}
+
 impl CowMemory {
-    /// The uncopied mapping holding `addr`, if any.
-    fn uncopied(&self, addr: u64) -> Option<&Uncopied> {
-        self.overlay
-            .iter()
-            .find(|u| u.mapping.start <= addr && addr < u.mapping.end)
-    }
-
-    /// Where the next uncopied mapping starts after `addr` (or `u64::MAX`).
-    fn next_uncopied(&self, addr: u64) -> u64 {
-        self.overlay
-            .iter()
-            .map(|u| u.mapping.start)
-            .filter(|&s| s > addr)
-            .min()
-            .unwrap_or(u64::MAX)
-    }
-
     /// Warnings of the underlying reader.
     pub fn take_warnings(&mut self) -> Vec<String> {
         self.copy.take_warnings()
@@ -289,25 +295,19 @@ impl CowMemory {
 
 impl coroner_core_format::write::MemorySource for CowMemory {
     fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let mut pos = 0usize;
-        while pos < buf.len() {
-            let here = addr.saturating_add(pos as u64);
-            let rest = &mut buf[pos..];
-            if let Some(u) = self.uncopied(here) {
-                let n = rest
-                    .len()
-                    .min(usize::try_from(u.mapping.end - here).unwrap_or(usize::MAX));
-                u.pages.copy_into(here, &mut rest[..n]);
-                pos += n;
-            } else {
-                let next = self.next_uncopied(here);
-                let n = rest
-                    .len()
-                    .min(usize::try_from(next - here).unwrap_or(usize::MAX));
-                self.copy.read_at(here, &mut rest[..n])?;
-                pos += n;
-            }
-        }
+        let (overlay, copy) = (&self.overlay, &mut self.copy);
+        read_overlaid(
+            addr,
+            buf,
+            |here| overlay_at(overlay, here),
+            |here, piece| {
+                if let Some(u) = uncopied_at(overlay, here) {
+                    u.pages.copy_into(here, piece);
+                }
+                Ok(())
+            },
+            |here, piece| copy.read_at(here, piece).map(|_| ()),
+        )?;
         Ok(buf.len())
     }
 
@@ -319,14 +319,19 @@ impl coroner_core_format::write::MemorySource for CowMemory {
     ) -> io::Result<()> {
         let mut here = start;
         while here < end {
-            if let Some(u) = self.uncopied(here) {
-                let stop = u.mapping.end.min(end);
-                u.pages.present(here, stop, out);
-                here = stop;
-            } else {
-                let stop = self.next_uncopied(here).min(end);
-                self.copy.present_ranges(here, stop, out)?;
-                here = stop;
+            match overlay_at(&self.overlay, here) {
+                Overlay::Covered(stop) => {
+                    let stop = stop.min(end);
+                    if let Some(u) = uncopied_at(&self.overlay, here) {
+                        u.pages.present(here, stop, out);
+                    }
+                    here = stop;
+                }
+                Overlay::Next(next) => {
+                    let stop = next.min(end);
+                    self.copy.present_ranges(here, stop, out)?;
+                    here = stop;
+                }
             }
         }
         Ok(())

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use coroner_dump_source::is_zero;
 use coroner_proc_reader::{Mapping, Process, TrackPlan, WriteTracker};
 
-use crate::byte_runs::ByteRuns;
+use crate::byte_runs::{read_overlaid, ByteRuns, Overlay};
 use crate::write_behind::{Buffer, Pages};
 
 use crate::CaptureError;
@@ -521,38 +521,33 @@ impl<M: coroner_core_format::write::MemorySource> coroner_core_format::write::Me
     for PreCopiedMemory<'_, M>
 {
     fn read_at(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let mut pos = 0usize;
-        while pos < buf.len() {
-            let here = addr + pos as u64;
-            let rest = &mut buf[pos..];
-            match self.clean.find(here) {
-                Ok(r) => {
-                    let n = rest
-                        .len()
-                        .min(usize::try_from(r.end - here).unwrap_or(usize::MAX));
-                    if r.zero {
-                        rest[..n].fill(0);
-                    } else {
-                        let from = r.offset + (here - r.start) as usize;
-                        let src = self
-                            .clean
-                            .blocks
-                            .get(r.block)
-                            .and_then(|b| b.bytes().get(from..from + n))
-                            .ok_or_else(|| io::Error::other("pre-copy run out of its block"))?;
-                        rest[..n].copy_from_slice(src);
-                    }
-                    pos += n;
+        let (clean, base) = (self.clean, &mut self.base);
+        read_overlaid(
+            addr,
+            buf,
+            |here| match clean.find(here) {
+                Ok(r) => Overlay::Covered(r.end),
+                Err(next) => Overlay::Next(next),
+            },
+            |here, piece| {
+                let r = clean
+                    .find(here)
+                    .map_err(|_| io::Error::other("no pre-copy run at this address"))?;
+                if r.zero {
+                    piece.fill(0);
+                    return Ok(());
                 }
-                Err(next) => {
-                    let n = rest
-                        .len()
-                        .min(usize::try_from(next - here).unwrap_or(usize::MAX));
-                    self.base.read_at(here, &mut rest[..n])?;
-                    pos += n;
-                }
-            }
-        }
+                let from = r.offset + (here - r.start) as usize;
+                let src = clean
+                    .blocks
+                    .get(r.block)
+                    .and_then(|b| b.bytes().get(from..from + piece.len()))
+                    .ok_or_else(|| io::Error::other("pre-copy run out of its block"))?;
+                piece.copy_from_slice(src);
+                Ok(())
+            },
+            |here, piece| base.read_at(here, piece).map(|_| ()),
+        )?;
         Ok(buf.len())
     }
 
